@@ -1,0 +1,54 @@
+"""The ``clipcast`` command. Each command group lives in its own module; plugins add theirs via
+``register_commands``. Errors a user caused print as one clear message and exit 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+
+from core.cli import config_cmd, db_cmd, plugins_cmd
+from core.cli.common import state
+from core.errors import ClipcastError
+
+app = typer.Typer(
+    name="clipcast",
+    help="Turn long videos into short vertical clips and publish them on schedules.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    config: str | None = typer.Option(
+        None, "--config", "-c", help="YAML file (default: $CLIPCAST_CONFIG or ./clipcast.yaml)", envvar=None
+    ),
+) -> None:
+    state.config_path = config
+
+
+app.command("plugins")(plugins_cmd.plugins)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(db_cmd.app, name="db")
+
+
+def _register_plugin_commands(cli: Any) -> None:
+    from core.plugins import get_manager
+
+    try:
+        get_manager().hook.register_commands(cli=cli)
+    except ClipcastError as exc:  # a plugin's command registration must not break the CLI
+        typer.echo(f"warning: {exc}", err=True)
+
+
+def main() -> None:
+    _register_plugin_commands(app)
+    try:
+        app()
+    except ClipcastError as exc:
+        typer.secho(f"Error: {exc}", fg="red", err=True)
+        sys.exit(1)

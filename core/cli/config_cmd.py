@@ -1,0 +1,19 @@
+"""``clipcast config check``: validate the configuration and print it as it will be used."""
+
+from __future__ import annotations
+
+import typer
+import yaml
+
+from core.cli.common import console, state
+from core.config import effective_config
+
+app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+
+
+@app.command("check")
+def check() -> None:
+    """Validate the configuration and print the effective values, secrets masked."""
+    settings = state.settings()
+    typer.echo(yaml.safe_dump(effective_config(settings), sort_keys=False, allow_unicode=True))
+    console.print(f"[green]configuration OK[/green] ({settings.source_file or 'embedded defaults'})")

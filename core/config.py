@@ -1,0 +1,364 @@
+"""One YAML file → validated settings.
+
+Lookup order: ``--config PATH``, then ``CLIPCAST_CONFIG``, then ``./clipcast.yaml``; with none, the embedded
+defaults (local STT, heuristic selection, SQLite, local storage). String values may use ``${VAR}`` (an error
+when unset) and ``${VAR:-default}``. ``DATABASE_URL``, ``REDIS_URL``, ``CLIPCAST_DATA_DIR`` and
+``CLIPCAST_SECRET_KEY`` override the file when set. Errors name the file, the key path and the line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from core.errors import ConfigError, PluginError
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LogSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "console", "json"] = Field(
+        "auto", description="auto: readable on a terminal, JSON lines otherwise"
+    )
+
+
+class BackendSection(BaseModel):
+    """``backend`` picks one; the other keys are per-backend option sections, named after the backend."""
+
+    model_config = ConfigDict(extra="allow")
+    backend: str
+
+    def sections(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class IngestSettings(Section):
+    max_file_mb: float = Field(4096, gt=0, description="largest accepted input, MB")
+    max_duration_minutes: float = Field(240, gt=0, description="longest accepted input, minutes")
+    allow_urls: bool = True
+    url_extractors: list[str] = Field(
+        default_factory=lambda: ["default", "-generic"],
+        description="yt-dlp allowed_extractors; the generic extractor is off unless added",
+    )
+    allow_private_addresses: bool = Field(
+        False, description="let URLs resolve to private/loopback addresses (only for trusted test setups)"
+    )
+
+
+class SelectionSettings(Section):
+    clips: int = Field(5, ge=1, le=100)
+    min_seconds: float = Field(15, gt=0)
+    max_seconds: float = Field(60, gt=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> SelectionSettings:
+        if self.min_seconds > self.max_seconds:
+            raise ValueError("min_seconds must not exceed max_seconds")
+        return self
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    public_base_url: str | None = Field(
+        None, description="how platforms reach this server (needed for Instagram with local storage)"
+    )
+
+
+class Settings(Section):
+    """The whole installation's configuration."""
+
+    data_dir: Path = Field(Path("./clipcast-data"), description="database, local storage and caches")
+    output_dir: Path = Field(Path("./clips"), description="where `clipcast process` writes finished clips")
+    database_url: str | None = Field(None, description="default: SQLite in data_dir")
+    redis_url: str | None = Field(None, description="set to run distributed workers")
+    secret_key: SecretStr | None = Field(None, description="encrypts platform tokens at rest")
+    log: LogSettings = Field(default_factory=LogSettings)
+    stt: BackendSection = Field(default_factory=lambda: BackendSection(backend="faster-whisper"))
+    llm: BackendSection = Field(default_factory=lambda: BackendSection(backend="heuristic"))
+    storage: BackendSection = Field(default_factory=lambda: BackendSection(backend="local"))
+    publishers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    selection: SelectionSettings = Field(default_factory=SelectionSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    # Filled by ``load_settings``: where the values came from (for messages).
+    source_file: Path | None = Field(None, exclude=True)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'clipcast.db').resolve()}"
+
+
+# ------------------------------------------------------------------------------------------------ loading
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that interpolates ``${VAR}`` in scalars and remembers each key path's line."""
+
+
+def _interpolate(value: str, where: str) -> str:
+    def sub(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(
+            f"{where}: environment variable {name} is not set",
+            f"set {name}, or give a default with ${{{name}:-value}}",
+        )
+
+    return _ENV.sub(sub, value)
+
+
+def _node_lines(node: yaml.Node, path: tuple[str, ...], out: dict[tuple[str, ...], int]) -> None:
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, child in node.value:
+            _node_lines(child, (*path, str(key.value)), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            _node_lines(child, (*path, str(i)), out)
+
+
+def _walk_interpolate(data: Any, path: tuple[str, ...], lines: dict[tuple[str, ...], int], file: str) -> Any:
+    if isinstance(data, dict):
+        return {k: _walk_interpolate(v, (*path, str(k)), lines, file) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_walk_interpolate(v, (*path, str(i)), lines, file) for i, v in enumerate(data)]
+    if isinstance(data, str) and "${" in data:
+        where = f"{file}, line {lines.get(path, '?')}: {'.'.join(path)}"
+        return _interpolate(data, where)  # stays a string: pydantic coerces it to the field's type
+    return data
+
+
+def find_config_file(explicit: str | Path | None = None) -> Path | None:
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist", "check the path given to --config")
+        return path
+    env = os.environ.get("CLIPCAST_CONFIG")
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} (from CLIPCAST_CONFIG) does not exist")
+        return path
+    local = Path("clipcast.yaml")
+    return local if local.is_file() else None
+
+
+def read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
+    """Parse a YAML file into data plus a key-path → line map; syntax errors name the file and line."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
+        raise ConfigError(f"{path}, {line}: invalid YAML: {exc.problem}", "fix the syntax at that line")
+    lines: dict[tuple[str, ...], int] = {}
+    if node is not None:
+        _node_lines(node, (), lines)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of settings, got {type(data).__name__}")
+    return _walk_interpolate(data, (), lines, str(path)), lines
+
+
+def format_validation_error(
+    exc: ValidationError,
+    prefix: tuple[str, ...] = (),
+    lines: dict[tuple[str, ...], int] | None = None,
+    file: Path | None = None,
+) -> str:
+    """``stt.openai.api_key: field required (clipcast.yaml, line 12)`` — one line per problem."""
+    out = []
+    for err in exc.errors():
+        loc = (*prefix, *(str(p) for p in err["loc"]))
+        msg = err["msg"]
+        msg = msg[0].lower() + msg[1:] if msg else msg
+        if err["type"] == "extra_forbidden":
+            msg = "unknown option (check the spelling against config/clipcast.example.yaml)"
+        where = ""
+        if lines and file:
+            probe = loc
+            while probe and probe not in lines:
+                probe = probe[:-1]
+            if probe in lines:
+                where = f" ({file}, line {lines[probe]})"
+        out.append(f"{'.'.join(loc)}: {msg}{where}")
+    return "\n".join(out)
+
+
+_ENV_OVERRIDES = {
+    "DATABASE_URL": "database_url",
+    "REDIS_URL": "redis_url",
+    "CLIPCAST_DATA_DIR": "data_dir",
+    "CLIPCAST_SECRET_KEY": "secret_key",
+}
+
+
+def load_settings(path: str | Path | None = None, *, validate_backends: bool = True) -> Settings:
+    """Read, interpolate and validate the configuration; raise ``ConfigError`` naming every problem."""
+    file = find_config_file(path)
+    data, lines = read_yaml(file) if file else ({}, {})
+    for env, key in _ENV_OVERRIDES.items():
+        if os.environ.get(env):
+            data[key] = os.environ[env]
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(
+            f"invalid configuration in {file or 'defaults'}:\n"
+            + format_validation_error(exc, (), lines, file)
+        )
+    settings.source_file = file
+    if validate_backends:
+        backend_options(settings, lines=lines)
+    return settings
+
+
+# ------------------------------------------------------------------------------------------- backend options
+
+_SECTION_KIND = {"stt": "stt", "llm": "llm", "storage": "storage"}
+
+
+def backend_options(
+    settings: Settings, lines: dict[tuple[str, ...], int] | None = None
+) -> dict[str, dict[str, BaseModel]]:
+    """Validate every backend section against its plugin's ``Options``.
+
+    Returns ``{section: {backend name: options}}``. The selected backend of stt/llm/storage must exist; a section
+    for a backend nobody provides is an error that lists the available names.
+    """
+    from core.plugins import get_manager
+
+    manager = get_manager()
+    problems: list[str] = []
+    result: dict[str, dict[str, BaseModel]] = {}
+    for section, kind in _SECTION_KIND.items():
+        choice: BackendSection = getattr(settings, section)
+        available = manager.backends(kind)
+        result[section] = {}
+        if choice.backend not in available:
+            problems.append(
+                f"{section}.backend: unknown {kind} backend {choice.backend!r}; available: {', '.join(sorted(available))}"
+            )
+        names = set(choice.sections()) | ({choice.backend} & set(available))
+        for name in sorted(names):
+            raw = choice.sections().get(name) or {}
+            if name not in available:
+                problems.append(
+                    f"{section}.{name}: no {kind} backend called {name!r}; available: {', '.join(sorted(available))}"
+                )
+                continue
+            if not isinstance(raw, dict):
+                problems.append(f"{section}.{name}: expected a mapping of options, got {type(raw).__name__}")
+                continue
+            try:
+                result[section][name] = available[name].Options.model_validate(raw)
+            except ValidationError as exc:
+                problems.append(format_validation_error(exc, (section, name), lines, settings.source_file))
+    publishers = manager.backends("publisher")
+    result["publishers"] = {}
+    for name, raw in settings.publishers.items():
+        if name not in publishers:
+            problems.append(
+                f"publishers.{name}: unknown publisher; available: {', '.join(sorted(publishers))}"
+            )
+            continue
+        try:
+            result["publishers"][name] = publishers[name].Options.model_validate(raw or {})
+        except ValidationError as exc:
+            problems.append(format_validation_error(exc, ("publishers", name), lines, settings.source_file))
+    if problems:
+        raise ConfigError(
+            f"invalid configuration in {settings.source_file or 'defaults'}:\n" + "\n".join(problems)
+        )
+    return result
+
+
+def make_backend(settings: Settings, section: str, name: str | None = None) -> Any:
+    """Instantiate the configured (or named) backend of a section ('stt', 'llm', 'storage')."""
+    from core.plugins import get_manager
+
+    choice: BackendSection = getattr(settings, section)
+    name = name or choice.backend
+    cls = get_manager().backend(_SECTION_KIND[section], name)
+    raw = choice.sections().get(name) or {}
+    try:
+        return cls(cls.Options.model_validate(raw))
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, (section, name), None, settings.source_file))
+
+
+def make_publisher(settings: Settings, name: str) -> Any:
+    from core.plugins import get_manager
+
+    cls = get_manager().backend("publisher", name)
+    try:
+        return cls(cls.Options.model_validate(settings.publishers.get(name) or {}))
+    except ValidationError as exc:
+        raise PluginError(format_validation_error(exc, ("publishers", name), None, settings.source_file))
+
+
+def effective_config(settings: Settings) -> dict[str, Any]:
+    """The configuration as it will be used, with every secret masked (for ``clipcast config check``)."""
+    data = settings.model_dump(mode="json")
+    data["database_url"] = _mask_url(settings.effective_database_url)
+    if settings.redis_url:
+        data["redis_url"] = _mask_url(settings.redis_url)
+    opts = backend_options(settings)
+    for section in _SECTION_KIND:
+        for name, model in opts[section].items():
+            data[section][name] = model.model_dump(mode="json")
+    for name, model in opts["publishers"].items():
+        data["publishers"][name] = model.model_dump(mode="json")
+    return data
+
+
+def _mask_url(url: str) -> str:
+    return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1****@", url)
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret string in the configuration, for the log redactor."""
+    found: list[str] = []
+
+    def walk(obj: Any) -> None:
+        if isinstance(obj, SecretStr):
+            value = obj.get_secret_value()
+            if value:
+                found.append(value)
+        elif isinstance(obj, BaseModel):
+            for name in type(obj).model_fields:
+                walk(getattr(obj, name))
+        elif isinstance(obj, dict):
+            for v in obj.values():
+                walk(v)
+
+    walk(settings)
+    try:
+        walk(backend_options(settings))
+    except ConfigError:
+        pass
+    for key in ("database_url", "redis_url"):
+        url = getattr(settings, key) or ""
+        m = re.search(r"://[^:/@]+:([^@]+)@", url)
+        if m:
+            found.append(m.group(1))
+    return found

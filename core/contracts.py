@@ -1,0 +1,365 @@
+"""Typed contracts between the core and plugins.
+
+Every stage of the pipeline speaks these types; plugins receive and return them. Times are seconds (float)
+from the start of the source media unless a field says otherwise.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: Progress callback: (fraction done 0..1, short message). Called from the working thread.
+ProgressFn = Callable[[float, str], None]
+
+
+def no_progress(_fraction: float, _message: str) -> None:
+    """Default progress callback that drops updates."""
+
+
+# --------------------------------------------------------------------------------------------- transcripts
+
+
+class Word(BaseModel):
+    """One spoken word. ``probability`` is the recogniser's confidence 0..1 (1.0 when unknown)."""
+
+    text: str
+    start: float
+    end: float
+    probability: float = 1.0
+
+
+class Segment(BaseModel):
+    """A run of speech as the recogniser grouped it (roughly a sentence)."""
+
+    start: float
+    end: float
+    text: str
+    words: list[Word] = Field(default_factory=list)
+
+
+class Transcript(BaseModel):
+    """What speech-to-text returns: language, segments and their words, all timed."""
+
+    language: str
+    duration: float = Field(description="seconds of audio that were transcribed")
+    segments: list[Segment] = Field(default_factory=list)
+    backend: str = ""
+    model: str = ""
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for s in self.segments for w in s.words]
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments).strip()
+
+
+# ------------------------------------------------------------------------------------------------- media
+
+
+class MediaInfo(BaseModel):
+    """ffprobe's view of a file, reduced to what the pipeline decides on."""
+
+    duration: float
+    size_bytes: int
+    format_name: str
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    audio_sample_rate: int | None = None
+    audio_channels: int | None = None
+    rotation: int = 0
+
+    @property
+    def has_video(self) -> bool:
+        return self.video_codec is not None
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio_codec is not None
+
+
+# ------------------------------------------------------------------------------------------------- clips
+
+
+class Candidate(BaseModel):
+    """A window of the source that could become a clip, before scoring."""
+
+    start: float
+    end: float
+    text: str = ""
+    source: str = Field("core", description="who proposed it: 'core' or a plugin name")
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+class ClipPlan(BaseModel):
+    """A scored clip: where it is, why it is good, and the words that go with it when posted."""
+
+    start: float
+    end: float
+    score: float = Field(ge=0, le=100)
+    sub_scores: dict[str, float] = Field(default_factory=dict, description="named 0-100 signals")
+    reason: str = ""
+    title: str = ""
+    caption: str = ""
+    hashtags: list[str] = Field(default_factory=list)
+    platform_captions: dict[str, str] = Field(
+        default_factory=dict, description="optional per-platform caption, keyed by publisher name"
+    )
+    text: str = Field("", description="the transcript words inside the clip")
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+class SelectionRequest(BaseModel):
+    """What the user asked the selector for."""
+
+    clips: int = Field(5, ge=1, le=100, description="how many clips to return at most")
+    min_seconds: float = Field(15.0, gt=0)
+    max_seconds: float = Field(60.0, gt=0)
+    language: str | None = None
+
+
+class Chapter(BaseModel):
+    start: float
+    title: str
+
+
+class Summary(BaseModel):
+    """A per-video summary with chapters (show notes, YouTube chapters)."""
+
+    summary: str
+    chapters: list[Chapter] = Field(default_factory=list)
+
+    def to_markdown(self) -> str:
+        def stamp(t: float) -> str:
+            t = int(t)
+            return (
+                f"{t // 3600}:{t % 3600 // 60:02d}:{t % 60:02d}" if t >= 3600 else f"{t // 60}:{t % 60:02d}"
+            )
+
+        lines = ["## Summary", "", self.summary.strip(), "", "## Chapters", ""]
+        lines += [f"- {stamp(c.start)} {c.title}" for c in self.chapters]
+        return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------------ render
+
+
+class Reframe(StrEnum):
+    CROP = "crop"
+    BLUR = "blur"
+    FACE = "face"
+
+
+class RenderSpec(BaseModel):
+    """Everything that decides how one clip looks. ``adjust_render`` hooks may edit it before ffmpeg runs.
+
+    ``video_filters`` are extra ffmpeg filter strings applied to the final frame (after reframe and captions);
+    ``overlays`` are image paths with an ffmpeg overlay position expression.
+    """
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    source: Path
+    start: float
+    end: float
+    width: int = 1080
+    height: int = 1920
+    fps: int = 30
+    reframe: Reframe = Reframe.BLUR
+    caption_style: str = "karaoke"
+    brand: str | None = None
+    remove_silence: bool = False
+    remove_fillers: bool = False
+    loudness_lufs: float | None = -14.0
+    denoise: bool = False
+    video_filters: list[str] = Field(default_factory=list)
+    overlays: list[dict[str, Any]] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------- publish
+
+
+class PostStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    UPLOADING = "uploading"
+    PROCESSING = "processing"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class PublishRequest(BaseModel):
+    """One post of one clip to one account. ``before_publish`` hooks may edit it or veto it."""
+
+    post_id: int | None = None
+    clip_id: int | None = None
+    account_id: int | None = None
+    video_path: Path
+    video_url: str | None = Field(None, description="public or presigned URL, for platforms that pull")
+    title: str = ""
+    caption: str = ""
+    hashtags: list[str] = Field(default_factory=list)
+    privacy: str | None = None
+    publish_at: datetime | None = None
+    duration: float | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class PublishResult(BaseModel):
+    """Where a post stands on the platform."""
+
+    status: PostStatus
+    remote_id: str | None = None
+    url: str | None = None
+    remote_post_id: str | None = None
+    error: str | None = None
+    retryable: bool = False
+
+
+class Event(BaseModel):
+    """A lifecycle event for ``on_event`` (job.started, job.succeeded, job.failed, post.published, ...)."""
+
+    name: str
+    job_id: int | None = None
+    video_id: int | None = None
+    clip_id: int | None = None
+    post_id: int | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------- backend base classes
+
+
+class Backend(abc.ABC):
+    """A pluggable implementation. Subclasses set ``name`` and an ``Options`` model.
+
+    The YAML section named after the backend is validated against ``Options`` and passed to ``__init__``.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+
+    class Options(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+    def __init__(self, options: BaseModel | None = None) -> None:
+        self.options = options if options is not None else self.Options()
+
+    def bind(self, settings: Any) -> None:
+        """Called once after construction with the installation's ``Settings`` (data_dir, public URL...)."""
+
+
+class SpeechToText(Backend):
+    """Turns a 16 kHz mono WAV into a timed Transcript."""
+
+    @abc.abstractmethod
+    def transcribe(
+        self, audio: Path, *, language: str | None = None, progress: ProgressFn = no_progress
+    ) -> Transcript: ...
+
+    def cache_key(self) -> str:
+        """Identifies the settings that change the output; part of the transcript cache key."""
+        return f"{self.name}:{self.options.model_dump_json()}"
+
+
+class ClipSelector(Backend):
+    """Scores candidate windows and writes titles, captions and hashtags."""
+
+    @abc.abstractmethod
+    def select(
+        self, transcript: Transcript, candidates: list[Candidate], request: SelectionRequest
+    ) -> list[ClipPlan]: ...
+
+    @abc.abstractmethod
+    def summarize(self, transcript: Transcript) -> Summary: ...
+
+
+class Storage(Backend):
+    """A place for originals, audio, renders. Keys are relative POSIX paths (validated by the core)."""
+
+    @abc.abstractmethod
+    def put_file(self, key: str, path: Path, content_type: str | None = None) -> None: ...
+
+    @abc.abstractmethod
+    def put_stream(self, key: str, stream: BinaryIO, content_type: str | None = None) -> int:
+        """Store a stream without holding it in memory; returns bytes written."""
+
+    @abc.abstractmethod
+    def open(self, key: str) -> BinaryIO: ...
+
+    @abc.abstractmethod
+    def download(self, key: str, dest: Path) -> Path: ...
+
+    @abc.abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None: ...
+
+    @abc.abstractmethod
+    def list(self, prefix: str = "") -> Iterator[str]: ...
+
+    @abc.abstractmethod
+    def url(self, key: str, expires: int = 3600) -> str | None:
+        """A URL a platform can fetch (public or presigned, valid ``expires`` seconds), or None if impossible."""
+
+    def local_path(self, key: str) -> Path | None:
+        """The file's path when it lives on this machine (lets ffmpeg read it without a copy)."""
+        return None
+
+    def size(self, key: str) -> int:
+        with self.open(key) as f:
+            f.seek(0, 2)
+            return f.tell()
+
+
+class Publisher(Backend):
+    """Posts a rendered clip to one platform account. See docs/plugin_hooks.md for the publish protocol."""
+
+    @abc.abstractmethod
+    def preflight(self, request: PublishRequest, account: Any) -> list[str]:
+        """Problems that would make the platform refuse this post; empty when it can go."""
+
+    @abc.abstractmethod
+    def publish(self, request: PublishRequest, account: Any) -> PublishResult:
+        """The irreversible step: called at most once per post. Must return the remote id as soon as known."""
+
+    @abc.abstractmethod
+    def check_status(self, remote_id: str, account: Any) -> PublishResult: ...
+
+    def refresh_token(self, account: Any) -> dict[str, Any] | None:
+        """Return new token data for the account, or None when the platform needs no refresh."""
+        return None
+
+
+class SourceItem(BaseModel):
+    """One new thing a watched source found."""
+
+    id: str = Field(description="stable identity: never processed twice")
+    location: str = Field(description="a local path or an http(s) URL to ingest")
+    title: str = ""
+    published_at: datetime | None = None
+
+
+class Source(Backend):
+    """A watched source (folder, channel, playlist, feed) that yields items to analyze."""
+
+    @abc.abstractmethod
+    def poll(self, target: str) -> list[SourceItem]: ...

@@ -1,0 +1,54 @@
+"""Errors that carry a user-facing message and, where one exists, what to do about it.
+
+Every error a user can cause (bad input, bad config, a platform refusing) is a ``ClipcastError``: the CLI and
+the API print ``str(error)`` as is, so the text must say what was wrong and what to do.
+"""
+
+from __future__ import annotations
+
+
+class ClipcastError(Exception):
+    """Base class: a message a person can act on, plus an optional hint."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(f"{message} ({hint})" if hint else message)
+
+
+class ConfigError(ClipcastError):
+    """The configuration file or environment is wrong; nothing ran."""
+
+
+class PluginError(ClipcastError):
+    """A plugin could not be loaded, or a named backend does not exist."""
+
+
+class UnknownBackendError(PluginError):
+    def __init__(self, kind: str, name: str, available: list[str]) -> None:
+        names = ", ".join(sorted(available)) or "none"
+        super().__init__(
+            f"unknown {kind} backend {name!r}; available: {names}",
+            "install the plugin that provides it, or pick one of the available names",
+        )
+        self.kind, self.name, self.available = kind, name, available
+
+
+class PermanentError(ClipcastError):
+    """Retrying will not help (bad input, revoked authorisation). Workers never retry these."""
+
+
+class InputError(PermanentError):
+    """The user's input (a file, a URL, a clip plan) is unusable; the message says why."""
+
+
+class StorageError(ClipcastError):
+    """A storage backend failed or a storage key is invalid."""
+
+
+class RetryableError(ClipcastError):
+    """A transient failure (network, rate limit, 5xx): the same call may succeed later."""
+
+
+class PublishVetoed(PermanentError):
+    """A ``before_publish`` hook refused the post."""

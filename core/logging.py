@@ -1,0 +1,107 @@
+"""structlog set-up: readable on a terminal, JSON lines otherwise; secrets are redacted from every line.
+
+Redaction has two layers: values of keys that look secret (token, secret, password, authorization, api_key)
+are masked, and every string known to be a secret (from the configuration, or added with ``add_secret`` when
+a token is decrypted) is replaced wherever it appears in the rendered line.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+from typing import Any
+
+import structlog
+
+_SECRET_KEYS = re.compile(r"(token|secret|password|authorization|api[_-]?key|cookie)", re.I)
+_secrets: set[str] = set()
+_lock = threading.Lock()
+MASK = "****"
+
+
+def add_secret(value: str | None) -> None:
+    """Never print ``value`` in a log line (values shorter than 6 characters are ignored as too common)."""
+    if value and len(value) >= 6:
+        with _lock:
+            _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for s in secrets:
+        if s in text:
+            text = text.replace(s, MASK)
+    return text
+
+
+def _mask_secret_keys(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    for key in list(event):
+        if key != "event" and _SECRET_KEYS.search(key) and event[key] not in (None, ""):
+            event[key] = MASK
+    return event
+
+
+class _RedactingRenderer:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __call__(self, logger: Any, name: str, event: dict[str, Any]) -> str:
+        return redact(self.inner(logger, name, event))
+
+
+class _RedactingFilter(logging.Filter):
+    """Redacts records of the standard library loggers (uvicorn, dramatiq, httpx) too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        clean = redact(msg)
+        if clean != msg:
+            record.msg, record.args = clean, None
+        return True
+
+
+def configure(
+    level: str = "INFO", fmt: str = "auto", stream: Any = None, secrets: list[str] | None = None
+) -> None:
+    """Configure structlog and the standard library logging. Safe to call more than once."""
+    stream = stream or sys.stderr
+    for s in secrets or []:
+        add_secret(s)
+    json_lines = fmt == "json" or (fmt == "auto" and not getattr(stream, "isatty", lambda: False)())
+    renderer = (
+        structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _mask_secret_keys,
+            structlog.processors.format_exc_info,
+            _RedactingRenderer(renderer),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        cache_logger_on_first_use=False,
+    )
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if getattr(h, "_clipcast", False):
+            root.removeHandler(h)
+    handler = logging.StreamHandler(stream)
+    handler._clipcast = True  # type: ignore[attr-defined]
+    handler.addFilter(_RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def get_logger(name: str | None = None, **bound: Any) -> Any:
+    return structlog.get_logger(name).bind(**bound)
+
+
+bind = structlog.contextvars.bind_contextvars
+unbind = structlog.contextvars.unbind_contextvars

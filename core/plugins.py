@@ -1,0 +1,173 @@
+"""The plugin manager: built-in plugins, then the ``clipcast`` entry-point group, then ``CLIPCAST_PLUGINS``.
+
+Third-party plugins load one by one inside try/except: a broken plugin is recorded in ``load_errors`` (and
+shown by ``clipcast plugins``) while start-up continues. ``CLIPCAST_TRACE_HOOKS=1`` prints every hook call.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from core import hookspecs
+from core.contracts import Backend, ClipSelector, Publisher, Source, SpeechToText, Storage
+from core.errors import PluginError, UnknownBackendError
+
+#: Built-in plugins: modules with hook implementations, loaded before anything else.
+BUILTIN_PLUGINS = [
+    "plugins.storage.local",
+]
+
+#: Backend kinds: kind name → (registration hook, required base class).
+KINDS: dict[str, tuple[str, type[Backend]]] = {
+    "stt": ("register_stt_backends", SpeechToText),
+    "llm": ("register_llm_backends", ClipSelector),
+    "storage": ("register_storage_backends", Storage),
+    "publisher": ("register_publishers", Publisher),
+    "source": ("register_sources", Source),
+}
+
+
+@dataclass
+class PluginManager:
+    """pluggy's manager plus the backend registry built from the ``register_*`` hooks."""
+
+    pm: pluggy.PluginManager
+    load_errors: dict[str, str] = field(default_factory=dict)
+    _backends: dict[str, dict[str, type[Backend]]] | None = None
+    _owners: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    def backends(self, kind: str) -> dict[str, type[Backend]]:
+        """All backends of a kind, by name."""
+        if self._backends is None:
+            self._backends = self._collect()
+        return self._backends[kind]
+
+    def backend(self, kind: str, name: str) -> type[Backend]:
+        """The backend class called ``name``; an error listing the available ones if there is none."""
+        found = self.backends(kind)
+        if name not in found:
+            raise UnknownBackendError(kind, name, list(found))
+        return found[name]
+
+    def _collect(self) -> dict[str, dict[str, type[Backend]]]:
+        registry: dict[str, dict[str, type[Backend]]] = {kind: {} for kind in KINDS}
+        for kind, (hook_name, base) in KINDS.items():
+            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                owner = self.pm.get_name(impl.plugin) or str(impl.plugin)
+
+                def register(
+                    cls: type, *, _kind: str = kind, _base: type = base, _owner: str = owner
+                ) -> None:
+                    if not (isinstance(cls, type) and issubclass(cls, _base)):
+                        raise PluginError(
+                            f"plugin {_owner} registered {cls!r}, which is not a {_base.__name__}"
+                        )
+                    if not getattr(cls, "name", None):
+                        raise PluginError(
+                            f"plugin {_owner} registered {cls.__name__} without a class-level name"
+                        )
+                    registry[_kind][cls.name] = cls
+                    self._owners[(_kind, cls.name)] = _owner
+
+                try:
+                    impl.function(register)
+                except Exception as exc:  # one plugin's bug must not take the others down
+                    self.load_errors[owner] = f"{hook_name} failed: {exc!r}"
+        return registry
+
+    def owner(self, kind: str, name: str) -> str:
+        self.backends(kind)
+        return self._owners.get((kind, name), "?")
+
+    def describe(self) -> list[dict[str, Any]]:
+        """One entry per plugin: name, version, hooks it implements, backends it provides."""
+        for kind in KINDS:
+            self.backends(kind)
+        rows = []
+        for name, plugin in sorted(self.pm.list_name_plugin(), key=lambda np: np[0]):
+            dist = self.pm.get_plugin_dist(plugin) if hasattr(self.pm, "get_plugin_dist") else None
+            version = getattr(dist, "version", None) or _version_of(plugin)
+            provided = {
+                kind: sorted(n for (k, n), owner in self._owners.items() if k == kind and owner == name)
+                for kind in KINDS
+            }
+            rows.append(
+                {
+                    "name": name,
+                    "version": version,
+                    "hooks": sorted(c.name for c in self.pm.get_hookcallers(plugin) or []),
+                    "backends": {k: v for k, v in provided.items() if v},
+                }
+            )
+        return rows
+
+
+def _version_of(plugin: Any) -> str | None:
+    module = plugin if isinstance(plugin, ModuleType) else sys.modules.get(type(plugin).__module__)
+    top = (getattr(module, "__name__", "") or "").split(".")[0]
+    if top in ("core", "plugins"):
+        try:
+            return importlib.metadata.version("clipcast")
+        except importlib.metadata.PackageNotFoundError:
+            return None
+    return getattr(module, "__version__", None)
+
+
+_lock = threading.Lock()
+_manager: PluginManager | None = None
+
+
+def build_manager() -> PluginManager:
+    """A fresh manager with every plugin loaded (tests use this; code uses ``get_manager``)."""
+    pm = pluggy.PluginManager("clipcast")
+    pm.add_hookspecs(hookspecs)
+    manager = PluginManager(pm)
+    for module_name in BUILTIN_PLUGINS:
+        pm.register(importlib.import_module(module_name), name=module_name)
+    for ep in importlib.metadata.entry_points(group="clipcast"):
+        try:
+            plugin = ep.load()
+            if pm.is_registered(plugin) or pm.has_plugin(ep.name):
+                continue
+            pm.register(plugin, name=ep.name)
+        except Exception as exc:
+            manager.load_errors[ep.name] = f"failed to load entry point {ep.value}: {exc!r}"
+    for module_name in filter(None, (m.strip() for m in os.environ.get("CLIPCAST_PLUGINS", "").split(","))):
+        try:
+            if not pm.has_plugin(module_name):
+                pm.register(importlib.import_module(module_name), name=module_name)
+        except Exception as exc:
+            manager.load_errors[module_name] = f"failed to import: {exc!r}"
+    if os.environ.get("CLIPCAST_TRACE_HOOKS"):
+        pm.trace.root.setwriter(lambda msg: print(msg, end="", file=sys.stderr))
+        pm.enable_tracing()
+    return manager
+
+
+def get_manager() -> PluginManager:
+    """The process-wide manager, built on first use."""
+    global _manager
+    with _lock:
+        if _manager is None:
+            _manager = build_manager()
+        return _manager
+
+
+def reset_manager() -> None:
+    """Forget the process-wide manager (after installing a plugin in a test)."""
+    global _manager
+    with _lock:
+        _manager = None
