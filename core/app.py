@@ -80,6 +80,4 @@ class Clipcast:
             try:
                 impl.function(event=event)
             except Exception as exc:
-                log.warning(
-                    "on_event listener failed", plugin=impl.plugin_name, event_name=name, error=repr(exc)
-                )
+                log.warning("on_event listener failed", plugin=impl.plugin_name, event_name=name, error=repr(exc))

@@ -223,8 +223,7 @@ def load_settings(path: str | Path | None = None, *, validate_backends: bool = T
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(
-            f"invalid configuration in {file or 'defaults'}:\n"
-            + format_validation_error(exc, (), lines, file)
+            f"invalid configuration in {file or 'defaults'}:\n" + format_validation_error(exc, (), lines, file)
         )
     settings.source_file = file
     if validate_backends:
@@ -277,18 +276,14 @@ def backend_options(
     result["publishers"] = {}
     for name, raw in settings.publishers.items():
         if name not in publishers:
-            problems.append(
-                f"publishers.{name}: unknown publisher; available: {', '.join(sorted(publishers))}"
-            )
+            problems.append(f"publishers.{name}: unknown publisher; available: {', '.join(sorted(publishers))}")
             continue
         try:
             result["publishers"][name] = publishers[name].Options.model_validate(raw or {})
         except ValidationError as exc:
             problems.append(format_validation_error(exc, ("publishers", name), lines, settings.source_file))
     if problems:
-        raise ConfigError(
-            f"invalid configuration in {settings.source_file or 'defaults'}:\n" + "\n".join(problems)
-        )
+        raise ConfigError(f"invalid configuration in {settings.source_file or 'defaults'}:\n" + "\n".join(problems))
     return result
 
 

@@ -149,9 +149,7 @@ class Summary(BaseModel):
     def to_markdown(self) -> str:
         def stamp(t: float) -> str:
             t = int(t)
-            return (
-                f"{t // 3600}:{t % 3600 // 60:02d}:{t % 60:02d}" if t >= 3600 else f"{t // 60}:{t % 60:02d}"
-            )
+            return f"{t // 3600}:{t % 3600 // 60:02d}:{t % 60:02d}" if t >= 3600 else f"{t // 60}:{t % 60:02d}"
 
         lines = ["## Summary", "", self.summary.strip(), "", "## Chapters", ""]
         lines += [f"- {stamp(c.start)} {c.title}" for c in self.chapters]

@@ -21,9 +21,7 @@ def validate_key(key: str) -> str:
     if any(p == "" for p in parts):
         raise StorageError(f"storage key {key!r} has an empty path segment")
     if not _ALLOWED.match(key):
-        raise StorageError(
-            f"storage key {key!r} has characters other than letters, digits, '.', '_', '-' and '/'"
-        )
+        raise StorageError(f"storage key {key!r} has characters other than letters, digits, '.', '_', '-' and '/'")
     if len(key) > 1024:
         raise StorageError("storage key is longer than 1024 characters")
     return key

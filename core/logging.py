@@ -63,17 +63,13 @@ class _RedactingFilter(logging.Filter):
         return True
 
 
-def configure(
-    level: str = "INFO", fmt: str = "auto", stream: Any = None, secrets: list[str] | None = None
-) -> None:
+def configure(level: str = "INFO", fmt: str = "auto", stream: Any = None, secrets: list[str] | None = None) -> None:
     """Configure structlog and the standard library logging. Safe to call more than once."""
     stream = stream or sys.stderr
     for s in secrets or []:
         add_secret(s)
     json_lines = fmt == "json" or (fmt == "auto" and not getattr(stream, "isatty", lambda: False)())
-    renderer = (
-        structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False)
-    )
+    renderer = structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

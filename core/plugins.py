@@ -68,17 +68,11 @@ class PluginManager:
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 owner = self.pm.get_name(impl.plugin) or str(impl.plugin)
 
-                def register(
-                    cls: type, *, _kind: str = kind, _base: type = base, _owner: str = owner
-                ) -> None:
+                def register(cls: type, *, _kind: str = kind, _base: type = base, _owner: str = owner) -> None:
                     if not (isinstance(cls, type) and issubclass(cls, _base)):
-                        raise PluginError(
-                            f"plugin {_owner} registered {cls!r}, which is not a {_base.__name__}"
-                        )
+                        raise PluginError(f"plugin {_owner} registered {cls!r}, which is not a {_base.__name__}")
                     if not getattr(cls, "name", None):
-                        raise PluginError(
-                            f"plugin {_owner} registered {cls.__name__} without a class-level name"
-                        )
+                        raise PluginError(f"plugin {_owner} registered {cls.__name__} without a class-level name")
                     registry[_kind][cls.name] = cls
                     self._owners[(_kind, cls.name)] = _owner
 
