@@ -245,6 +245,18 @@ class Event(BaseModel):
 # ------------------------------------------------------------------------------------- backend base classes
 
 
+class UsageRecord(BaseModel):
+    """One paid AI call, reported by a backend through ``Backend.report_usage`` (the core stores it)."""
+
+    provider: str
+    model: str = ""
+    kind: str = Field("llm", description="llm | stt")
+    input_tokens: int = 0
+    output_tokens: int = 0
+    audio_seconds: float = 0.0
+    cost_usd: float = 0.0
+
+
 class Backend(abc.ABC):
     """A pluggable implementation. Subclasses set ``name`` and an ``Options`` model.
 
@@ -260,8 +272,19 @@ class Backend(abc.ABC):
     def __init__(self, options: BaseModel | None = None) -> None:
         self.options = options if options is not None else self.Options()
 
+    #: Set by the core: where ``report_usage`` sends records (an AI usage row in the database).
+    usage_sink: Callable[[UsageRecord], None] | None = None
+
     def bind(self, settings: Any) -> None:
         """Called once after construction with the installation's ``Settings`` (data_dir, public URL...)."""
+
+    def report_usage(self, record: UsageRecord) -> None:
+        """Report a paid call (tokens, audio seconds, estimated cost). Never raises."""
+        if self.usage_sink is not None:
+            try:
+                self.usage_sink(record)
+            except Exception:  # bookkeeping must not break the work it describes
+                pass
 
 
 class SpeechToText(Backend):
