@@ -75,6 +75,111 @@ class ServerSettings(Section):
     )
 
 
+class RenderSettings(Section):
+    """How clips are rendered (``clipcast process``/``render``); each field can be overridden per render."""
+
+    aspect: Literal["9:16", "1:1", "16:9"] = Field("9:16", description="output shape: 1080x1920, 1080x1080, 1920x1080")
+    reframe: Literal["crop", "blur", "face"] = Field("blur", description="how a source of another shape is fitted")
+    caption_style: str = Field("karaoke", description="a preset in styles_dir or config/styles (karaoke, pop, clean)")
+    brand: str | None = Field(None, description="a brand kit in brands_dir or config/brands, or a YAML file path")
+    remove_silence: bool = Field(True, description="cut pauses (word gaps that are also quiet)")
+    min_silence: float = Field(0.6, gt=0, description="shortest pause that is cut, s")
+    silence_pad: float = Field(0.12, ge=0, description="kept on each side of a cut pause, s")
+    silence_db: float = Field(-35.0, description="audio below this level (dBFS) counts as quiet")
+    remove_fillers: bool = False
+    fillers: list[str] = Field(default_factory=lambda: ["um", "uh", "uhm", "erm", "er", "hmm", "mm", "ah"])
+    loudness_lufs: float | None = Field(-14.0, description="EBU R128 integrated loudness target; null = off")
+    denoise: bool = False
+    parallel: int = Field(2, ge=1, le=32, description="clips rendered at once (one ffmpeg each)")
+    preset: str = Field("veryfast", description="libx264 preset")
+    crf: int = Field(21, ge=0, le=51, description="libx264 quality (lower = better, bigger)")
+    ffmpeg_timeout: float = Field(1800, gt=0, description="longest ffmpeg run for one clip, s")
+    styles_dir: Path | None = Field(None, description="user caption presets (*.yaml), searched before the built-ins")
+    brands_dir: Path | None = Field(None, description="user brand kits (*.yaml), searched before the built-ins")
+
+
+class ApiSettings(Section):
+    """HTTP API limits. Per-user quotas on the user row override the defaults here (None = unlimited)."""
+
+    max_upload_mb: float = Field(4096, gt=0, description="largest accepted upload, MB (413 above it)")
+    page_size_max: int = Field(200, ge=1, le=10000, description="largest ?limit= a list accepts")
+    session_hours: float = Field(24 * 7, gt=0, description="how long a dashboard login lasts")
+    cookie_secure: bool = Field(False, description="mark the session cookie Secure (set behind HTTPS)")
+    auth_rate_per_minute: int = Field(10, ge=1, description="login/token attempts per client address per minute")
+    videos_per_day: int | None = Field(None, ge=0, description="default processing quota per user")
+    minutes_per_day: float | None = Field(None, ge=0, description="default minutes of video per user per day")
+    llm_usd_per_day: float | None = Field(None, ge=0, description="default LLM spend per user per day, USD")
+
+
+class WorkerSettings(Section):
+    """Dramatiq workers. Times are seconds unless named otherwise."""
+
+    namespace: str = Field("clipcast", description="Redis key prefix (several installations can share one Redis)")
+    concurrency: dict[str, int] = Field(
+        default_factory=lambda: {"analyze": 1, "render": 2, "publish": 4},
+        description="most messages of a queue running at once on one machine (all worker processes together)",
+    )
+    max_retries: int = Field(3, ge=0, description="retries of a failed stage before the job is marked failed")
+    min_backoff: float = Field(15, gt=0, description="first retry delay, s (doubles each retry)")
+    max_backoff: float = Field(600, gt=0, description="longest retry delay, s")
+    analyze_time_limit: float = Field(4 * 3600, gt=0, description="longest analyze (ingest+transcribe+select), s")
+    render_time_limit: float = Field(3600, gt=0, description="longest render of one clip, s")
+    publish_time_limit: float = Field(1800, gt=0, description="longest upload of one post, s")
+    isolate_analyze: bool = Field(
+        True, description="run analysis in a child process so cancel and time limits can kill transcription"
+    )
+    heartbeat_timeout: float = Field(
+        60, gt=0, description="s without a heartbeat before a worker's messages go to another worker"
+    )
+    maintenance_chance: int = Field(
+        1000, ge=0, le=1_000_000, description="per million broker calls that look for dead workers' messages"
+    )
+    stages: dict[str, str] = Field(
+        default_factory=dict,
+        description="override a stage function: {analyze|render|publish|check: 'module:function'}",
+    )
+
+
+class SchedulerSettings(Section):
+    """The single ``clipcast scheduler`` process. Times are seconds."""
+
+    dispatch_interval: float = Field(5, gt=0, description="how often due posts are sent to the publish queue")
+    schedules_interval: float = Field(60, gt=0, description="how often posting schedules fill their slots")
+    sources_interval: float = Field(60, gt=0, description="how often watched sources are checked for polls due")
+    token_refresh_interval: float = Field(900, gt=0, description="how often expiring tokens are refreshed")
+    misfire_grace_time: int = Field(300, ge=1, description="a run late by up to this many seconds still happens")
+    lock_ttl: float = Field(30, gt=0, description="the single-scheduler lease; a dead scheduler's lease expires")
+
+
+class ScheduleConfig(Section):
+    """A posting schedule defined in YAML (synced into the database when the scheduler starts)."""
+
+    name: str
+    account: str | int = Field(description="social account id, or its name")
+    cron: str = Field(description="crontab slots, e.g. '0 9,18 * * *'")
+    timezone: str = "UTC"
+    min_score: float = Field(0, ge=0, le=100)
+    auto_approve: bool = False
+    blackout: list[dict[str, Any]] = Field(
+        default_factory=list, description="[{start: '22:00', end: '07:00', days: [sat, sun]}, {date: 2026-12-25}]"
+    )
+    max_per_day: int | None = Field(None, ge=1)
+    enabled: bool = True
+
+
+class SourceConfig(Section):
+    """A watched source defined in YAML (synced into the database when the scheduler starts)."""
+
+    kind: str = Field(description="folder | youtube | rss, or a plugin's source")
+    target: str = Field(description="folder path, channel/playlist URL or feed URL")
+    interval_minutes: float | None = Field(15, gt=0)
+    cron: str | None = Field(None, description="poll on crontab times instead of an interval")
+    preset: dict[str, Any] = Field(
+        default_factory=dict, description="analyze options: clips, min_seconds, max_seconds, render, accounts"
+    )
+    enabled: bool = True
+
+
 class Settings(Section):
     """The whole installation's configuration."""
 
@@ -91,6 +196,12 @@ class Settings(Section):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     selection: SelectionSettings = Field(default_factory=SelectionSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    render: RenderSettings = Field(default_factory=RenderSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    schedules: list[ScheduleConfig] = Field(default_factory=list)
+    sources: list[SourceConfig] = Field(default_factory=list)
 
     # Filled by ``load_settings``: where the values came from (for messages).
     source_file: Path | None = Field(None, exclude=True)

@@ -218,6 +218,17 @@ class PublishRequest(BaseModel):
     publish_at: datetime | None = None
     duration: float | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    resume: dict[str, Any] = Field(
+        default_factory=dict, description="the last checkpoint of an interrupted attempt (upload session, ids)"
+    )
+    #: Set by the core: ``checkpoint({...})`` commits progress at once; a ``remote_id`` key becomes the post's
+    #: remote id (saved before anything else, so a crash after it never leads to a second post).
+    checkpoint: Callable[[dict[str, Any]], None] | None = Field(None, exclude=True, repr=False)
+
+    def save_checkpoint(self, **data: Any) -> None:
+        self.resume = {**self.resume, **data}
+        if self.checkpoint is not None:
+            self.checkpoint(data)
 
 
 class PublishResult(BaseModel):
@@ -367,6 +378,32 @@ class Publisher(Backend):
 
     def refresh_token(self, account: Any) -> dict[str, Any] | None:
         """Return new token data for the account, or None when the platform needs no refresh."""
+        return None
+
+    # Accounts and crash recovery (defaults suit publishers without OAuth, such as folder and webhook).
+
+    def oauth_client(self) -> Any:
+        """The platform's ``core.oauth.OAuthClient``, or None when accounts need no authorization."""
+        return None
+
+    def connect_account(self, token: dict[str, Any]) -> dict[str, Any]:
+        """After the code exchange: ``{"remote_id", "name", "token", "meta"}`` (may swap the token, e.g. Instagram)."""
+        return {"remote_id": self.name, "name": self.name, "token": token, "meta": {}}
+
+    def refresh_due(self, token: dict[str, Any], now: float) -> bool:
+        """Whether to refresh now (``now`` is epoch seconds); default: less than 5 minutes left."""
+        expires_at = token.get("expires_at")
+        return bool(token.get("refresh_token")) and expires_at is not None and float(expires_at) - now < 300
+
+    def revoke(self, account: Any) -> bool:
+        """Revoke the account's grant at the platform where possible; True when it confirmed."""
+        return False
+
+    def recover(self, request: PublishRequest, account: Any) -> PublishResult | None:
+        """A post was left 'uploading' without a remote id (the worker died): what the platform holds for it.
+
+        None means nothing reached the platform and a new attempt is safe. ``request.resume`` holds the last
+        checkpoint (a YouTube session URI, an Instagram container id...)."""
         return None
 
 

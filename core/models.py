@@ -1,4 +1,4 @@
-"""SQLModel tables. Times are naive UTC (``utcnow()``) so SQLite and PostgreSQL behave the same.
+"""SQLModel tables. Times are timezone-aware UTC (``utcnow()``); SQLModel refuses naive ones.
 
 Any change here needs an Alembic migration (``alembic revision --autogenerate``); a test fails when the
 models and the migrations disagree.
@@ -15,7 +15,7 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC)
 
 
 def _json(default: Any = dict) -> Any:

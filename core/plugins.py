@@ -24,6 +24,7 @@ from core.errors import PluginError, UnknownBackendError
 #: Built-in plugins: modules with hook implementations, loaded before anything else.
 BUILTIN_PLUGINS = [
     "plugins.storage.local",
+    "plugins.storage.s3",
 ]
 
 #: Backend kinds: kind name → (registration hook, required base class).
@@ -44,6 +45,8 @@ class PluginManager:
     load_errors: dict[str, str] = field(default_factory=dict)
     _backends: dict[str, dict[str, type[Backend]]] | None = None
     _owners: dict[tuple[str, str], str] = field(default_factory=dict)
+    trace: bool = False
+    versions: dict[str, str] = field(default_factory=dict)
 
     @property
     def hook(self) -> Any:
@@ -77,6 +80,8 @@ class PluginManager:
                     self._owners[(_kind, cls.name)] = _owner
 
                 try:
+                    if self.trace:
+                        print(f"{hook_name}(register) [{owner}]", file=sys.stderr)
                     impl.function(register)
                 except Exception as exc:  # one plugin's bug must not take the others down
                     self.load_errors[owner] = f"{hook_name} failed: {exc!r}"
@@ -92,8 +97,7 @@ class PluginManager:
             self.backends(kind)
         rows = []
         for name, plugin in sorted(self.pm.list_name_plugin(), key=lambda np: np[0]):
-            dist = self.pm.get_plugin_dist(plugin) if hasattr(self.pm, "get_plugin_dist") else None
-            version = getattr(dist, "version", None) or _version_of(plugin)
+            version = self.versions.get(name) or _version_of(plugin)
             provided = {
                 kind: sorted(n for (k, n), owner in self._owners.items() if k == kind and owner == name)
                 for kind in KINDS
@@ -137,6 +141,8 @@ def build_manager() -> PluginManager:
             if pm.is_registered(plugin) or pm.has_plugin(ep.name):
                 continue
             pm.register(plugin, name=ep.name)
+            if ep.dist is not None:
+                manager.versions[ep.name] = ep.dist.version
         except Exception as exc:
             manager.load_errors[ep.name] = f"failed to load entry point {ep.value}: {exc!r}"
     for module_name in filter(None, (m.strip() for m in os.environ.get("CLIPCAST_PLUGINS", "").split(","))):
@@ -146,6 +152,7 @@ def build_manager() -> PluginManager:
         except Exception as exc:
             manager.load_errors[module_name] = f"failed to import: {exc!r}"
     if os.environ.get("CLIPCAST_TRACE_HOOKS"):
+        manager.trace = True  # backend registration calls each impl itself, so it traces itself too
         pm.trace.root.setwriter(lambda msg: print(msg, end="", file=sys.stderr))
         pm.enable_tracing()
     return manager

@@ -1,0 +1,104 @@
+"""FastAPI dependencies: the application context, the caller, paging, and ownership-scoped lookups.
+
+Ownership rule: every row belongs to a user; a non-admin asking for another user's row gets the same 404 as
+for a row that does not exist (ids reveal nothing). Admins see everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Query, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session, SQLModel, select
+
+from core.api.errors import Forbidden, Unauthorized, ValidationProblem
+from core.api.security import SESSION_COOKIE
+from core.app import Clipcast
+from core.users import Principal, authenticate_token
+
+T = TypeVar("T", bound=SQLModel)
+
+_bearer = HTTPBearer(auto_error=False, description="a personal API token: `Authorization: Bearer cc_...`")
+_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="dashboard session (set by /api/auth/login)")
+
+
+def get_clipcast(request: Request) -> Clipcast:
+    return request.app.state.clipcast
+
+
+AppDep = Annotated[Clipcast, Depends(get_clipcast)]
+
+
+def current_user(
+    request: Request,
+    app: AppDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> Principal:
+    token = bearer.credentials if bearer else cookie
+    if not token:
+        raise Unauthorized(
+            "authentication required", "send `Authorization: Bearer <token>` or log in via POST /api/auth/login"
+        )
+    with app.session() as s:
+        principal = authenticate_token(s, token)
+    request.state.principal = principal
+    return principal
+
+
+UserDep = Annotated[Principal, Depends(current_user)]
+
+
+def admin_user(user: UserDep) -> Principal:
+    if not user.is_admin:
+        raise Forbidden("this needs an administrator")
+    return user
+
+
+AdminDep = Annotated[Principal, Depends(admin_user)]
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int
+    offset: int
+
+
+def page(
+    app: AppDep,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="items per page (at most api.page_size_max)")] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000, description="items to skip")] = 0,
+) -> Page:
+    most = app.settings.api.page_size_max
+    if limit > most:
+        raise ValidationProblem(f"limit={limit} is larger than the maximum page size {most}", f"use limit<={most}")
+    return Page(limit=limit, offset=offset)
+
+
+PageDep = Annotated[Page, Depends(page)]
+
+
+def scoped(stmt: Any, model: type[SQLModel], user: Principal) -> Any:
+    """Limit a select to the caller's rows unless the caller is an admin."""
+    if user.is_admin:
+        return stmt
+    return stmt.where(model.user_id == user.id)  # type: ignore[attr-defined]
+
+
+def owned(session: Session, model: type[T], row_id: int, user: Principal, what: str | None = None) -> T:
+    """The row if it exists and the caller may see it; otherwise the same 404 either way."""
+    from core.api.errors import NotFound
+
+    row = session.get(model, row_id)
+    if row is None or (not user.is_admin and getattr(row, "user_id", None) != user.id):
+        raise NotFound(f"{what or model.__name__.lower()} {row_id} not found")
+    return row
+
+
+def listing(session: Session, stmt: Any, pg: Page) -> list[Any]:
+    return list(session.exec(stmt.offset(pg.offset).limit(pg.limit)).all())
+
+
+__all__ = ["AdminDep", "AppDep", "Page", "PageDep", "UserDep", "listing", "owned", "scoped", "select"]

@@ -1,0 +1,47 @@
+"""Personal API tokens: created (shown once), listed (prefix only), revoked."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from sqlalchemy import func
+from sqlmodel import select
+
+from core.api.deps import AppDep, PageDep, UserDep
+from core.api.routes.auth import client_key
+from core.api.schemas import PageOut, TokenCreate, TokenCreated, TokenOut
+from core.models import ApiToken, utcnow
+from core.users import create_token, get_user, revoke_token
+
+router = APIRouter(prefix="/api/tokens", tags=["tokens"])
+
+
+@router.get("", response_model=PageOut[TokenOut], summary="Your tokens (personal and sessions)")
+def list_tokens(user: UserDep, app: AppDep, pg: PageDep) -> dict:
+    with app.session() as s:
+        where = ApiToken.user_id == user.id
+        total = s.exec(select(func.count()).select_from(ApiToken).where(where)).one()
+        stmt = select(ApiToken).where(where).order_by(ApiToken.id.desc())  # type: ignore[union-attr]
+        items = s.exec(stmt.offset(pg.offset).limit(pg.limit)).all()
+        return {"items": list(items), "total": total, "limit": pg.limit, "offset": pg.offset}
+
+
+@router.post(
+    "",
+    response_model=TokenCreated,
+    status_code=201,
+    summary="Create a personal token; the response is the only time it is shown",
+)
+def add_token(body: TokenCreate, request: Request, user: UserDep, app: AppDep) -> dict:
+    request.app.state.auth_limiter.hit(f"token:{client_key(request)}", "token creations")
+    expires = utcnow() + timedelta(days=body.expires_days) if body.expires_days else None
+    with app.session() as s:
+        row, token = create_token(s, get_user(s, user.id), name=body.name, expires_at=expires)
+        return {**TokenOut.model_validate(row).model_dump(), "token": token}
+
+
+@router.delete("/{token_id}", response_model=TokenOut, summary="Revoke a token (it stops working at once)")
+def delete_token(token_id: int, user: UserDep, app: AppDep) -> ApiToken:
+    with app.session() as s:
+        return revoke_token(s, token_id, user_id=None if user.is_admin else user.id)

@@ -1,0 +1,78 @@
+"""Users: yourself (/api/users/me, today's quota use) and, for admins, everyone."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import func
+from sqlmodel import select
+
+from core.api import quotas
+from core.api.deps import AdminDep, AppDep, PageDep, UserDep
+from core.api.errors import NotFound
+from core.api.schemas import PageOut, UsageOut, UserCreate, UserOut, UserUpdate
+from core.models import User
+from core.users import create_user, get_user, set_password
+
+router = APIRouter(prefix="/api/users", tags=["users"])
+
+
+@router.get("/me", response_model=UserOut, summary="The calling user")
+def me(user: UserDep, app: AppDep) -> User:
+    with app.session() as s:
+        return get_user(s, user.id)
+
+
+@router.get("/me/usage", response_model=UsageOut, summary="Today's quota use and limits")
+def my_usage(user: UserDep, app: AppDep) -> UsageOut:
+    with app.session() as s:
+        row = get_user(s, user.id)
+        return UsageOut(
+            used=quotas.usage(s, user.id),
+            limits=quotas.limits(row, app.settings),
+            resets_at=quotas.day_window()[1],
+        )
+
+
+@router.get("", response_model=PageOut[UserOut], summary="All users (admins)")
+def list_users(_admin: AdminDep, app: AppDep, pg: PageDep) -> dict:
+    with app.session() as s:
+        total = s.exec(select(func.count()).select_from(User)).one()
+        items = s.exec(select(User).order_by(User.id).offset(pg.offset).limit(pg.limit)).all()
+        return {"items": list(items), "total": total, "limit": pg.limit, "offset": pg.offset}
+
+
+@router.post("", response_model=UserOut, status_code=201, summary="Create a user (admins)")
+def add_user(body: UserCreate, _admin: AdminDep, app: AppDep) -> User:
+    with app.session() as s:
+        return create_user(s, **body.model_dump())
+
+
+def _visible(user_id: int, caller: UserDep) -> None:
+    if not caller.is_admin and caller.id != user_id:
+        raise NotFound(f"user {user_id} not found")
+
+
+@router.get("/{user_id}", response_model=UserOut, summary="One user (yourself, or anyone for admins)")
+def read_user(user_id: int, caller: UserDep, app: AppDep) -> User:
+    _visible(user_id, caller)
+    with app.session() as s:
+        return get_user(s, user_id)
+
+
+@router.patch("/{user_id}", response_model=UserOut, summary="Change password (self) or quotas/admin flag (admins)")
+def update_user(user_id: int, body: UserUpdate, caller: UserDep, app: AppDep) -> User:
+    _visible(user_id, caller)
+    changes = body.model_dump(exclude_unset=True)
+    password = changes.pop("password", None)
+    if changes and not caller.is_admin:
+        from core.api.errors import Forbidden
+
+        raise Forbidden(f"only administrators may change {', '.join(sorted(changes))}")
+    with app.session() as s:
+        row = get_user(s, user_id)
+        if password is not None:
+            set_password(s, row, password)
+        for key, value in changes.items():
+            setattr(row, key, value)
+        s.add(row)
+        return row

@@ -1,0 +1,357 @@
+"""Request and response bodies. Requests forbid unknown fields (a typo is an error, not a silent no-op)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from core.contracts import Reframe
+
+T = TypeVar("T")
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class PageOut(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+# ----------------------------------------------------------------------------------------------- auth/users
+
+
+class LoginIn(In):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=1024)
+
+
+class LoginOut(BaseModel):
+    token: str = Field(description="a session token (also set as an HttpOnly cookie); send as a Bearer token")
+    expires_at: datetime
+    user: UserOut
+
+
+class UserCreate(In):
+    email: str = Field(max_length=254)
+    password: str = Field(min_length=8, max_length=1024)
+    is_admin: bool = False
+    videos_per_day: int | None = Field(None, ge=0, le=1_000_000)
+    minutes_per_day: float | None = Field(None, ge=0, le=1e9)
+    llm_usd_per_day: float | None = Field(None, ge=0, le=1e9)
+
+
+class UserUpdate(In):
+    password: str | None = Field(None, min_length=8, max_length=1024)
+    is_admin: bool | None = None
+    videos_per_day: int | None = Field(None, ge=0, le=1_000_000)
+    minutes_per_day: float | None = Field(None, ge=0, le=1e9)
+    llm_usd_per_day: float | None = Field(None, ge=0, le=1e9)
+
+
+class UserOut(Out):
+    id: int
+    email: str
+    is_admin: bool
+    videos_per_day: int | None
+    minutes_per_day: float | None
+    llm_usd_per_day: float | None
+    created_at: datetime
+
+
+class UsageOut(BaseModel):
+    used: dict[str, float]
+    limits: dict[str, float | None]
+    resets_at: datetime
+
+
+class TokenCreate(In):
+    name: str = Field("", max_length=200)
+    expires_days: float | None = Field(None, gt=0, le=3650, description="None: never expires")
+
+
+class TokenOut(Out):
+    id: int
+    user_id: int
+    name: str
+    kind: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="shown once; only its hash is stored")
+
+
+# --------------------------------------------------------------------------------------------------- videos
+
+
+class VideoUrlIn(In):
+    url: str = Field(max_length=4096, description="an http(s) URL yt-dlp can fetch")
+    analyze: bool = Field(True, description="queue analysis right away")
+
+
+class SelectionIn(In):
+    """Analysis options; unset fields use the installation's defaults."""
+
+    clips: int | None = Field(None, ge=1, le=100, description="how many clips at most")
+    min_seconds: float | None = Field(None, gt=0, le=3600)
+    max_seconds: float | None = Field(None, gt=0, le=3600)
+    language: str | None = Field(None, max_length=16, pattern=r"^[A-Za-z-]+$")
+    stt: str | None = Field(None, max_length=100, description="speech-to-text backend name")
+    llm: str | None = Field(None, max_length=100, description="clip selector backend name")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> SelectionIn:
+        if self.min_seconds and self.max_seconds and self.min_seconds > self.max_seconds:
+            raise ValueError("min_seconds must not exceed max_seconds")
+        return self
+
+
+class StyleIn(In):
+    reframe: Reframe | None = None
+    caption_style: str | None = Field(None, max_length=100)
+    brand: str | None = Field(None, max_length=100)
+    remove_silence: bool | None = None
+    remove_fillers: bool | None = None
+
+
+class RenderIn(StyleIn):
+    clip_ids: list[int] | None = Field(None, max_length=500, description="default: every approved clip")
+
+
+class VideoOut(Out):
+    id: int
+    user_id: int | None
+    source: str
+    source_kind: str
+    title: str
+    sha256: str
+    size_bytes: int
+    duration: float
+    width: int | None
+    height: int | None
+    fps: float | None
+    video_codec: str | None
+    audio_codec: str | None
+    transcript_id: int | None
+    created_at: datetime
+
+
+class VideoDetail(VideoOut):
+    transcript: dict[str, Any] | None = None
+    summary_md: str | None = None
+    clips: int = 0
+
+
+class JobOut(Out):
+    id: int
+    user_id: int | None
+    video_id: int | None
+    clip_id: int | None
+    kind: str
+    status: str
+    stage: str
+    progress: float
+    message: str
+    error: str | None
+    attempts: int
+    cancel_requested: bool
+    options: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
+
+
+class VideoCreated(BaseModel):
+    video: VideoOut
+    job: JobOut | None = None
+
+
+# ---------------------------------------------------------------------------------------------------- clips
+
+
+class ClipOut(Out):
+    id: int
+    video_id: int
+    user_id: int | None
+    rank: int
+    start: float
+    end: float
+    score: float
+    sub_scores: dict[str, float]
+    reason: str
+    title: str
+    caption: str
+    hashtags: list[str]
+    text: str
+    status: str
+    render_options: dict[str, Any]
+    rendered_duration: float | None
+    rendered_at: datetime | None
+    has_video: bool = False
+    has_thumbnail: bool = False
+    created_at: datetime
+    updated_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _files(cls, data: Any) -> Any:
+        if hasattr(data, "video_key"):
+            d = {k: getattr(data, k) for k in cls.model_fields if hasattr(data, k)}
+            d["has_video"] = bool(data.video_key)
+            d["has_thumbnail"] = bool(data.thumbnail_key)
+            return d
+        return data
+
+
+class ClipPatch(StyleIn):
+    title: str | None = Field(None, max_length=300)
+    caption: str | None = Field(None, max_length=5000)
+    hashtags: list[str] | None = Field(None, max_length=50)
+    start: float | None = Field(None, ge=0, le=1e6)
+    end: float | None = Field(None, ge=0, le=1e6)
+
+    @field_validator("hashtags")
+    @classmethod
+    def _tags(cls, tags: list[str] | None) -> list[str] | None:
+        if tags is None:
+            return None
+        out = []
+        for t in tags:
+            t = t.strip().lstrip("#")
+            if not t or len(t) > 100 or any(c.isspace() for c in t):
+                raise ValueError(f"hashtag {t!r} must be one word of 1-100 characters")
+            out.append(t)
+        return out
+
+
+# ------------------------------------------------------------------------------------- accounts, schedules
+
+
+class AccountOut(Out):
+    id: int
+    user_id: int | None
+    platform: str
+    remote_id: str
+    name: str
+    status: str
+    scopes: str
+    token_expires_at: datetime | None
+    created_at: datetime
+
+
+class ScheduleIn(In):
+    account_id: int
+    name: str = Field("", max_length=200)
+    cron: str = Field(max_length=200, description="crontab slots, e.g. '0 9,18 * * *'")
+    timezone: str = Field("UTC", max_length=64)
+    min_score: float = Field(0.0, ge=0, le=100)
+    auto_approve: bool = False
+    max_per_day: int | None = Field(None, ge=1, le=1000)
+    enabled: bool = True
+
+
+class SchedulePatch(In):
+    name: str | None = Field(None, max_length=200)
+    cron: str | None = Field(None, max_length=200)
+    timezone: str | None = Field(None, max_length=64)
+    min_score: float | None = Field(None, ge=0, le=100)
+    auto_approve: bool | None = None
+    max_per_day: int | None = Field(None, ge=1, le=1000)
+    enabled: bool | None = None
+
+
+class ScheduleOut(Out):
+    id: int
+    user_id: int | None
+    account_id: int
+    name: str
+    cron: str
+    timezone: str
+    min_score: float
+    auto_approve: bool
+    max_per_day: int | None
+    enabled: bool
+    last_slot_at: datetime | None
+    created_at: datetime
+
+
+class PostIn(In):
+    clip_id: int
+    account_id: int
+    at: datetime | None = Field(None, description="when to publish (ISO 8601); default: the next free slot")
+
+
+class PostPatch(In):
+    at: datetime | None = None
+    title: str | None = Field(None, max_length=300)
+    caption: str | None = Field(None, max_length=5000)
+
+
+class PostOut(Out):
+    id: int
+    user_id: int | None
+    clip_id: int
+    account_id: int
+    schedule_id: int | None
+    platform: str
+    status: str
+    scheduled_at: datetime
+    remote_id: str | None
+    remote_post_id: str | None
+    url: str | None
+    title: str
+    caption: str
+    error: str | None
+    retryable: bool
+    attempts: int
+    created_at: datetime
+    published_at: datetime | None
+
+
+class SourceIn(In):
+    kind: str = Field(max_length=100, description="a registered source kind (see GET /api/plugins)")
+    target: str = Field(max_length=4096, description="folder path, channel/playlist URL or feed URL")
+    interval_minutes: float | None = Field(15, ge=1, le=60 * 24 * 31)
+    cron: str | None = Field(None, max_length=200)
+    preset: dict[str, Any] = Field(default_factory=dict, description="analysis options for what it finds")
+    enabled: bool = True
+
+
+class SourcePatch(In):
+    target: str | None = Field(None, max_length=4096)
+    interval_minutes: float | None = Field(None, ge=1, le=60 * 24 * 31)
+    cron: str | None = Field(None, max_length=200)
+    preset: dict[str, Any] | None = None
+    enabled: bool | None = None
+
+
+class SourceOut(Out):
+    id: int
+    user_id: int | None
+    kind: str
+    target: str
+    interval_minutes: float | None
+    cron: str | None
+    preset: dict[str, Any]
+    enabled: bool
+    last_polled_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+
+
+LoginOut.model_rebuild()

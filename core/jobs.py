@@ -1,0 +1,267 @@
+"""Job rows: the durable record of background work, whatever the broker does with its messages.
+
+State machine: queued → running(stage, percent, message) → succeeded | failed(stage, reason) | cancelled.
+Dramatiq messages carry only a job id; the row says what to do and what is already done, so a message delivered
+twice (at-least-once) or re-queued after a worker died finds the row and carries on instead of starting over.
+
+A ``process`` job (analyze, then render every clip) fans out into one ``render`` child job per clip; the parent
+follows its children (progress = share of clips rendered) and ends when the last child ends.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from core.errors import ClipcastError, InputError
+from core.logging import get_logger
+from core.models import Job, JobStatus, utcnow
+from core.progress import Cancelled
+
+log = get_logger("clipcast.jobs")
+
+#: Job kinds and the Dramatiq queue each one runs on.
+KIND_QUEUE = {"analyze": "analyze", "process": "analyze", "render": "render", "publish": "publish", "check": "publish"}
+FINAL = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
+
+
+class JobNotFound(InputError):
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"there is no job {job_id}", "list jobs with `clipcast jobs`")
+
+
+def create_job(
+    app: Any,
+    kind: str,
+    *,
+    video_id: int | None = None,
+    clip_id: int | None = None,
+    user_id: int | None = None,
+    options: dict[str, Any] | None = None,
+) -> Job:
+    """A queued job row (not yet sent: call ``core.tasks.enqueue``)."""
+    if kind not in KIND_QUEUE:
+        raise InputError(f"unknown job kind {kind!r}", f"use one of: {', '.join(KIND_QUEUE)}")
+    job = Job(kind=kind, video_id=video_id, clip_id=clip_id, user_id=user_id, options=dict(options or {}))
+    with app.session() as s:
+        s.add(job)
+        s.flush()
+        s.refresh(job)
+    return job
+
+
+def get_job(app: Any, job_id: int) -> Job:
+    with app.session() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            raise JobNotFound(job_id)
+        return job
+
+
+def list_jobs(
+    app: Any, *, status: str | None = None, kind: str | None = None, user_id: int | None = None, limit: int = 50
+) -> list[Job]:
+    with app.session() as s:
+        q = select(Job).order_by(col(Job.id).desc()).limit(limit)
+        if status:
+            q = q.where(Job.status == status)
+        if kind:
+            q = q.where(Job.kind == kind)
+        if user_id is not None:
+            q = q.where(Job.user_id == user_id)
+        return list(s.exec(q))
+
+
+def children(app: Any, parent_id: int) -> list[Job]:
+    """Render jobs a process job fanned out (linked through ``options.parent_id``)."""
+    with app.session() as s:
+        rows = s.exec(select(Job).where(Job.kind == "render", col(Job.id) > parent_id)).all()
+        return [j for j in rows if j.options.get("parent_id") == parent_id]
+
+
+def update_job(app: Any, job_id: int, **fields: Any) -> Job:
+    with app.session() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            raise JobNotFound(job_id)
+        for key, value in fields.items():
+            setattr(job, key, value)
+        job.updated_at = utcnow()
+        s.add(job)
+        return job
+
+
+def start_attempt(app: Any, job_id: int) -> Job | None:
+    """Mark the job running and count the attempt; None when there is nothing to do (finished or cancelled).
+
+    A job already ``running`` is taken over: its previous worker died or the message was redelivered.
+    """
+    with app.session() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            log.warning("message for a job that does not exist", job_id=job_id)
+            return None
+        if job.status in FINAL:
+            return None
+        if job.cancel_requested:
+            job.status, job.finished_at, job.message = JobStatus.CANCELLED, utcnow(), "cancelled before it started"
+            s.add(job)
+            return None
+        job.status = JobStatus.RUNNING
+        job.attempts += 1
+        job.started_at = job.started_at or utcnow()
+        job.error = None
+        job.updated_at = utcnow()
+        s.add(job)
+        return job
+
+
+def succeed(app: Any, job_id: int, message: str = "done", **fields: Any) -> Job:
+    job = update_job(
+        app, job_id, status=JobStatus.SUCCEEDED, progress=100.0, message=message, finished_at=utcnow(), **fields
+    )
+    app.emit("job.succeeded", job_id=job_id, video_id=job.video_id, clip_id=job.clip_id)
+    return job
+
+
+def fail(app: Any, job_id: int, reason: str, *, stage: str | None = None) -> Job:
+    fields: dict[str, Any] = {"status": JobStatus.FAILED, "error": reason, "finished_at": utcnow()}
+    if stage:
+        fields["stage"] = stage
+    job = update_job(app, job_id, **fields)
+    app.emit("job.failed", job_id=job_id, video_id=job.video_id, data={"stage": job.stage, "reason": reason})
+    return job
+
+
+def mark_cancelled(app: Any, job_id: int, message: str = "cancelled") -> Job:
+    job = update_job(app, job_id, status=JobStatus.CANCELLED, message=message, finished_at=utcnow())
+    app.emit("job.cancelled", job_id=job_id, video_id=job.video_id)
+    return job
+
+
+def cancel_job(app: Any, job_id: int) -> Job:
+    """Ask a job (and its render children) to stop. Queued jobs stop at once; running ones at their next check
+    (between steps, and the ffmpeg wrapper kills a running ffmpeg within ~0.25 s)."""
+    job = get_job(app, job_id)
+    if job.status in FINAL:
+        return job
+    targets = [job, *(c for c in children(app, job_id) if c.status not in FINAL)]
+    for target in targets:
+        if target.status == JobStatus.QUEUED:
+            mark_cancelled(app, target.id, "cancelled before it started")  # type: ignore[arg-type]
+            update_job(app, target.id, cancel_requested=True)  # type: ignore[arg-type]
+        else:
+            update_job(app, target.id, cancel_requested=True, message="cancelling")  # type: ignore[arg-type]
+    return get_job(app, job_id)
+
+
+def retry_job(app: Any, job_id: int) -> Job:
+    """Re-queue a failed (or cancelled) job from the stage that failed.
+
+    Finished stages are not redone: transcripts are cached by audio hash, rendered clips are skipped by their
+    render hash, a post with a remote id is only checked. A process job that failed in ``render`` re-queues only
+    the clips that did not render.
+    """
+    from core import tasks
+
+    job = get_job(app, job_id)
+    if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+        raise ClipcastError(
+            f"job {job_id} is {job.status}; only failed or cancelled jobs can be retried",
+            "wait for it to finish, or cancel it first",
+        )
+    kids = children(app, job_id) if job.kind == "process" else []
+    if job.kind == "process" and job.stage == "render" and kids:
+        for child in kids:
+            if child.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+                _requeue_row(app, child.id)  # type: ignore[arg-type]
+                tasks.enqueue(app, get_job(app, child.id))  # type: ignore[arg-type]
+        update_job(
+            app, job_id, status=JobStatus.RUNNING, error=None, finished_at=None, cancel_requested=False,
+            message="retrying clips that failed",
+        )  # fmt: skip
+        refresh_parent(app, job_id)
+        return get_job(app, job_id)
+    _requeue_row(app, job_id)
+    tasks.enqueue(app, get_job(app, job_id))
+    return get_job(app, job_id)
+
+
+def _requeue_row(app: Any, job_id: int) -> None:
+    update_job(
+        app, job_id, status=JobStatus.QUEUED, error=None, finished_at=None, cancel_requested=False,
+        message=f"retry requested (stage {get_job(app, job_id).stage or 'start'})",
+    )  # fmt: skip
+
+
+def refresh_parent(app: Any, parent_id: int) -> Job:
+    """Recompute a process job from its render children: progress, and the end state once all have ended."""
+    parent = get_job(app, parent_id)
+    kids = children(app, parent_id)
+    if parent.status in FINAL or not kids:
+        return parent
+    done = [k for k in kids if k.status == JobStatus.SUCCEEDED]
+    ended = [k for k in kids if k.status in FINAL]
+    if len(ended) < len(kids):
+        return update_job(
+            app, parent_id, stage="render", progress=100.0 * len(done) / len(kids),
+            message=f"{len(done)} of {len(kids)} clips rendered",
+        )  # fmt: skip
+    failed = [k for k in kids if k.status == JobStatus.FAILED]
+    if failed:
+        reasons = "; ".join(f"clip {k.clip_id}: {k.error}" for k in failed)
+        return fail(app, parent_id, f"{len(failed)} of {len(kids)} clips failed to render: {reasons}", stage="render")
+    if any(k.status == JobStatus.CANCELLED for k in kids):
+        return mark_cancelled(app, parent_id)
+    return succeed(app, parent_id, f"{len(kids)} clips rendered")
+
+
+class JobReporter:
+    """``core.progress.Reporter`` that writes to the job row.
+
+    Progress writes are throttled to one every ``interval`` seconds (default 0.5) plus every stage change, so a
+    chatty ffmpeg does not hammer the database; ``check_cancelled`` reads the row at most as often.
+    """
+
+    def __init__(self, app: Any, job_id: int, *, interval: float = 0.5) -> None:
+        self.app = app
+        self.job_id = job_id
+        self.interval = interval
+        self.current_stage = ""
+        self._last_write = 0.0
+        self._last_check = 0.0
+        self._cancelled = False
+
+    def stage(self, name: str) -> None:
+        self.current_stage = name
+        self._last_write = time.monotonic()
+        update_job(self.app, self.job_id, stage=name, progress=0.0, message="")
+        self.app.emit("job.stage", job_id=self.job_id, data={"stage": name})
+
+    def progress(self, percent: float, message: str = "") -> None:
+        now = time.monotonic()
+        if now - self._last_write < self.interval and percent < 100:
+            return
+        self._last_write = now
+        update_job(self.app, self.job_id, progress=round(max(0.0, min(100.0, percent)), 1), message=message[:500])
+
+    def check_cancelled(self) -> None:
+        now = time.monotonic()
+        if not self._cancelled and now - self._last_check >= self.interval:
+            self._last_check = now
+            with self.app.session() as s:
+                job = s.get(Job, self.job_id)
+                self._cancelled = bool(job is None or job.cancel_requested)
+        if self._cancelled:
+            raise Cancelled(f"job {self.job_id} was cancelled")
+
+
+def stale_jobs(app: Any, *, older_than: timedelta) -> list[Job]:
+    """Queued jobs nobody touched for ``older_than`` (their message was lost, e.g. an embedded worker restarted)."""
+    cutoff = utcnow() - older_than
+    with app.session() as s:
+        q = select(Job).where(Job.status == JobStatus.QUEUED, col(Job.updated_at) < cutoff)
+        return list(s.exec(q))

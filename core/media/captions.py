@@ -1,0 +1,354 @@
+"""Captions: SRT, WebVTT and styled ASS from timed words.
+
+Words arrive already on the clip's output timeline (see ``cuts.Timeline.retime_words``). They are grouped
+into cues (max words/characters per line, lines per cue, breaks at sentence ends and pauses). ASS styles:
+
+- ``karaoke``: the whole cue is shown; one Dialogue per word re-draws it with the spoken word highlighted.
+- ``pop``: one Dialogue per word; the words so far are shown and the new one scales in (libass ``\\t``).
+- ``none`` (the clean preset): one Dialogue per cue, no animation.
+
+Presets are YAML files (``config/styles/*.yaml`` or the user's ``render.styles_dir``) validated by
+``CaptionStyle``. Sizes are pixels at the output resolution's width 1080 and scale with it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from core.contracts import Word
+from core.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILTIN_STYLES = ROOT / "config" / "styles"
+FONTS_DIR = Path(__file__).resolve().parent / "fonts"
+DEFAULT_FONT = "Noto Sans"
+
+_HEX = re.compile(r"^#?([0-9a-fA-F]{6})([0-9a-fA-F]{2})?$")
+
+
+class CaptionStyle(BaseModel):
+    """One caption preset. Colours are ``#RRGGBB`` or ``#RRGGBBAA`` (AA = opacity, FF opaque)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "custom"
+    animation: Literal["karaoke", "pop", "none"] = "karaoke"
+    font: str = Field(DEFAULT_FONT, description="font family; the shipped Noto Sans Bold unless a font_file is set")
+    font_file: Path | None = Field(None, description="a .ttf/.otf file to use (its family must equal `font`)")
+    size: int = Field(80, ge=8, le=400, description="px at 1080 wide")
+    bold: bool = True
+    uppercase: bool = False
+    primary_colour: str = "#FFFFFF"
+    highlight_colour: str = "#FFD400"
+    outline_colour: str = "#000000"
+    back_colour: str = "#00000080"
+    outline: float = Field(5, ge=0, le=40, description="px")
+    shadow: float = Field(2, ge=0, le=40, description="px")
+    box: bool = Field(False, description="an opaque box behind the text instead of an outline")
+    position: Literal["bottom", "middle", "top"] = "middle"
+    margin_v: int = Field(420, ge=0, description="px from the top/bottom edge (keeps clear of platform UI)")
+    margin_h: int = Field(90, ge=0, description="px from each side")
+    max_words_per_line: int = Field(4, ge=1, le=20)
+    max_chars_per_line: int = Field(22, ge=4, le=80)
+    lines: int = Field(1, ge=1, le=3, description="lines per cue")
+    pop_scale: int = Field(125, ge=100, le=250, description="pop: % size a new word starts at")
+    emphasis_words: list[str] = Field(default_factory=list, description="words always drawn in emphasis_colour")
+    emphasis_colour: str = "#FF4D4D"
+    emoji: dict[str, str] = Field(default_factory=dict, description="word → emoji appended after it")
+
+    @field_validator("primary_colour", "highlight_colour", "outline_colour", "back_colour", "emphasis_colour")
+    @classmethod
+    def _colour(cls, v: str) -> str:
+        if not _HEX.match(v.strip()):
+            raise ValueError(f"{v!r} is not a colour; use #RRGGBB or #RRGGBBAA")
+        return v.strip()
+
+
+def ass_colour(hex_colour: str) -> str:
+    """``#RRGGBB[AA]`` (AA = opacity) → ASS ``&HAABBGGRR`` (ASS alpha is transparency)."""
+    m = _HEX.match(hex_colour)
+    assert m is not None
+    rgb, alpha = m.group(1), m.group(2) or "FF"
+    r, g, b = rgb[0:2], rgb[2:4], rgb[4:6]
+    return f"&H{255 - int(alpha, 16):02X}{b}{g}{r}".upper()
+
+
+def style_dirs(styles_dir: Path | None) -> list[Path]:
+    return [d for d in (styles_dir, BUILTIN_STYLES) if d is not None]
+
+
+def available_styles(styles_dir: Path | None = None) -> list[str]:
+    names = {p.stem for d in style_dirs(styles_dir) if d.is_dir() for p in d.glob("*.yaml")}
+    return sorted(names)
+
+
+def load_style(name: str, styles_dir: Path | None = None) -> CaptionStyle:
+    """A preset by name (user ``styles_dir`` first, then the built-ins) or a path to a YAML file."""
+    path = Path(name)
+    if not (path.suffix in (".yaml", ".yml") and path.is_file()):
+        path = next((d / f"{name}.yaml" for d in style_dirs(styles_dir) if (d / f"{name}.yaml").is_file()), path)
+    if not path.is_file():
+        raise InputError(
+            f"unknown caption style {name!r}",
+            f"use one of: {', '.join(available_styles(styles_dir))}, or a path to a style YAML file",
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        style = CaptionStyle.model_validate({"name": path.stem, **data})
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise InputError(f"caption style {path} is invalid: {exc}", "fix the preset file")
+    if style.font_file is not None and not style.font_file.is_absolute():
+        style = style.model_copy(update={"font_file": (path.parent / style.font_file).resolve()})
+    return style
+
+
+@lru_cache(maxsize=64)
+def _system_families() -> frozenset[str]:
+    exe = shutil.which("fc-list")
+    if not exe:
+        return frozenset()
+    res = subprocess.run([exe, ":", "family"], capture_output=True, text=True, timeout=30)
+    return frozenset(f.strip().lower() for line in res.stdout.splitlines() for f in line.split(","))
+
+
+@lru_cache(maxsize=64)
+def _file_families(path: Path) -> frozenset[str]:
+    exe = shutil.which("fc-scan")
+    if not exe:
+        return frozenset()
+    res = subprocess.run([exe, "--format", "%{family}\n", str(path)], capture_output=True, text=True, timeout=30)
+    return frozenset(f.strip().lower() for line in res.stdout.splitlines() for f in line.split(","))
+
+
+def resolve_fonts(style: CaptionStyle) -> Path:
+    """The directory libass should load fonts from; raises ``InputError`` when the style's font is missing.
+
+    A missing font would otherwise make libass fall back silently to whatever the machine has, and the clip
+    would look different on every machine.
+    """
+    if style.font_file is not None:
+        if not style.font_file.is_file():
+            raise InputError(
+                f"caption style {style.name!r}: font file {style.font_file} does not exist",
+                "fix font_file in the style, or remove it to use the shipped Noto Sans",
+            )
+        fams = _file_families(style.font_file)
+        if fams and style.font.lower() not in fams:
+            raise InputError(
+                f"caption style {style.name!r}: {style.font_file.name} contains the font family "
+                f"{', '.join(sorted(fams))}, not {style.font!r}",
+                "set `font` to the family name inside the file",
+            )
+        return style.font_file.parent
+    if style.font.lower() in _file_families(FONTS_DIR / "NotoSans-Bold.ttf") or style.font == DEFAULT_FONT:
+        return FONTS_DIR
+    if style.font.lower() in _system_families():
+        return FONTS_DIR
+    raise InputError(
+        f"caption style {style.name!r}: font {style.font!r} is not installed on this machine",
+        "install it, set font_file to a .ttf file, or use the shipped 'Noto Sans'",
+    )
+
+
+# ---------------------------------------------------------------------------------------------- cues
+
+
+class Cue(BaseModel):
+    start: float
+    end: float
+    lines: list[list[Word]]
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for line in self.lines for w in line]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(" ".join(w.text.strip() for w in line) for line in self.lines)
+
+
+def group_cues(
+    words: Sequence[Word],
+    *,
+    max_words: int = 4,
+    max_chars: int = 22,
+    lines: int = 1,
+    pause: float = 0.6,
+) -> list[Cue]:
+    """Group words into cues of ``lines`` lines; a new cue starts after a sentence end or a ``pause`` (s)."""
+    cues: list[Cue] = []
+    cur: list[list[Word]] = [[]]
+
+    def flush() -> None:
+        nonlocal cur
+        if any(cur):
+            ws = [w for line in cur for w in line]
+            cues.append(Cue(start=ws[0].start, end=ws[-1].end, lines=[line for line in cur if line]))
+        cur = [[]]
+
+    prev: Word | None = None
+    for w in words:
+        if not w.text.strip():
+            continue
+        if prev is not None and (w.start - prev.end >= pause or prev.text.rstrip()[-1:] in ".!?"):
+            flush()
+        line = cur[-1]
+        chars = len(" ".join(x.text.strip() for x in [*line, w]))
+        if line and (len(line) >= max_words or chars > max_chars):
+            if len(cur) >= lines:
+                flush()
+            else:
+                cur.append([])
+        cur[-1].append(w)
+        prev = w
+    flush()
+    # Hold each cue until the next starts (up to 0.5 s) so captions do not flicker between words.
+    for a, b in zip(cues, cues[1:], strict=False):
+        a.end = max(a.end, min(b.start, a.end + 0.5))
+    return cues
+
+
+def _stamp(t: float, sep: str) -> str:
+    ms = max(0, round(t * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def to_srt(cues: Sequence[Cue]) -> str:
+    blocks = [f"{i}\n{_stamp(c.start, ',')} --> {_stamp(c.end, ',')}\n{c.text}\n" for i, c in enumerate(cues, 1)]
+    return "\n".join(blocks)
+
+
+def to_vtt(cues: Sequence[Cue]) -> str:
+    blocks = [f"{_stamp(c.start, '.')} --> {_stamp(c.end, '.')}\n{c.text}\n" for c in cues]
+    return "WEBVTT\n\n" + "\n".join(blocks)
+
+
+def parse_srt(text: str) -> list[tuple[float, float, str]]:
+    """(start, end, text) per cue: used by tests and by re-imports of edited subtitles."""
+
+    def secs(stamp: str) -> float:
+        h, m, rest = stamp.strip().replace(",", ".").split(":")
+        return int(h) * 3600 + int(m) * 60 + float(rest)
+
+    out = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines = block.strip().splitlines()
+        if len(lines) >= 2 and "-->" in lines[1]:
+            a, b = lines[1].split("-->")
+            out.append((secs(a), secs(b), "\n".join(lines[2:])))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- ASS
+
+
+def _ass_time(t: float) -> str:
+    cs = max(0, round(t * 100))
+    h, cs = divmod(cs, 360_000)
+    m, cs = divmod(cs, 6000)
+    s, cs = divmod(cs, 100)
+    return f"{h}:{m:02d}:{s:02d}.{cs:02d}"
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("{", "(").replace("}", ")").replace("\n", " ")
+
+
+def _word_text(w: Word, style: CaptionStyle) -> str:
+    text = w.text.strip()
+    if style.uppercase:
+        text = text.upper()
+    key = re.sub(r"[^\w']", "", w.text.lower())
+    if key in style.emoji:
+        text = f"{text} {style.emoji[key]}"
+    return _escape(text)
+
+
+def to_ass(cues: Sequence[Cue], style: CaptionStyle, width: int = 1080, height: int = 1920) -> str:
+    """An ASS script for libass at ``width``x``height`` (PlayResX/Y), one event per word when animated."""
+    k = width / 1080
+    align = {"bottom": 2, "middle": 5, "top": 8}[style.position]
+    border_style = 3 if style.box else 1
+    emphasis = {re.sub(r"[^\w']", "", e.lower()) for e in style.emphasis_words}
+    hi, base, emph = ass_colour(style.highlight_colour), ass_colour(style.primary_colour), ass_colour(
+        style.emphasis_colour
+    )
+    head = [
+        "[Script Info]",
+        "ScriptType: v4.00+",
+        f"PlayResX: {width}",
+        f"PlayResY: {height}",
+        "WrapStyle: 2",
+        "ScaledBorderAndShadow: yes",
+        "",
+        "[V4+ Styles]",
+        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, "
+        "Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, "
+        "MarginR, MarginV, Encoding",
+        f"Style: Default,{style.font},{round(style.size * k)},{base},{hi},{ass_colour(style.outline_colour)},"
+        f"{ass_colour(style.back_colour)},{-1 if style.bold else 0},0,0,0,100,100,0,0,{border_style},"
+        f"{style.outline * k:.1f},{style.shadow * k:.1f},{align},{round(style.margin_h * k)},"
+        f"{round(style.margin_h * k)},{round(style.margin_v * k)},1",
+        "",
+        "[Events]",
+        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
+    ]
+
+    def colour_of(w: Word) -> str | None:
+        return emph if re.sub(r"[^\w']", "", w.text.lower()) in emphasis else None
+
+    def render_line(line: list[Word], active: Word | None, visible: set[int] | None) -> str:
+        parts = []
+        for w in line:
+            if visible is not None and id(w) not in visible:
+                continue
+            text = _word_text(w, style)
+            if w is active and style.animation == "pop":
+                s = style.pop_scale
+                text = f"{{\\c{hi}\\fscx{s}\\fscy{s}\\t(0,120,\\fscx100\\fscy100)}}{text}{{\\r}}"
+            elif w is active:
+                text = f"{{\\c{hi}}}{text}{{\\r}}"
+            elif (c := colour_of(w)) is not None:
+                text = f"{{\\c{c}}}{text}{{\\r}}"
+            parts.append(text)
+        return " ".join(parts)
+
+    events = []
+    for cue in cues:
+        words = cue.words
+        if style.animation == "none" or not words:
+            body = "\\N".join(render_line(line, None, None) for line in cue.lines)
+            events.append(f"Dialogue: 0,{_ass_time(cue.start)},{_ass_time(cue.end)},Default,,0,0,0,,{body}")
+            continue
+        for i, w in enumerate(words):
+            start = cue.start if i == 0 else w.start
+            end = words[i + 1].start if i + 1 < len(words) else cue.end
+            if end - start < 0.01:
+                continue
+            visible = {id(x) for x in words[: i + 1]} if style.animation == "pop" else None
+            body = "\\N".join(filter(None, (render_line(line, w, visible) for line in cue.lines)))
+            events.append(f"Dialogue: 0,{_ass_time(start)},{_ass_time(end)},Default,,0,0,0,,{body}")
+    return "\n".join(head + events) + "\n"
+
+
+def build_captions(
+    words: Sequence[Word], style: CaptionStyle, width: int = 1080, height: int = 1920
+) -> tuple[str, str, str]:
+    """(SRT, VTT, ASS) for words on the output timeline. SRT/VTT use at most two lines of plain text."""
+    cues = group_cues(
+        words, max_words=style.max_words_per_line, max_chars=style.max_chars_per_line, lines=style.lines
+    )
+    plain = group_cues(words, max_words=8, max_chars=42, lines=2)
+    return to_srt(plain), to_vtt(plain), to_ass(cues, style, width, height)

@@ -1,0 +1,160 @@
+"""Silence and filler removal: which parts of a clip to keep, and how source times map onto the cut clip.
+
+A pause is cut only where the words leave a gap AND the audio is quiet (when an audio scan is given), so a
+laugh or music the recogniser did not transcribe is kept. Filler words ("um", "uh", configurable) are cut
+when asked. Times are seconds of the source unless a name says ``out``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.contracts import Word
+
+Interval = tuple[float, float]
+
+_PUNCT = re.compile(r"[^\w']+")
+
+
+def normalise(text: str) -> str:
+    """Lower-case word without punctuation: how fillers are compared."""
+    return _PUNCT.sub("", text.lower())
+
+
+def _subtract(base: Interval, holes: Sequence[Interval]) -> list[Interval]:
+    out: list[Interval] = []
+    cur = base[0]
+    for a, b in sorted(holes):
+        if b <= cur or a >= base[1]:
+            continue
+        if a > cur:
+            out.append((cur, a))
+        cur = max(cur, b)
+    if cur < base[1]:
+        out.append((cur, base[1]))
+    return out
+
+
+def _intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
+    out: list[Interval] = []
+    for x0, x1 in a:
+        for y0, y1 in b:
+            lo, hi = max(x0, y0), min(x1, y1)
+            if hi > lo:
+                out.append((lo, hi))
+    return sorted(out)
+
+
+def _merge(intervals: Sequence[Interval], join: float = 0.0) -> list[Interval]:
+    out: list[Interval] = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1] + join:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def keep_segments(
+    start: float,
+    end: float,
+    words: Sequence[Word],
+    *,
+    silences: Sequence[Interval] | None = None,
+    remove_silence: bool = True,
+    min_silence: float = 0.6,
+    pad: float = 0.12,
+    fillers: Sequence[str] = (),
+    min_keep: float = 0.25,
+) -> list[Interval]:
+    """The source intervals of ``[start, end]`` to keep, in order.
+
+    ``silences`` are quiet stretches from the audio level (``detect_silences``); None means "not measured" and
+    the word gaps decide alone. ``pad`` seconds of each pause stay on either side so speech is not clipped.
+    Kept pieces shorter than ``min_keep`` are dropped (a 3-frame flash helps nobody).
+    """
+    inside = [w for w in words if w.end > start and w.start < end]
+    filler_set = {normalise(f) for f in fillers}
+    spoken = [w for w in inside if not (filler_set and normalise(w.text) in filler_set)]
+    cuts: list[Interval] = []
+    if remove_silence:
+        edges = [start, *(x for w in spoken for x in (w.start, w.end)), end]
+        # Gaps between consecutive spoken words, plus the lead-in and the tail.
+        gaps = [(edges[i], edges[i + 1]) for i in range(0, len(edges) - 1, 2)] if spoken else [(start, end)]
+        gaps = [(a, b) for a, b in gaps if b - a >= min_silence]
+        if silences is not None:
+            gaps = _intersect(gaps, [(a, b) for a, b in silences if b - a >= min_silence])
+            gaps = [(a, b) for a, b in gaps if b - a >= min_silence]
+        for a, b in gaps:
+            lo = a if a <= start else a + pad
+            hi = b if b >= end else b - pad
+            if hi - lo > 0.05:
+                cuts.append((lo, hi))
+    if filler_set:
+        cuts += [(max(start, w.start), min(end, w.end)) for w in inside if normalise(w.text) in filler_set]
+    kept = _subtract((start, end), _merge(cuts))
+    kept = [(a, b) for a, b in kept if b - a >= min_keep]
+    return kept or [(start, end)]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Source intervals placed one after the other: the clip's output timeline."""
+
+    segments: tuple[Interval, ...]
+
+    @classmethod
+    def of(cls, segments: Sequence[Interval]) -> Timeline:
+        return cls(tuple((float(a), float(b)) for a, b in segments))
+
+    @property
+    def duration(self) -> float:
+        return sum(b - a for a, b in self.segments)
+
+    @property
+    def start(self) -> float:
+        return self.segments[0][0]
+
+    @property
+    def end(self) -> float:
+        return self.segments[-1][1]
+
+    @property
+    def is_cut(self) -> bool:
+        return len(self.segments) > 1
+
+    def to_out(self, t: float, *, snap: str = "none") -> float | None:
+        """Output time of source time ``t``; inside a cut: None, or the cut's position with ``snap='cut'``."""
+        offset = 0.0
+        for a, b in self.segments:
+            if t < a:
+                return offset if snap == "cut" else None
+            if t <= b:
+                return offset + (t - a)
+            offset += b - a
+        return offset if snap == "cut" else None
+
+    def to_source(self, out: float) -> float:
+        """Source time shown at output time ``out`` (clamped to the timeline)."""
+        offset = 0.0
+        for a, b in self.segments:
+            if out <= offset + (b - a):
+                return a + max(0.0, out - offset)
+            offset += b - a
+        return self.end
+
+    def retime_words(self, words: Sequence[Word]) -> list[Word]:
+        """Words that survive the cuts, with times on the output timeline (a word clipped by a cut is squeezed)."""
+        out: list[Word] = []
+        for w in words:
+            if w.end <= self.start or w.start >= self.end:
+                continue
+            s = self.to_out(max(w.start, self.start), snap="cut")
+            e = self.to_out(min(w.end, self.end), snap="cut")
+            assert s is not None and e is not None
+            if e - s < 0.02:  # the word fell entirely inside a cut (a removed filler)
+                continue
+            out.append(Word(text=w.text, start=round(s, 3), end=round(e, 3), probability=w.probability))
+        return out

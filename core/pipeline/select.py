@@ -1,0 +1,215 @@
+"""Clip selection: candidates → the configured selector → validation that holds whatever the backend returned.
+
+Validation (``validate_plans``) snaps start/end to word boundaries, clamps them to the media, keeps the longest
+run of speech when a plan spans a long silence, forces durations into ``[min_seconds, max_seconds]``,
+de-duplicates plans overlapping by more than half of the shorter one (the higher score wins), sorts by score
+and keeps at most ``request.clips``.
+
+Selectors that can use the audio (the heuristic measures loudness) read ``current_audio()``: the 16 kHz mono
+WAV of the video being selected, or None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from core.contracts import ClipPlan, SelectionRequest, Transcript, Word
+from core.errors import ClipcastError, InputError
+from core.logging import get_logger
+from core.pipeline.candidates import MAX_GAP, _END, clean_words, gather_candidates, join_words
+from core.progress import NullReporter, Reporter
+from core.usage import usage_context
+
+log = get_logger("clipcast.select")
+
+#: Plans overlapping by more than this share of the shorter one are duplicates.
+MAX_OVERLAP = 0.5
+
+_audio: ContextVar[Path | None] = ContextVar("clipcast_selection_audio", default=None)
+
+
+def current_audio() -> Path | None:
+    """The 16 kHz mono WAV of the video being selected (None when unknown)."""
+    return _audio.get()
+
+
+@contextmanager
+def audio_context(path: Path | None) -> Iterator[None]:
+    token = _audio.set(Path(path) if path else None)
+    try:
+        yield
+    finally:
+        _audio.reset(token)
+
+
+def check_request(request: SelectionRequest) -> None:
+    if request.min_seconds > request.max_seconds:
+        raise InputError(
+            f"clip length bounds are reversed: min {request.min_seconds:g} s > max {request.max_seconds:g} s",
+            "give a minimum no longer than the maximum",
+        )
+
+
+# ------------------------------------------------------------------------------------------------ validation
+
+
+def _containing(words: list[Word], t: float) -> int | None:
+    for i, w in enumerate(words):
+        if w.start <= t < w.end:
+            return i
+    return None
+
+
+def _snap_start(words: list[Word], t: float) -> int:
+    i = _containing(words, t)
+    return i if i is not None else min(range(len(words)), key=lambda k: abs(words[k].start - t))
+
+
+def _snap_end(words: list[Word], t: float) -> int:
+    i = _containing(words, t)
+    return i if i is not None else min(range(len(words)), key=lambda k: abs(words[k].end - t))
+
+
+def _longest_speech_run(words: list[Word], i: int, j: int, max_gap: float) -> tuple[int, int]:
+    """Within words[i..j], the run without a gap over ``max_gap`` s that lasts longest."""
+    best, run_start = (i, i), i
+    for k in range(i, j + 1):
+        if k > i and words[k].start - words[k - 1].end > max_gap:
+            run_start = k
+        if words[k].end - words[run_start].start > words[best[1]].end - words[best[0]].start:
+            best = (run_start, k)
+    return best
+
+
+def _fit_bounds(words: list[Word], i: int, j: int, request: SelectionRequest) -> tuple[int, int]:
+    """Move the end (then the start) word by word until the duration lies in bounds, preferring sentence ends."""
+    lo, hi = request.min_seconds, request.max_seconds
+
+    def dur(a: int, b: int) -> float:
+        return words[b].end - words[a].start
+
+    if dur(i, j) > hi:
+        fits = [k for k in range(i, j + 1) if dur(i, k) <= hi]
+        if not fits:  # one word longer than the maximum: keep it alone
+            return i, i
+        ends = [k for k in fits if dur(i, k) >= lo and _END.search(words[k].text.strip())]
+        return i, (ends[-1] if ends else fits[-1])
+    if dur(i, j) < lo:
+        k = j
+        while k + 1 < len(words) and dur(i, k) < lo:
+            k += 1
+        # prefer running on to the next sentence end while still within the maximum
+        m = k
+        while m < len(words) and dur(i, m) <= hi:
+            if dur(i, m) >= lo and _END.search(words[m].text.strip()):
+                k = m
+                break
+            m += 1
+        j = k
+        while i > 0 and dur(i, j) < lo:  # at the end of the media: grow backwards
+            i -= 1
+    return i, j
+
+
+def validate_plans(
+    plans: list[ClipPlan],
+    transcript: Transcript,
+    request: SelectionRequest,
+    *,
+    media_duration: float | None = None,
+    max_gap: float = MAX_GAP,
+) -> list[ClipPlan]:
+    """Make any backend's plans safe to render (see the module docstring). Never raises on odd values."""
+    words = clean_words(transcript)
+    limit = media_duration or transcript.duration or (words[-1].end if words else 0.0)
+    fixed: list[ClipPlan] = []
+    for plan in plans:
+        start = min(max(0.0, float(plan.start)), limit)
+        end = min(max(0.0, float(plan.end)), limit)
+        if end < start:
+            start, end = end, start
+        if words:
+            i, j = _snap_start(words, start), _snap_end(words, end)
+            if j < i:
+                j = i
+            i, j = _longest_speech_run(words, i, j, max_gap)
+            i, j = _fit_bounds(words, i, j, request)
+            start, end = words[i].start, min(words[j].end, limit)
+            text = join_words(words[i : j + 1])
+        else:
+            end = min(end, start + request.max_seconds)
+            text = plan.text
+        if end - start <= 0:
+            continue
+        fixed.append(plan.model_copy(update={"start": round(start, 3), "end": round(end, 3), "text": text}))
+    fixed.sort(key=lambda p: p.score, reverse=True)
+    kept: list[ClipPlan] = []
+    for plan in fixed:
+        if all(_overlap_share(plan, k) <= MAX_OVERLAP for k in kept):
+            kept.append(plan)
+        if len(kept) >= request.clips:
+            break
+    return kept
+
+
+def _overlap_share(a: ClipPlan, b: ClipPlan) -> float:
+    inter = min(a.end, b.end) - max(a.start, b.start)
+    shorter = min(a.duration, b.duration)
+    return max(0.0, inter) / shorter if shorter > 0 else 1.0
+
+
+# ----------------------------------------------------------------------------------------------- the stage
+
+
+def select_clips(
+    app: Any,
+    video: Any,
+    transcript: Transcript,
+    request: SelectionRequest,
+    *,
+    backend: str | None = None,
+    reporter: Reporter | None = None,
+) -> list[ClipPlan]:
+    """Gather candidates (core + ``clip_candidates`` plugins), let the selector score them, validate the result.
+
+    ``video`` is the ``models.Video`` row (its id tags AI usage; its audio feeds loudness), or None.
+    """
+    reporter = reporter or NullReporter()
+    check_request(request)
+    selector = app.selector(backend)
+    reporter.progress(0, "finding candidate windows")
+    candidates = gather_candidates(app.plugins, transcript, request)
+    reporter.check_cancelled()
+    log.info("selecting clips", backend=selector.name, candidates=len(candidates), clips=request.clips)
+    reporter.progress(10, f"scoring {len(candidates)} candidates with {selector.name}")
+    audio = _audio_path(app, video)
+    user_id = getattr(video, "user_id", None)
+    video_id = getattr(video, "id", None)
+    with audio_context(audio), usage_context(user_id=user_id, video_id=video_id):
+        try:
+            plans = selector.select(transcript, candidates, request)
+        except ClipcastError:
+            raise
+        except Exception as exc:
+            raise ClipcastError(
+                f"clip selection with the {selector.name!r} backend failed: {exc!r}",
+                "check that backend's configuration, or run with --llm heuristic",
+            ) from exc
+    duration = getattr(video, "duration", None) or transcript.duration
+    result = validate_plans(list(plans), transcript, request, media_duration=duration)
+    reporter.progress(100, f"{len(result)} clips selected")
+    return result
+
+
+def _audio_path(app: Any, video: Any) -> Path | None:
+    key = getattr(video, "audio_key", None)
+    if not key:
+        return None
+    try:
+        return app.storage.local_path(key)
+    except Exception:
+        return None

@@ -1,0 +1,153 @@
+"""Users and their API tokens, shared by the CLI (``clipcast users``) and the HTTP API.
+
+Tokens are shown once (returned by ``create_token``) and stored as sha256; ``authenticate_token`` refuses
+revoked and expired ones and records ``last_used_at`` (at most once a minute per token, to spare writes).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from core.api.errors import Conflict, NotFound, Unauthorized
+from core.api.security import hash_password, hash_token, new_token, verify_password
+from core.errors import InputError
+from core.models import ApiToken, User, utcnow
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 8
+_LAST_USED_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: detached from any session so it can travel through request handlers."""
+
+    id: int
+    email: str
+    is_admin: bool
+    token_id: int | None = None
+
+
+def _check_email(email: str) -> str:
+    email = email.strip().lower()
+    if not _EMAIL.match(email) or len(email) > 254:
+        raise InputError(f"{email!r} is not an email address", "use the form name@example.com")
+    return email
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InputError(f"the password is too short: use at least {MIN_PASSWORD} characters")
+    if len(password) > 1024:
+        raise InputError("the password is longer than 1024 characters")
+
+
+def create_user(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    is_admin: bool = False,
+    videos_per_day: int | None = None,
+    minutes_per_day: float | None = None,
+    llm_usd_per_day: float | None = None,
+) -> User:
+    email = _check_email(email)
+    _check_password(password)
+    if session.exec(select(User).where(User.email == email)).first():
+        raise Conflict(f"a user with email {email} already exists")
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        is_admin=is_admin,
+        videos_per_day=videos_per_day,
+        minutes_per_day=minutes_per_day,
+        llm_usd_per_day=llm_usd_per_day,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+def find_user(session: Session, email_or_id: str) -> User:
+    if email_or_id.isdigit():
+        return get_user(session, int(email_or_id))
+    user = session.exec(select(User).where(User.email == email_or_id.strip().lower())).first()
+    if user is None:
+        raise NotFound(f"no user with email {email_or_id}")
+    return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    session.add(user)
+
+
+def check_login(session: Session, email: str, password: str) -> User:
+    """The user if the password matches; one message for unknown email and wrong password alike."""
+    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        raise Unauthorized("wrong email or password")
+    return user
+
+
+def create_token(
+    session: Session,
+    user: User,
+    *,
+    name: str = "",
+    kind: str = "personal",
+    expires_at: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """A new token row and the token itself (the only time it is available in clear)."""
+    token = new_token()
+    row = ApiToken(
+        user_id=user.id,
+        name=name[:200],
+        kind=kind,
+        token_hash=hash_token(token),
+        prefix=token[:10],
+        expires_at=expires_at,
+    )
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def revoke_token(session: Session, token_id: int, *, user_id: int | None = None) -> ApiToken:
+    """Revoke one token (limited to ``user_id``'s tokens when given). Revoking twice is harmless."""
+    row = session.get(ApiToken, token_id)
+    if row is None or (user_id is not None and row.user_id != user_id):
+        raise NotFound(f"token {token_id} not found")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+    return row
+
+
+def authenticate_token(session: Session, token: str) -> Principal:
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
+    now = utcnow()
+    if row is None or row.revoked_at is not None:
+        raise Unauthorized("invalid or revoked token", "create a new token or log in again")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise Unauthorized("the token or session has expired", "log in again")
+    user = session.get(User, row.user_id)
+    if user is None:
+        raise Unauthorized("invalid or revoked token")
+    if row.last_used_at is None or now - row.last_used_at > _LAST_USED_EVERY:
+        row.last_used_at = now
+        session.add(row)
+    return Principal(id=user.id, email=user.email, is_admin=user.is_admin, token_id=row.id)  # type: ignore[arg-type]

@@ -1,0 +1,77 @@
+"""State: migrations match the models, and both SQLite and PostgreSQL work for real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlmodel import SQLModel, select
+
+from core import db
+from core.models import AiUsage, Clip, Job, Post, SocialAccount, User, Video
+
+
+def _roundtrip(url: str) -> None:
+    db.upgrade(url)
+    with db.session(url) as s:
+        user = User(email="a@example.com", password_hash="x")
+        s.add(user)
+        s.flush()
+        video = Video(user_id=user.id, sha256="ab" * 32, duration=42.0, title="talk")
+        s.add(video)
+        s.flush()
+        clip = Clip(video_id=video.id, start=1.0, end=20.0, score=77.5, hashtags=["a", "b"], sub_scores={"hook": 80})
+        account = SocialAccount(user_id=user.id, platform="youtube", remote_id="chan")
+        s.add_all([clip, account, Job(kind="analyze", video_id=video.id, options={"clips": 3})])
+        s.flush()
+        s.add(Post(clip_id=clip.id, account_id=account.id, platform="youtube"))
+        s.add(AiUsage(provider="openai", model="gpt", input_tokens=10, cost_usd=0.01, video_id=video.id))
+    with db.session(url) as s:
+        clip = s.exec(select(Clip)).one()
+        assert clip.hashtags == ["a", "b"] and clip.sub_scores == {"hook": 80}
+        assert s.exec(select(Job)).one().options == {"clips": 3}
+        assert s.exec(select(Post)).one().status == "scheduled"
+
+
+def _assert_no_drift(url: str) -> None:
+    with db.get_engine(url).connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == [], f"models and migrations disagree; run ./scripts/regen-migration.sh: {diff}"
+
+
+def test_sqlite_migrates_in_wal_mode(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    _roundtrip(url)
+    _assert_no_drift(url)
+    with db.get_engine(url).connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    assert db.current_revision(url) is not None
+    tables = set(inspect(db.get_engine(url)).get_table_names())
+    expected = {"user", "api_token", "video", "job", "transcript", "clip", "social_account", "schedule", "post",
+                "watched_source", "source_item_seen", "ai_usage"}
+    assert expected <= tables
+
+
+def test_postgresql_migrates_and_round_trips(postgres_url: str) -> None:
+    _roundtrip(postgres_url)
+    _assert_no_drift(postgres_url)
+    db.upgrade(postgres_url)  # a second upgrade is a no-op
+
+
+def test_foreign_keys_are_enforced_on_sqlite(tmp_path: Path) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    url = f"sqlite:///{tmp_path / 'fk.db'}"
+    db.upgrade(url)
+    with pytest.raises(IntegrityError), db.session(url) as s:
+        s.add(Clip(video_id=999, start=0, end=1))
+
+
+def test_postgres_url_uses_psycopg3() -> None:
+    assert db.normalise_url("postgresql://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert db.normalise_url("postgres://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert db.normalise_url("sqlite:///x.db") == "sqlite:///x.db"
