@@ -52,6 +52,9 @@ class Clipcast:
             if (section, name) not in self._backends:
                 backend = make_backend(self.settings, section, name)
                 backend.bind(self.settings)
+                from core.usage import make_sink  # AI usage rows, tagged by core.usage.usage_context
+
+                backend.usage_sink = make_sink(self)
                 self._backends[(section, name)] = backend
             return self._backends[(section, name)]
 

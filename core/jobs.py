@@ -180,9 +180,14 @@ def retry_job(app: Any, job_id: int) -> Job:
                 _requeue_row(app, child.id)  # type: ignore[arg-type]
                 tasks.enqueue(app, get_job(app, child.id))  # type: ignore[arg-type]
         update_job(
-            app, job_id, status=JobStatus.RUNNING, error=None, finished_at=None, cancel_requested=False,
+            app,
+            job_id,
+            status=JobStatus.RUNNING,
+            error=None,
+            finished_at=None,
+            cancel_requested=False,
             message="retrying clips that failed",
-        )  # fmt: skip
+        )
         refresh_parent(app, job_id)
         return get_job(app, job_id)
     _requeue_row(app, job_id)
@@ -192,9 +197,14 @@ def retry_job(app: Any, job_id: int) -> Job:
 
 def _requeue_row(app: Any, job_id: int) -> None:
     update_job(
-        app, job_id, status=JobStatus.QUEUED, error=None, finished_at=None, cancel_requested=False,
+        app,
+        job_id,
+        status=JobStatus.QUEUED,
+        error=None,
+        finished_at=None,
+        cancel_requested=False,
         message=f"retry requested (stage {get_job(app, job_id).stage or 'start'})",
-    )  # fmt: skip
+    )
 
 
 def refresh_parent(app: Any, parent_id: int) -> Job:
@@ -207,9 +217,12 @@ def refresh_parent(app: Any, parent_id: int) -> Job:
     ended = [k for k in kids if k.status in FINAL]
     if len(ended) < len(kids):
         return update_job(
-            app, parent_id, stage="render", progress=100.0 * len(done) / len(kids),
+            app,
+            parent_id,
+            stage="render",
+            progress=100.0 * len(done) / len(kids),
             message=f"{len(done)} of {len(kids)} clips rendered",
-        )  # fmt: skip
+        )
     failed = [k for k in kids if k.status == JobStatus.FAILED]
     if failed:
         reasons = "; ".join(f"clip {k.clip_id}: {k.error}" for k in failed)
@@ -265,3 +278,15 @@ def stale_jobs(app: Any, *, older_than: timedelta) -> list[Job]:
     with app.session() as s:
         q = select(Job).where(Job.status == JobStatus.QUEUED, col(Job.updated_at) < cutoff)
         return list(s.exec(q))
+
+
+def wait_for_job(app: Any, job_id: int, *, timeout: float = 600, poll: float = 0.2) -> Job:
+    """Block until the job ends (succeeded, failed or cancelled); ``TimeoutError`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = get_job(app, job_id)
+        if job.status in FINAL:
+            return job
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"job {job_id} still {job.status} ({job.stage} {job.progress:.0f}%) after {timeout} s")
+        time.sleep(poll)

@@ -118,6 +118,7 @@ def begin(client: OAuthClient, redirect_uri: str) -> PendingAuth:
         params["code_challenge_method"] = "S256"
     if client.client_id_param == "client_id":
         # requests-oauthlib builds standard URLs (it always adds client_id, which TikTok does not want).
+        _allow_loopback_http(client.auth_url)
         sess = OAuth2Session(client.client_id, redirect_uri=redirect_uri, scope=params.pop("scope"), state=state)
         params.pop("client_id"), params.pop("response_type"), params.pop("redirect_uri"), params.pop("state")
         url, _ = sess.authorization_url(client.auth_url, **params)

@@ -45,7 +45,7 @@ from sqlmodel import col, select
 from core import jobs
 from core.errors import ClipcastError, ConfigError, InputError, PermanentError, RetryableError
 from core.logging import get_logger
-from core.models import Clip, ClipStatus, Job, JobStatus
+from core.models import Clip, Job, JobStatus
 from core.progress import Cancelled
 
 log = get_logger("clipcast.tasks")
@@ -130,8 +130,12 @@ def _make_broker(settings: Any) -> dramatiq.Broker:
 
 def _declare_actors(broker: dramatiq.Broker, settings: Any) -> dict[str, dramatiq.Actor]:
     w = settings.worker
-    retry = {"max_retries": w.max_retries, "min_backoff": int(w.min_backoff * 1000),
-             "max_backoff": int(w.max_backoff * 1000), "throws": (PermanentError, Cancelled)}  # fmt: skip
+    retry = {
+        "max_retries": w.max_retries,
+        "min_backoff": int(w.min_backoff * 1000),
+        "max_backoff": int(w.max_backoff * 1000),
+        "throws": (PermanentError, Cancelled),
+    }
 
     def declare(fn: Callable[..., Any], queue: str, **options: Any) -> dramatiq.Actor:
         return dramatiq.Actor(fn, broker=broker, actor_name=fn.__name__, queue_name=queue, priority=0, options=options)
@@ -145,20 +149,23 @@ def _declare_actors(broker: dramatiq.Broker, settings: Any) -> dict[str, dramati
             publish_job, "publish", time_limit=int(w.publish_time_limit * 1000), **{**retry, "max_retries": 0}
         ),
         "check": declare(
-            check_job, "publish", time_limit=120_000,
+            check_job,
+            "publish",
+            time_limit=120_000,
             **{**retry, "max_retries": 40, "min_backoff": 5_000, "max_backoff": 300_000},
-        ),  # fmt: skip
+        ),
     }
 
 
 def enqueue(app: Any, job: Job, *, delay_ms: int | None = None) -> None:
     """Send a job's message to its queue (starting the embedded worker when there is no Redis)."""
     broker = setup(app)
+    if isinstance(broker, StubBroker) and _state.worker is None:
+        start_embedded_worker(app, resume=False)
+        if job.id in resume_unfinished(app) and not delay_ms:
+            return  # the first start re-sent every unfinished row, this one included
     actor_name = "analyze" if job.kind in ("analyze", "process") else job.kind
-    actor = _state.actors[actor_name]
-    actor.send_with_options(args=(job.id,), delay=delay_ms)
-    if isinstance(broker, StubBroker):
-        start_embedded_worker(app)
+    _state.actors[actor_name].send_with_options(args=(job.id,), delay=delay_ms)
 
 
 def is_embedded(app: Any) -> bool:
@@ -186,33 +193,20 @@ def stop_embedded_worker() -> None:
             _state.worker = None
 
 
-def join(app: Any, timeout: float = 60) -> None:
-    """Wait until the embedded broker's queues are empty and idle (tests, ``clipcast process --background``)."""
-    broker = setup(app)
-    if not isinstance(broker, StubBroker):
-        raise ClipcastError("join() only works with the embedded broker")
-    broker.join_all = getattr(broker, "join_all", None)
-    deadline = time.monotonic() + timeout
-    for queue in list(broker.queues):
-        broker.join(queue, timeout=int(max(0.1, deadline - time.monotonic()) * 1000))
-    if _state.worker is not None:
-        _state.worker.join()
-
-
-def resume_unfinished(app: Any) -> int:
+def resume_unfinished(app: Any) -> list[int]:
     """Re-send jobs left queued or running (the embedded broker kept their messages in memory only)."""
     with app.session() as s:
         rows = list(
             s.exec(select(Job).where(col(Job.status).in_([JobStatus.QUEUED, JobStatus.RUNNING]), Job.kind != "check"))
         )
-    sent = 0
+    sent = []
     for job in rows:
         if job.kind == "process" and job.stage == "render" and job.options.get("analysis_done"):
             continue  # its render children are re-sent themselves
         _state.actors["analyze" if job.kind in ("analyze", "process") else job.kind].send(job.id)
-        sent += 1
+        sent.append(job.id)
     if sent:
-        log.info("re-sent unfinished jobs", count=sent)
+        log.info("re-sent unfinished jobs", count=len(sent))
     return sent
 
 
@@ -243,8 +237,13 @@ class JobState(Middleware):
             return
         else:
             retries = message.options.get("retries", 0)
-            jobs.update_job(app, job_id, status=JobStatus.QUEUED, error=reason,
-                            message=f"attempt {job.attempts} failed; retry {retries} scheduled")  # fmt: skip
+            jobs.update_job(
+                app,
+                job_id,
+                status=JobStatus.QUEUED,
+                error=reason,
+                message=f"attempt {job.attempts} failed; retry {retries} scheduled",
+            )
             return
         parent = job.options.get("parent_id")
         if parent:
@@ -257,7 +256,7 @@ class JobState(Middleware):
 
 def _reason(exc: BaseException, message: Any) -> str:
     if isinstance(exc, TimeLimitExceeded):
-        limit = message.options.get("time_limit") or _state.actors_time_limit(message.actor_name)
+        limit = message.options.get("time_limit") or _actor_time_limit(message.actor_name)
         return f"took longer than the time limit ({limit / 1000:.0f} s) and was stopped"
     if isinstance(exc, ClipcastError):
         return str(exc)
@@ -269,9 +268,6 @@ def _actor_time_limit(actor_name: str) -> int:
         if actor.actor_name == actor_name:
             return int(actor.options.get("time_limit", 0))
     return 0
-
-
-_State.actors_time_limit = staticmethod(_actor_time_limit)  # type: ignore[attr-defined]
 
 
 class Heartbeat(Middleware):
@@ -355,9 +351,11 @@ def analyze_job(job_id: int) -> None:
                 else:
                     outcome = _analyze_inline(app, job_id, reporter)
             job = jobs.update_job(
-                app, job_id, video_id=outcome["video_id"],
+                app,
+                job_id,
+                video_id=outcome["video_id"],
                 options={**job.options, "analysis_done": True, "clip_ids": outcome["clip_ids"]},
-            )  # fmt: skip
+            )
         if job.kind == "process" or job.options.get("render"):
             _fan_out(app, job)
         else:
@@ -376,9 +374,14 @@ def _analyze_inline(app: Any, job_id: int, reporter: jobs.JobReporter) -> dict[s
     request = SelectionRequest(**job.options["request"]) if job.options.get("request") else None
     analyze = stage_function(app, "analyze")
     result = analyze(
-        app, source, request, stt=job.options.get("stt"), llm=job.options.get("llm"),
-        user_id=job.user_id, reporter=reporter,
-    )  # fmt: skip
+        app,
+        source,
+        request,
+        stt=job.options.get("stt"),
+        llm=job.options.get("llm"),
+        user_id=job.user_id,
+        reporter=reporter,
+    )
     return {"video_id": result.video.id, "clip_ids": [c.id for c in result.clips]}
 
 
@@ -408,9 +411,13 @@ def _analyze_in_child(app: Any, job_id: int, reporter: jobs.JobReporter) -> dict
     payload = json.dumps({"settings": json.loads(_settings_payload(app.settings)), "job_id": job_id})
     proc = subprocess.Popen(
         [sys.executable, "-m", "core.tasks", "analyze-child"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        cwd=os.getcwd(), start_new_session=True,
-    )  # fmt: skip
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=os.getcwd(),
+        start_new_session=True,
+    )
     out: list[str] = []
     err: list[str] = []
     readers = [
@@ -490,9 +497,13 @@ def _fan_out(app: Any, job: Job) -> None:
         child = existing.get(clip_id)
         if child is None:
             child = jobs.create_job(
-                app, "render", video_id=job.video_id, clip_id=clip_id, user_id=job.user_id,
+                app,
+                "render",
+                video_id=job.video_id,
+                clip_id=clip_id,
+                user_id=job.user_id,
                 options={"parent_id": job.id, "render_options": job.options.get("render_options") or {}},
-            )  # fmt: skip
+            )
         if child.status == JobStatus.QUEUED:
             _state.actors["render"].send(child.id)
     jobs.refresh_parent(app, job.id)

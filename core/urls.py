@@ -109,8 +109,9 @@ def check_url(url: str, settings: Any) -> str:
         why = _refusal(address)
         if why and not ingest.allow_private_addresses:
             shown = host if host == str(address) else f"{host} ({address})"
+            article = "an" if why[0] in "aeiou" else "a"
             raise InputError(
-                f"the URL's host {shown} is a {why} address; only public internet addresses may be fetched",
+                f"the URL's host {shown} is {article} {why} address; only public internet addresses may be fetched",
                 "set ingest.allow_private_addresses: true only for a trusted local test setup",
             )
     return url

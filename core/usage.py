@@ -15,14 +15,15 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy import func
 from sqlmodel import select
 
 from core.contracts import UsageRecord
-from core.logging import get_logger
 from core.models import AiUsage, utcnow
 
-log = get_logger("clipcast.usage")
+# a lazy proxy: resolves the logging set-up at each call, not at import (core.logging.get_logger binds early)
+log = structlog.get_logger("clipcast.usage")
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,12 @@ class UsageContext:
     job_id: int | None = None
 
 
-_current: ContextVar[UsageContext] = ContextVar("clipcast_usage_context", default=UsageContext())
+_EMPTY = UsageContext()
+_current: ContextVar[UsageContext | None] = ContextVar("clipcast_usage_context", default=None)
 
 
 def current_context() -> UsageContext:
-    return _current.get()
+    return _current.get() or _EMPTY
 
 
 @contextmanager
@@ -45,7 +47,7 @@ def usage_context(
 ) -> Iterator[UsageContext]:
     """Tag usage reported inside the block. Ids left as None keep the enclosing block's value (a worker sets the
     job, the pipeline adds the video)."""
-    outer = _current.get()
+    outer = current_context()
     ctx = replace(
         outer,
         **{k: v for k, v in {"user_id": user_id, "video_id": video_id, "job_id": job_id}.items() if v is not None},
@@ -101,7 +103,7 @@ def make_sink(app: Any) -> Callable[[UsageRecord], None]:
     """The ``usage_sink`` for backends of ``app``: one ``AiUsage`` row per record, ids from the context."""
 
     def sink(record: UsageRecord) -> None:
-        ctx = _current.get()
+        ctx = current_context()
         cost = record.cost_usd or estimate_cost(
             record.provider, record.model, record.input_tokens, record.output_tokens, record.audio_seconds
         )
@@ -140,7 +142,9 @@ def daily_cost(app: Any, user_id: int | None, day: date | None = None) -> float:
         query = select(func.coalesce(func.sum(AiUsage.cost_usd), 0.0)).where(
             AiUsage.created_at >= start, AiUsage.created_at < end
         )
-        query = query.where(AiUsage.user_id == user_id) if user_id is not None else query.where(AiUsage.user_id.is_(None))
+        query = (
+            query.where(AiUsage.user_id == user_id) if user_id is not None else query.where(AiUsage.user_id.is_(None))
+        )
         return float(s.exec(query).one())
 
 

@@ -26,6 +26,7 @@ ROUTE_MODULES = [
     "users",
     "tokens",
     "videos",
+    "processing",
     "jobs",
     "clips",
     "accounts",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session, SQLModel, select
 
@@ -19,6 +19,10 @@ from core.app import Clipcast
 from core.users import Principal, authenticate_token
 
 T = TypeVar("T", bound=SQLModel)
+
+#: A row id in a path: bounded so a huge number is a 422, not a database overflow.
+MAX_ID = 2**62
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="row id")]
 
 _bearer = HTTPBearer(auto_error=False, description="a personal API token: `Authorization: Bearer cc_...`")
 _cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="dashboard session (set by /api/auth/login)")
@@ -101,4 +105,4 @@ def listing(session: Session, stmt: Any, pg: Page) -> list[Any]:
     return list(session.exec(stmt.offset(pg.offset).limit(pg.limit)).all())
 
 
-__all__ = ["AdminDep", "AppDep", "Page", "PageDep", "UserDep", "listing", "owned", "scoped", "select"]
+__all__ = ["MAX_ID", "AdminDep", "AppDep", "Id", "Page", "PageDep", "UserDep", "listing", "owned", "scoped", "select"]

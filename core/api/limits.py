@@ -20,7 +20,11 @@ class BodyTooLarge(HTTPException):
     """An HTTPException so body parsers that wrap other errors into 400 let it through as the 413 it is."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than the limit of {limit / 1024 / 1024:g} MB")
+        super().__init__(
+            413,
+            f"the request body is larger than the limit of {limit / 1024 / 1024:g} MB",
+            headers={"Connection": "close"},  # else the server would read (and discard) the rest
+        )
 
 
 def _body(limit: int) -> bytes:

@@ -20,9 +20,9 @@ PROCESSING_KINDS = ("analyze", "process")
 
 
 def day_window(now: datetime | None = None) -> tuple[datetime, datetime]:
-    """(start of today, start of tomorrow), both naive UTC like the database times."""
+    """(start of today, start of tomorrow), timezone-aware UTC like the database times."""
     now = now or datetime.now(UTC)
-    start = datetime.combine(now.astimezone(UTC).date(), time())
+    start = datetime.combine(now.astimezone(UTC).date(), time(), tzinfo=UTC)
     return start, start + timedelta(days=1)
 
 
@@ -62,7 +62,7 @@ def limits(user: User, settings: Settings) -> dict[str, float | None]:
 
 
 def _resets_at() -> datetime:
-    return day_window()[1].replace(tzinfo=UTC)
+    return day_window()[1]
 
 
 def check_ingest(session: Session, settings: Settings, user_id: int) -> None:

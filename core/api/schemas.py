@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -128,8 +128,15 @@ class StyleIn(In):
     remove_fillers: bool | None = None
 
 
+class AnalyzeIn(SelectionIn):
+    render: bool = Field(False, description="render every proposed clip once analysis ends")
+    style: StyleIn | None = Field(None, description="render options when `render` is true")
+
+
 class RenderIn(StyleIn):
-    clip_ids: list[int] | None = Field(None, max_length=500, description="default: every approved clip")
+    clip_ids: list[Annotated[int, Field(ge=1, le=2**62)]] | None = Field(
+        None, max_length=500, description="default: every approved clip"
+    )
 
 
 class VideoOut(Out):
@@ -255,7 +262,7 @@ class AccountOut(Out):
 
 
 class ScheduleIn(In):
-    account_id: int
+    account_id: int = Field(ge=1, le=2**62)
     name: str = Field("", max_length=200)
     cron: str = Field(max_length=200, description="crontab slots, e.g. '0 9,18 * * *'")
     timezone: str = Field("UTC", max_length=64)
@@ -291,8 +298,8 @@ class ScheduleOut(Out):
 
 
 class PostIn(In):
-    clip_id: int
-    account_id: int
+    clip_id: int = Field(ge=1, le=2**62)
+    account_id: int = Field(ge=1, le=2**62)
     at: datetime | None = Field(None, description="when to publish (ISO 8601); default: the next free slot")
 
 

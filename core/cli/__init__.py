@@ -9,7 +9,17 @@ from typing import Any
 
 import typer
 
-from core.cli import config_cmd, db_cmd, plugins_cmd
+from core.cli import (
+    analyze_cmd,
+    config_cmd,
+    db_cmd,
+    jobs_cmd,
+    plugins_cmd,
+    process_cmd,
+    serve_cmd,
+    users_cmd,
+    worker_cmd,
+)
 from core.cli.common import state
 from core.errors import ClipcastError
 
@@ -34,6 +44,15 @@ def _root(
 app.command("plugins")(plugins_cmd.plugins)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
+app.command("worker")(worker_cmd.worker)
+app.add_typer(jobs_cmd.app, name="jobs")
+app.command("serve")(serve_cmd.serve)
+app.add_typer(users_cmd.users_app, name="users")
+app.add_typer(users_cmd.tokens_app, name="tokens")
+app.command("analyze")(analyze_cmd.analyze)
+app.command("process")(process_cmd.process_command)
+app.command("render")(process_cmd.render_command)
+app.command("demo")(process_cmd.demo_command)
 
 
 def _register_plugin_commands(cli: Any) -> None:

@@ -13,6 +13,7 @@ Presets are YAML files (``config/styles/*.yaml`` or the user's ``render.styles_d
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import subprocess
@@ -212,7 +213,7 @@ def group_cues(
         prev = w
     flush()
     # Hold each cue until the next starts (up to 0.5 s) so captions do not flicker between words.
-    for a, b in zip(cues, cues[1:], strict=False):
+    for a, b in itertools.pairwise(cues):
         a.end = max(a.end, min(b.start, a.end + 0.5))
     return cues
 
@@ -282,8 +283,10 @@ def to_ass(cues: Sequence[Cue], style: CaptionStyle, width: int = 1080, height: 
     align = {"bottom": 2, "middle": 5, "top": 8}[style.position]
     border_style = 3 if style.box else 1
     emphasis = {re.sub(r"[^\w']", "", e.lower()) for e in style.emphasis_words}
-    hi, base, emph = ass_colour(style.highlight_colour), ass_colour(style.primary_colour), ass_colour(
-        style.emphasis_colour
+    hi, base, emph = (
+        ass_colour(style.highlight_colour),
+        ass_colour(style.primary_colour),
+        ass_colour(style.emphasis_colour),
     )
     head = [
         "[Script Info]",
@@ -347,8 +350,6 @@ def build_captions(
     words: Sequence[Word], style: CaptionStyle, width: int = 1080, height: int = 1920
 ) -> tuple[str, str, str]:
     """(SRT, VTT, ASS) for words on the output timeline. SRT/VTT use at most two lines of plain text."""
-    cues = group_cues(
-        words, max_words=style.max_words_per_line, max_chars=style.max_chars_per_line, lines=style.lines
-    )
+    cues = group_cues(words, max_words=style.max_words_per_line, max_chars=style.max_chars_per_line, lines=style.lines)
     plain = group_cues(words, max_words=8, max_chars=42, lines=2)
     return to_srt(plain), to_vtt(plain), to_ass(cues, style, width, height)

@@ -8,6 +8,7 @@ selector scores them all and the validation in ``core.pipeline.select`` de-dupli
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,8 +46,12 @@ class Sentence:
 
 
 def join_words(words: list[Word]) -> str:
-    """Whisper words carry their leading space (" Hello."); other recognisers may not."""
-    text = "".join(w.text if w.text[:1].isspace() else f" {w.text}" for w in words)
+    """Whisper words carry their leading space (" Hello.", and "%" glued to " 90"): joined as they are. Words
+    from recognisers that never carry spaces are joined with spaces."""
+    if any(w.text[:1].isspace() for w in words):
+        text = "".join(w.text for w in words)
+    else:
+        text = " ".join(w.text for w in words)
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -73,9 +78,7 @@ def split_sentences(transcript: Transcript, *, pause_break: float = PAUSE_BREAK)
     return sentences
 
 
-def core_candidates(
-    transcript: Transcript, request: SelectionRequest, *, max_gap: float = MAX_GAP
-) -> list[Candidate]:
+def core_candidates(transcript: Transcript, request: SelectionRequest, *, max_gap: float = MAX_GAP) -> list[Candidate]:
     """Every window of whole sentences between ``request.min_seconds`` and ``max_seconds`` long that ends on a
     sentence end (punctuation, or the pause before a long silence) and contains no gap over ``max_gap`` s."""
     sentences = split_sentences(transcript)
@@ -106,7 +109,7 @@ def core_candidates(
 
 def _max_inner_gap(sentences: list[Sentence]) -> float:
     words = [w for s in sentences for w in s.words]
-    return max((b.start - a.end for a, b in zip(words, words[1:], strict=False)), default=0.0)
+    return max((b.start - a.end for a, b in itertools.pairwise(words)), default=0.0)
 
 
 def _fallback(sentences: list[Sentence], request: SelectionRequest, max_gap: float) -> list[Candidate]:

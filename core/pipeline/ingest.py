@@ -40,25 +40,33 @@ CHUNK = MB
 # First bytes of container formats: a file that starts like one of these but does not probe is corrupt, not
 # "some other kind of file".
 _MAGIC: list[tuple[int, bytes, str]] = [
-    (4, b"ftyp", "MP4/MOV"),
-    (4, b"moov", "MP4/MOV"),
-    (4, b"mdat", "MP4/MOV"),
-    (4, b"wide", "MP4/MOV"),
-    (4, b"free", "MP4/MOV"),
-    (0, b"\x1a\x45\xdf\xa3", "Matroska/WebM"),
-    (0, b"RIFF", "AVI/WAV"),
-    (0, b"OggS", "Ogg"),
-    (0, b"FLV", "FLV"),
-    (0, b"\x00\x00\x01\xba", "MPEG-PS"),
-    (0, b"ID3", "MP3"),
-    (0, b"fLaC", "FLAC"),
-    (0, b"\x30\x26\xb2\x75", "ASF/WMV"),
+    (4, b"ftyp", "an MP4/MOV"),
+    (4, b"moov", "an MP4/MOV"),
+    (4, b"mdat", "an MP4/MOV"),
+    (4, b"wide", "an MP4/MOV"),
+    (4, b"free", "an MP4/MOV"),
+    (0, b"\x1a\x45\xdf\xa3", "a Matroska/WebM"),
+    (0, b"RIFF", "an AVI/WAV"),
+    (0, b"OggS", "an Ogg"),
+    (0, b"FLV", "an FLV"),
+    (0, b"\x00\x00\x01\xba", "an MPEG-PS"),
+    (0, b"ID3", "an MP3"),
+    (0, b"fLaC", "a FLAC"),
+    (0, b"\x30\x26\xb2\x75", "an ASF/WMV"),
 ]
 
 _FORMAT_EXT = {"mov": "mp4", "mp4": "mp4", "matroska": "mkv", "webm": "webm", "avi": "avi", "flv": "flv"}
 
 
 # ------------------------------------------------------------------------------------------------- probing
+
+
+def _size(n: float) -> str:
+    return f"{n / MB:.1f} MB" if n >= 0.1 * MB else f"{int(n)} bytes"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.1f} minutes" if seconds >= 120 else f"{seconds:.1f} s"
 
 
 def _sniff(path: Path) -> str | None:
@@ -112,7 +120,7 @@ def probe_input(path: Path, settings: Any, *, name: str | None = None) -> MediaI
     max_bytes = int(limits.max_file_mb * MB)
     if size > max_bytes:
         raise InputError(
-            f"{name} is {size / MB:.1f} MB, over the {limits.max_file_mb:g} MB limit (ingest.max_file_mb)",
+            f"{name} is {_size(size)}, over the {limits.max_file_mb:g} MB limit (ingest.max_file_mb)",
             "raise ingest.max_file_mb in the configuration, or trim the video first",
         )
     try:
@@ -127,24 +135,24 @@ def probe_input(path: Path, settings: Any, *, name: str | None = None) -> MediaI
             )
         if kind is not None:
             raise InputError(
-                f"{name} looks like a {kind} file but is corrupt or truncated ({detail})",
+                f"{name} looks like {kind} file but is corrupt or truncated ({detail})",
                 "the download or copy was probably interrupted: fetch the file again",
             )
         raise InputError(
             f"{name} is not a video or audio file ffmpeg can read ({detail})",
             "give a video file (MP4, MOV, MKV, WebM...)",
         )
+    if info.duration <= 0:
+        raise InputError(f"{name} has zero duration (no playable media)", "the file is probably damaged")
     if not info.has_audio:
         raise InputError(
             f"{name} has no audio stream; Clipcast finds clips from speech, so it needs a video with sound",
             "check that the right file was given, or that the export included audio",
         )
-    if info.duration <= 0:
-        raise InputError(f"{name} has zero duration (no playable media)", "the file is probably damaged")
     max_seconds = limits.max_duration_minutes * 60
     if info.duration > max_seconds:
         raise InputError(
-            f"{name} is {info.duration / 60:.1f} minutes long, over the {limits.max_duration_minutes:g}-minute "
+            f"{name} is {_duration(info.duration)} long, over the {limits.max_duration_minutes:g}-minute "
             "limit (ingest.max_duration_minutes)",
             "raise ingest.max_duration_minutes in the configuration, or cut the video first",
         )
@@ -222,7 +230,7 @@ def _ingest_file(
         log.info("ingest: already known", video_id=found.id, sha256=sha)
         reporter.progress(100.0, "already ingested")
         return found
-    key = video_key(sha, _extension(name, info))
+    key = video_key(sha, _extension(path.name if source_kind == "url" else name, info))
     if not app.storage.exists(key):  # another user may have stored the same bytes already
         reporter.progress(99.0, "storing")
         app.storage.put_file(key, path)
@@ -314,7 +322,7 @@ def ingest_upload(
                 written += len(chunk)
                 if written > limit:
                     raise InputError(
-                        f"upload {safe_name} is larger than the {limit / MB:.1f} MB limit; nothing was stored",
+                        f"upload {safe_name} is larger than the {_size(limit)} limit; nothing was stored",
                         "upload a smaller file, or raise ingest.max_file_mb",
                     )
                 out.write(chunk)
@@ -359,9 +367,7 @@ def ensure_audio(app: Any, video: models.Video, *, reporter: Reporter | None = N
         reporter.stage("audio")
         src = local_source(app, video)
         with tempfile.TemporaryDirectory(dir=_tmp_dir(app.settings)) as tmp:
-            wav = ffmpeg.extract_audio(
-                src, Path(tmp) / "audio.wav", reporter=reporter, duration=video.duration or None
-            )
+            wav = ffmpeg.extract_audio(src, Path(tmp) / "audio.wav", reporter=reporter, duration=video.duration or None)
             app.storage.put_file(key, wav, "audio/wav")
     if video.audio_key != key and video.id is not None:
         with app.session() as s:
@@ -434,7 +440,6 @@ def ydl_options(settings: Any, outdir: Path, reporter: Reporter | None = None) -
         "format": "bv*[height<=1080]+ba/b[height<=1080]/bv*+ba/b",
         "merge_output_format": "mp4/mkv",
         "outtmpl": {"default": str(Path(outdir) / "source.%(ext)s")},
-        "paths": {"home": str(outdir), "temp": str(outdir)},
         "restrictfilenames": True,
         "overwrites": True,
         "continuedl": False,
@@ -465,11 +470,13 @@ def _ingest_url(app: Any, url: str, *, user_id: int | None, reporter: Reporter) 
     check_url(url, settings)
     limits = settings.ingest
     refusal: list[InputError] = []
+    seen: list[dict[str, Any]] = []
 
     def match_filter(info: dict[str, Any], *, incomplete: bool = False) -> str | None:
         """Refuse before downloading: live streams, over-long videos, media URLs on refused hosts."""
         if incomplete:
             return None
+        seen.append(info)
         reason: InputError | None = None
         duration = info.get("duration")
         size = info.get("filesize") or info.get("filesize_approx")
@@ -477,13 +484,12 @@ def _ingest_url(app: Any, url: str, *, user_id: int | None, reporter: Reporter) 
             reason = InputError("live streams cannot be ingested; wait until the stream has ended")
         elif duration and duration > limits.max_duration_minutes * 60:
             reason = InputError(
-                f"the video at {url} is {duration / 60:.1f} minutes long, over the "
+                f"the video at {url} is {_duration(duration)} long, over the "
                 f"{limits.max_duration_minutes:g}-minute limit (ingest.max_duration_minutes)"
             )
         elif size and size > limits.max_file_mb * MB:
             reason = InputError(
-                f"the video at {url} is {size / MB:.0f} MB, over the {limits.max_file_mb:g} MB limit "
-                "(ingest.max_file_mb)"
+                f"the video at {url} is {_size(size)}, over the {limits.max_file_mb:g} MB limit (ingest.max_file_mb)"
             )
         else:
             for fmt in info.get("requested_formats") or [info]:
@@ -506,11 +512,11 @@ def _ingest_url(app: Any, url: str, *, user_id: int | None, reporter: Reporter) 
         try:
             with yt_dlp.YoutubeDL(options) as ydl:
                 info = ydl.extract_info(url, download=True)
+        except yt_dlp.utils.MaxDownloadsReached:  # a subclass of DownloadCancelled: the one download is done
+            info = seen[-1] if seen else None
         except yt_dlp.utils.DownloadCancelled:
             reporter.check_cancelled()
             raise InputError(f"the download of {url} was stopped")
-        except yt_dlp.utils.MaxDownloadsReached:
-            info = None
         except yt_dlp.utils.DownloadError as exc:
             text = re.sub(r"^ERROR:\s*", "", str(exc)).strip()
             if "Unsupported URL" in text or "No suitable extractor" in text:
@@ -538,7 +544,7 @@ def _ingest_url(app: Any, url: str, *, user_id: int | None, reporter: Reporter) 
             source=url,
             source_kind="url",
             title=title,
-            name=path.name,
+            name=url,
             user_id=user_id,
             reporter=reporter,
         )

@@ -17,17 +17,23 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from core.contracts import ClipPlan, SelectionRequest, Transcript, Word
 from core.errors import ClipcastError, InputError
-from core.logging import get_logger
-from core.pipeline.candidates import MAX_GAP, _END, clean_words, gather_candidates, join_words
+from core.media.silence import detect_silences
+from core.pipeline.candidates import _END, MAX_GAP, clean_words, gather_candidates, join_words
 from core.progress import NullReporter, Reporter
 from core.usage import usage_context
 
-log = get_logger("clipcast.select")
+# a lazy proxy: resolves the logging set-up at each call, not at import (core.logging.get_logger binds early)
+log = structlog.get_logger("clipcast.select")
 
 #: Plans overlapping by more than this share of the shorter one are duplicates.
 MAX_OVERLAP = 0.5
+#: Silence as the audio measures it (dBFS, seconds): words lying mostly inside such a stretch are recogniser
+#: hallucinations (Whisper stretches or invents words over long pauses) and never become clip boundaries.
+SILENCE_DB, SILENCE_MIN = -35.0, 1.0
 
 _audio: ContextVar[Path | None] = ContextVar("clipcast_selection_audio", default=None)
 
@@ -162,6 +168,26 @@ def _overlap_share(a: ClipPlan, b: ClipPlan) -> float:
     return max(0.0, inter) / shorter if shorter > 0 else 1.0
 
 
+def drop_words_in_silence(
+    transcript: Transcript, silences: list[tuple[float, float]], share: float = 0.6
+) -> Transcript:
+    """A copy without the words that lie at least ``share`` inside the given silent stretches (start, end s)."""
+    if not silences:
+        return transcript
+
+    def silent(w: Word) -> bool:
+        length = max(w.end - w.start, 1e-3)
+        inside = sum(max(0.0, min(w.end, b) - max(w.start, a)) for a, b in silences)
+        return inside / length >= share
+
+    segments = []
+    for seg in transcript.segments:
+        words = [w for w in seg.words if not silent(w)]
+        if words or not seg.words:
+            segments.append(seg.model_copy(update={"words": words}))
+    return transcript.model_copy(update={"segments": segments})
+
+
 # ----------------------------------------------------------------------------------------------- the stage
 
 
@@ -182,11 +208,17 @@ def select_clips(
     check_request(request)
     selector = app.selector(backend)
     reporter.progress(0, "finding candidate windows")
+    audio = _audio_path(app, video)
+    if audio is not None:
+        try:
+            silences = detect_silences(audio, noise_db=SILENCE_DB, min_duration=SILENCE_MIN)
+            transcript = drop_words_in_silence(transcript, silences)
+        except ClipcastError as exc:  # selection still works from the words alone
+            log.warning("silence detection failed; using word times as they are", error=str(exc))
     candidates = gather_candidates(app.plugins, transcript, request)
     reporter.check_cancelled()
     log.info("selecting clips", backend=selector.name, candidates=len(candidates), clips=request.clips)
     reporter.progress(10, f"scoring {len(candidates)} candidates with {selector.name}")
-    audio = _audio_path(app, video)
     user_id = getattr(video, "user_id", None)
     video_id = getattr(video, "id", None)
     with audio_context(audio), usage_context(user_id=user_id, video_id=video_id):

@@ -12,6 +12,7 @@ Titles, captions and hashtags are templated from the clip's own words.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import wave
@@ -29,25 +30,37 @@ from core.hookspecs import hookimpl
 from core.pipeline.candidates import Sentence, clean_words, join_words, split_sentences
 from core.pipeline.select import current_audio
 
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below between
-    both but by can could did do does doing down during each few for from further had has have having he her here
-    hers him his how i if in into is it its itself just let me more my no nor not now of off on once only or other
-    our ours out over own same she should so some such than that the their them then there these they this those
-    through to too under until up very was we were what when where which while who whom why will with would you
-    your yours yourself ll re ve don didn doesn isn aren wasn weren won t s d m o also get got go going gonna
-    one two like well yeah okay ok oh um uh really thing things lot way see know think say said make made""".split()
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STOPWORDS = _wordset(
+    """
+    a about above after again against all am an and any are as at be because been before being below between
+    both but by can could did do does doing down during each few for from further had has have having he her
+    here hers him his how i if in into is it its itself just let me more my no nor not now of off on once only
+    or other our ours out over own same she should so some such than that the their them then there these they
+    this those through to too under until up very was we were what when where which while who whom why will with
+    would you your yours yourself ll re ve don didn doesn isn aren wasn weren won t s d m o also get got go
+    going gonna one two like well yeah okay ok oh um uh really thing things lot way see know think say said make
+    made new next many much even still back want need use used using let's
+    """
 )
 FILLERS = frozenset({"um", "uh", "erm", "er", "ah", "hmm", "mm", "uhm", "basically", "literally"})
 FILLER_PAIRS = frozenset({("you", "know"), ("i", "mean"), ("kind", "of"), ("sort", "of")})
-CLAIM_WORDS = frozenset(
-    """never always secret mistake mistakes best worst biggest most every everyone everybody nobody nothing truth
+CLAIM_WORDS = _wordset(
+    """
+    never always secret mistake mistakes best worst biggest most every everyone everybody nobody nothing truth
     wrong stop must huge only everything proven shocking surprising incredible important key fail fails failing
-    simple easy fastest hardest real""".split()
+    simple easy fastest hardest real
+    """
 )
-NUMBER_WORDS = frozenset(
-    """two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred thousand million
-    billion percent half double triple""".split()
+NUMBER_WORDS = _wordset(
+    """
+    two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred thousand
+    million billion percent half double triple
+    """
 )
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
@@ -64,7 +77,7 @@ WEIGHTS = {
 
 
 def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower().replace("’", "'"))
+    return _TOKEN.findall(text.lower().replace("\u2019", "'"))
 
 
 def content_words(text: str) -> list[str]:
@@ -92,9 +105,9 @@ class Corpus:
 
     def keywords(self, text: str, k: int = 3) -> list[str]:
         w = self.weights(text)
-        # ties go to the earlier word: the clip's own order reads better in titles
+        # ties (common in short talks) go to the longer, more specific word, then to the earlier one
         order = {t: i for i, t in reversed(list(enumerate(content_words(text))))}
-        return [t for t, _ in sorted(w.items(), key=lambda kv: (-kv[1], order[kv[0]]))[:k]]
+        return [t for t, _ in sorted(w.items(), key=lambda kv: (-round(kv[1], 6), -len(kv[0]), order[kv[0]]))[:k]]
 
     def salience(self, text: str, k: int = 5) -> float:
         top = sorted(self.weights(text).values(), reverse=True)[:k]
@@ -112,7 +125,7 @@ class Loudness:
     db: np.ndarray
 
     def mean_db(self, start: float, end: float) -> float | None:
-        a, b = int(start / self.frame), max(int(start / self.frame) + 1, int(math.ceil(end / self.frame)))
+        a, b = int(start / self.frame), max(int(start / self.frame) + 1, math.ceil(end / self.frame))
         seg = self.db[a:b]
         seg = seg[seg > -60]  # speech frames only: pauses would drag every window down
         return float(seg.mean()) if seg.size else None
@@ -176,9 +189,7 @@ class HeuristicSelector(ClipSelector):
 
     # ------------------------------------------------------------------------------------------ select
 
-    def select(
-        self, transcript: Transcript, candidates: list[Candidate], request: SelectionRequest
-    ) -> list[ClipPlan]:
+    def select(self, transcript: Transcript, candidates: list[Candidate], request: SelectionRequest) -> list[ClipPlan]:
         sentences = split_sentences(transcript)
         if not sentences or not candidates:
             return []
@@ -259,7 +270,7 @@ class HeuristicSelector(ClipSelector):
         sub["completeness"] = 100.0 if ends_clean else 50.0
         notes["completeness"] = "a complete thought" if ends_clean else ""
 
-        gaps = [b.start - a.end for a, b in zip(inside, inside[1:], strict=False)]
+        gaps = [b.start - a.end for a, b in itertools.pairwise(inside)]
         dead = sum(g for g in gaps if g > self.options.max_gap)
         speech = max(0.1, duration - dead)
         rate = len(inside) / speech
@@ -273,7 +284,7 @@ class HeuristicSelector(ClipSelector):
                 notes["energy"] = f"louder than the talk's average ({db - talk_db:+.1f} dB)"
 
         toks = [t for w in inside for t in tokens(w.text)]
-        fillers = sum(t in FILLERS for t in toks) + sum(p in FILLER_PAIRS for p in zip(toks, toks[1:], strict=False))
+        fillers = sum(t in FILLERS for t in toks) + sum(p in FILLER_PAIRS for p in itertools.pairwise(toks))
         share = fillers / max(1, len(toks))
         sub["fillers"] = _clamp(100 * (1 - 5 * share))
         notes["fillers"] = "no filler words" if fillers == 0 else ""
@@ -319,13 +330,14 @@ class HeuristicSelector(ClipSelector):
             Chapter(start=0.0 if i == 0 else round(group[0].start, 1), title=_chapter_title(group, corpus))
             for i, group in enumerate(chapter_groups(sentences, duration))
         ]
-        ranked = sorted(
-            (s for s in sentences if len(tokens(s.text)) >= 4),
-            key=lambda s: corpus.salience(s.text, 4),
-            reverse=True,
-        )
-        picks = sorted(ranked[: max(1, min(5, len(sentences) // 4 + 1))], key=lambda s: s.start)
-        summary = " ".join(_shorten(s.text, 200) for s in picks) or sentences[0].text
+        groups = chapter_groups(sentences, duration)
+        # one representative sentence per chapter (the most salient), at most six, in the talk's order
+        best = [max(g, key=lambda x: (len(tokens(x.text)) >= 4, corpus.salience(x.text, 4))) for g in groups]
+        if len(best) > 6:
+            best = sorted(
+                sorted(best, key=lambda x: corpus.salience(x.text, 4), reverse=True)[:6], key=lambda x: x.start
+            )
+        summary = " ".join(_shorten(x.text, 200) for x in best)
         return Summary(summary=summary, chapters=chapters)
 
 
@@ -359,7 +371,7 @@ def chapter_groups(sentences: list[Sentence], duration: float, window: int = 3) 
             cuts.append(k)
     cuts.sort()
     edges = [0, *cuts, n]
-    return [sentences[a:b] for a, b in zip(edges, edges[1:], strict=False)]
+    return [sentences[a:b] for a, b in itertools.pairwise(edges)]
 
 
 def _cosine(a: Counter[str], b: Counter[str]) -> float:
@@ -384,8 +396,10 @@ def _shorten(text: str, limit: int) -> str:
     text = text.strip()
     if len(text) <= limit:
         return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:")
-    return cut + "…"
+    words = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:").split()
+    while len(words) > 1 and words[-1].lower().strip(",;:") in STOPWORDS:  # not "...review the schedule for the…"
+        words.pop()
+    return " ".join(words).rstrip(",;:") + "…"
 
 
 def _title(sentence: str, limit: int = 70) -> str:

@@ -46,6 +46,23 @@ _MISSING_KEY = {"NoSuchKey", "404", "NotFound"}
 _DENIED = {"AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"}
 
 
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _boto_cause(exc: BaseException) -> ClientError | BotoCoreError | None:
+    """The boto error behind ``exc``: boto3's transfers wrap them (S3UploadFailedError, RetriesExceededError)."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # cause chains are short; never loop forever on a cycle
+        if seen is None:
+            return None
+        if isinstance(seen, ClientError | BotoCoreError):
+            return seen
+        last = getattr(seen, "last_exception", None)  # RetriesExceededError keeps the final error here
+        seen = last if isinstance(last, BaseException) else (seen.__cause__ or seen.__context__)
+    return None
+
+
 class S3Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -116,6 +133,7 @@ class _ObjectReader(io.RawIOBase):
         self._storage, self._key, self._full_key = storage, key, full_key
         self._body: Any = response["Body"]
         self._size = int(response["ContentLength"])
+        self._etag: str = response.get("ETag", "")
         self._pos = 0
 
     def readable(self) -> bool:
@@ -138,20 +156,30 @@ class _ObjectReader(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         if self._pos >= self._size:
             return 0
-        if self._body is None:
-            response = self._storage._call(
-                "read", self._key, "get_object", Key=self._full_key, Range=f"bytes={self._pos}-"
-            )
-            self._body = response["Body"]
-        data = self._body.read(len(buffer))
+        for attempt in (1, 2):  # a connection dropped mid-body resumes once from the current position
+            if self._body is None:
+                extra = {"IfMatch": self._etag} if self._etag else {}
+                response = self._storage._call(
+                    "read", self._key, "get_object", Key=self._full_key, Range=f"bytes={self._pos}-", **extra
+                )
+                self._body = response["Body"]
+            try:
+                data = self._body.read(len(buffer))
+                break
+            except (BotoCoreError, OSError) as exc:
+                self._drop_body()
+                if attempt == 2:
+                    raise self._storage._error("read", self._key, exc) from exc
         buffer[: len(data)] = data
         self._pos += len(data)
         return len(data)
 
     def _drop_body(self) -> None:
         if self._body is not None:
-            self._body.close()
-            self._body = None
+            try:
+                self._body.close()
+            finally:
+                self._body = None
 
     def close(self) -> None:
         self._drop_body()
@@ -162,6 +190,8 @@ class S3Storage(Storage):
     name = "s3"
     description = "Amazon S3 or any S3-compatible store (MinIO, Wasabi...)"
     Options = S3Options
+    #: Keys per ListObjectsV2 request (S3 returns at most 1000); tests lower it to exercise pagination.
+    list_page_size = 1000
 
     def __init__(self, options: BaseModel | None = None) -> None:
         if options is None:
@@ -169,6 +199,7 @@ class S3Storage(Storage):
         super().__init__(options)
         self.bucket: str = self.options.bucket
         self.prefix: str = self.options.prefix
+        self._bucket_ok = False
 
     # ------------------------------------------------------------------------------------------ client
 
@@ -244,7 +275,7 @@ class S3Storage(Storage):
                 f"check {field}.endpoint_url and the network",
             )
         if isinstance(exc, ClientError):
-            code = str(exc.response.get("Error", {}).get("Code", ""))
+            code = _code(exc)
             message = exc.response.get("Error", {}).get("Message", "") or code
             if code == "NoSuchBucket":
                 return StorageError(
@@ -258,6 +289,8 @@ class S3Storage(Storage):
                     f"check {field}.access_key_id / secret_access_key (or AWS_* env vars) and that they may use "
                     f"bucket {self.bucket!r}",
                 )
+            if code == "PreconditionFailed" and key:
+                return StorageError(f"{key!r} in {self._where()} changed while it was being read", "read it again")
             if code in _MISSING_KEY and key:
                 return StorageError(f"no object {key!r} in {self._where()}", "it was never stored or was deleted")
             return StorageError(f"{what} failed: {code}: {message}", f"check {field} in the configuration")
@@ -266,17 +299,16 @@ class S3Storage(Storage):
         return StorageError(f"{what} failed: {exc!r}")
 
     def _reraise(self, action: str, key: str | None, exc: Exception) -> NoReturn:
-        """boto3's managed transfers wrap client errors (S3UploadFailedError, RetriesExceededError): unwrap them.
+        """Raise the StorageError for a boto error, even one wrapped by boto3's managed transfers.
 
         Anything that is not a boto error (an unreadable file, a bug) is re-raised unchanged.
         """
-        seen: BaseException | None = exc
-        while seen is not None:
-            if isinstance(seen, ClientError | BotoCoreError):
-                raise self._error(action, key, seen) from exc
-            last = getattr(seen, "last_exception", None)  # RetriesExceededError keeps the final error here
-            seen = last if isinstance(last, BaseException) else (seen.__cause__ or seen.__context__)
-        raise exc
+        cause = _boto_cause(exc)
+        if cause is None:
+            raise exc
+        if isinstance(cause, ClientError) and _code(cause) in _MISSING_KEY:
+            self._check_bucket()  # a missing bucket also answers HEAD with a bare 404
+        raise self._error(action, key, cause) from exc
 
     def _call(self, action: str, key: str | None, method: str, **kwargs: Any) -> Any:
         try:
@@ -285,16 +317,18 @@ class S3Storage(Storage):
             raise self._error(action, key, exc) from exc
 
     def _check_bucket(self) -> None:
-        """Tell a missing bucket apart from a missing object (HEAD answers both with a bare 404)."""
+        """Tell a missing bucket apart from a missing object (HEAD answers both with a bare 404). Once per backend."""
+        if self._bucket_ok:
+            return
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code in ("404", "NoSuchBucket", "NotFound"):
+            if _code(exc) in ("404", "NoSuchBucket", "NotFound"):
                 exc.response["Error"]["Code"] = "NoSuchBucket"
             raise self._error("check", None, exc) from exc
         except BotoCoreError as exc:
             raise self._error("check", None, exc) from exc
+        self._bucket_ok = True
 
     # ------------------------------------------------------------------------------------ operations
 
@@ -343,8 +377,7 @@ class S3Storage(Storage):
             self.client.head_object(Bucket=self.bucket, Key=full)
             return True
         except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code in _MISSING_KEY:
+            if _code(exc) in _MISSING_KEY:
                 self._check_bucket()
                 return False
             raise self._error("check", key, exc) from exc
@@ -357,7 +390,10 @@ class S3Storage(Storage):
     def list(self, prefix: str = "") -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
         try:
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
+            pages = paginator.paginate(
+                Bucket=self.bucket, Prefix=self.prefix + prefix, PaginationConfig={"PageSize": self.list_page_size}
+            )
+            for page in pages:
                 for item in page.get("Contents", []):
                     yield item["Key"][len(self.prefix) :]
         except (ClientError, BotoCoreError) as exc:

@@ -31,7 +31,7 @@ def login(body: LoginIn, request: Request, response: Response, app: AppDep) -> L
     with app.session() as s:
         user = check_login(s, body.email, body.password)
         expires = utcnow() + timedelta(hours=hours)
-        row, token = create_token(s, user, name="dashboard login", kind="session", expires_at=expires)
+        _row, token = create_token(s, user, name="dashboard login", kind="session", expires_at=expires)
         out = LoginOut(token=token, expires_at=expires, user=UserOut.model_validate(user))
     response.set_cookie(
         SESSION_COOKIE,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import func
 from sqlmodel import select
 
-from core.api.deps import AppDep, PageDep, UserDep
+from core.api.deps import AppDep, Id, PageDep, UserDep
 from core.api.routes.auth import client_key
 from core.api.schemas import PageOut, TokenCreate, TokenCreated, TokenOut
 from core.models import ApiToken, utcnow
@@ -42,6 +42,6 @@ def add_token(body: TokenCreate, request: Request, user: UserDep, app: AppDep) -
 
 
 @router.delete("/{token_id}", response_model=TokenOut, summary="Revoke a token (it stops working at once)")
-def delete_token(token_id: int, user: UserDep, app: AppDep) -> ApiToken:
+def delete_token(token_id: Id, user: UserDep, app: AppDep) -> ApiToken:
     with app.session() as s:
         return revoke_token(s, token_id, user_id=None if user.is_admin else user.id)

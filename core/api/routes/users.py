@@ -7,7 +7,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from core.api import quotas
-from core.api.deps import AdminDep, AppDep, PageDep, UserDep
+from core.api.deps import AdminDep, AppDep, Id, PageDep, UserDep
 from core.api.errors import NotFound
 from core.api.schemas import PageOut, UsageOut, UserCreate, UserOut, UserUpdate
 from core.models import User
@@ -47,20 +47,20 @@ def add_user(body: UserCreate, _admin: AdminDep, app: AppDep) -> User:
         return create_user(s, **body.model_dump())
 
 
-def _visible(user_id: int, caller: UserDep) -> None:
+def _visible(user_id: Id, caller: UserDep) -> None:
     if not caller.is_admin and caller.id != user_id:
         raise NotFound(f"user {user_id} not found")
 
 
 @router.get("/{user_id}", response_model=UserOut, summary="One user (yourself, or anyone for admins)")
-def read_user(user_id: int, caller: UserDep, app: AppDep) -> User:
+def read_user(user_id: Id, caller: UserDep, app: AppDep) -> User:
     _visible(user_id, caller)
     with app.session() as s:
         return get_user(s, user_id)
 
 
 @router.patch("/{user_id}", response_model=UserOut, summary="Change password (self) or quotas/admin flag (admins)")
-def update_user(user_id: int, body: UserUpdate, caller: UserDep, app: AppDep) -> User:
+def update_user(user_id: Id, body: UserUpdate, caller: UserDep, app: AppDep) -> User:
     _visible(user_id, caller)
     changes = body.model_dump(exclude_unset=True)
     password = changes.pop("password", None)

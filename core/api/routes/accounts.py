@@ -1,0 +1,149 @@
+"""Connected platform accounts: list, connect (OAuth redirect + state-checked callback), add token-less ones,
+disconnect.
+
+The pending OAuth flow (state, PKCE verifier) travels in an encrypted, HttpOnly, 15-minute cookie rather than
+server memory, so any API replica can finish the flow; the callback also checks the flow was started by the
+same user.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import Field
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from core import accounts, crypto, oauth
+from core.api.deps import AppDep, Id, PageDep, UserDep, owned, scoped
+from core.api.errors import Conflict
+from core.api.schemas import AccountOut, In, PageOut
+from core.errors import InputError
+from core.models import SocialAccount
+
+router = APIRouter(prefix="/api/accounts", tags=["accounts"])
+OAUTH_COOKIE = "clipcast_oauth"
+
+
+class AccountIn(In):
+    platform: str = Field(max_length=100, description="a publisher that needs no authorization (folder, webhook)")
+    name: str | None = Field(None, max_length=200)
+
+
+@router.get("", response_model=PageOut[AccountOut], summary="Your connected accounts with their token status")
+def list_accounts(user: UserDep, app: AppDep, pg: PageDep) -> dict:
+    with app.session() as s:
+        total = s.exec(scoped(select(func.count()).select_from(SocialAccount), SocialAccount, user)).one()
+        stmt = scoped(select(SocialAccount), SocialAccount, user).order_by(col(SocialAccount.id))
+        rows = list(s.exec(stmt.offset(pg.offset).limit(pg.limit)).all())
+    status = {r["id"]: r["status"] for r in _live_status(app, user)}
+    items = [AccountOut.model_validate(r).model_copy(update={"status": status.get(r.id, r.status)}) for r in rows]
+    return {"items": items, "total": total, "limit": pg.limit, "offset": pg.offset}
+
+
+def _live_status(app: Any, user: UserDep) -> list[dict[str, Any]]:
+    return accounts.list_accounts(app, user_id=user.id, all_users=user.is_admin)
+
+
+@router.post(
+    "",
+    response_model=AccountOut,
+    status_code=201,
+    summary="Add an account of a publisher that needs no authorization (e.g. folder, webhook)",
+)
+def add_account(body: AccountIn, user: UserDep, app: AppDep) -> SocialAccount:
+    publisher = app.publisher(body.platform)
+    if publisher.oauth_client() is not None:
+        raise InputError(
+            f"{body.platform} accounts need authorization", f"use GET /api/accounts/connect/{body.platform}"
+        )
+    return accounts.save_connection(app, body.platform, {}, user_id=user.id, name=body.name)
+
+
+def _redirect_uri(request: Request, app: AppDep, platform: str) -> str:
+    base = app.settings.server.public_base_url or str(request.base_url)
+    return f"{base.rstrip('/')}/api/accounts/callback/{platform}"
+
+
+@router.get(
+    "/connect/{platform}",
+    summary="Start connecting an account: redirects to the platform's consent page",
+    response_class=RedirectResponse,
+    status_code=307,
+    responses={200: {"description": 'with ?redirect=false: `{"url": ...}` to open yourself'}},
+)
+def connect(
+    platform: str,
+    request: Request,
+    user: UserDep,
+    app: AppDep,
+    redirect: Annotated[bool, Query(description="false: return the URL as JSON")] = True,
+) -> Response:
+    pending = accounts.begin_connect(app, platform, _redirect_uri(request, app, platform))
+    sealed = crypto.encrypt_json(app.settings.secret_key, {"pending": pending.to_dict(), "user_id": user.id})
+    response: Response = (
+        RedirectResponse(pending.url, status_code=307) if redirect else JSONResponse({"url": pending.url})
+    )
+    response.set_cookie(
+        OAUTH_COOKIE,
+        sealed,
+        max_age=oauth.PENDING_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=app.settings.api.cookie_secure,
+        path="/api/accounts/callback",
+    )
+    return response
+
+
+@router.get(
+    "/callback/{platform}",
+    response_model=AccountOut,
+    summary="Where the platform sends the browser back; checks the state, then stores the account",
+    responses={400: {"description": "state mismatch, expired flow, or the platform refused"}},
+)
+def callback(platform: str, request: Request, user: UserDep, app: AppDep) -> Response:
+    sealed = request.cookies.get(OAUTH_COOKIE)
+    if not sealed:
+        raise oauth.OAuthStateError(
+            f"{platform}: no connection was started from this browser (or it expired)",
+            f"start again at /api/accounts/connect/{platform}",
+        )
+    try:
+        data = crypto.decrypt_json(app.settings.secret_key, sealed)
+    except Exception:
+        raise oauth.OAuthStateError(f"{platform}: the connection cookie is invalid", "start the connection again")
+    pending = data.get("pending") or {}
+    if data.get("user_id") != user.id or pending.get("platform") != platform:
+        raise oauth.OAuthStateError(f"{platform}: this connection was started by another user or for another platform")
+    account = accounts.finish_connect(app, pending, str(request.url), user_id=user.id)
+    response = JSONResponse(AccountOut.model_validate(account).model_dump(mode="json"))
+    response.delete_cookie(OAUTH_COOKIE, path="/api/accounts/callback")
+    return response
+
+
+@router.get("/{account_id}", response_model=AccountOut, summary="One account")
+def read_account(account_id: Id, user: UserDep, app: AppDep) -> SocialAccount:
+    with app.session() as s:
+        return owned(s, SocialAccount, account_id, user, "account")
+
+
+@router.delete(
+    "/{account_id}",
+    status_code=204,
+    summary="Disconnect: revoke at the platform where possible and delete the tokens",
+    responses={409: {"description": "a post to this account is being published"}},
+)
+def delete_account(account_id: Id, user: UserDep, app: AppDep) -> None:
+    from core.models import Post
+
+    with app.session() as s:
+        owned(s, SocialAccount, account_id, user, "account")
+        busy = s.exec(
+            select(Post.id).where(Post.account_id == account_id, col(Post.status).in_(("uploading", "processing")))
+        ).first()
+    if busy is not None:
+        raise Conflict(f"post {busy} to this account is being published", "wait for it to finish")
+    accounts.disconnect(app, account_id)

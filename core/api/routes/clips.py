@@ -1,0 +1,217 @@
+"""Clips: filtered lists, edits (a change to the picture queues a re-render), approve/reject, files."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from core.api.deps import AppDep, Id, PageDep, UserDep, owned, scoped
+from core.api.errors import Conflict, NotFound
+from core.api.routes.processing import queue_render
+from core.api.schemas import ClipOut, ClipPatch, JobOut, PageOut
+from core.errors import InputError
+from core.models import Clip, ClipStatus, Video, utcnow
+
+router = APIRouter(prefix="/api/clips", tags=["clips"])
+
+#: Fields whose change alters the rendered picture or sound (and so the render hash).
+PICTURE = ("start", "end", "reframe", "caption_style", "brand", "remove_silence", "remove_fillers")
+STYLE = PICTURE[2:]
+MIN_CLIP_SECONDS = 1.0
+
+
+class ClipSort(StrEnum):
+    SCORE = "score"
+    RANK = "rank"
+    NEWEST = "newest"
+    START = "start"
+
+
+_ORDER = {
+    ClipSort.SCORE: (col(Clip.score).desc(), col(Clip.id)),
+    ClipSort.RANK: (col(Clip.video_id), col(Clip.rank), col(Clip.id)),
+    ClipSort.NEWEST: (col(Clip.id).desc(),),
+    ClipSort.START: (col(Clip.video_id), col(Clip.start), col(Clip.id)),
+}
+
+
+@router.get("", response_model=PageOut[ClipOut], summary="Clips, filtered by video, status and score")
+def list_clips(
+    user: UserDep,
+    app: AppDep,
+    pg: PageDep,
+    video: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    status: Annotated[ClipStatus | None, Query()] = None,
+    min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
+    sort: Annotated[ClipSort, Query()] = ClipSort.SCORE,
+) -> dict:
+    stmt = scoped(select(Clip), Clip, user)
+    count = scoped(select(func.count()).select_from(Clip), Clip, user)
+    for cond in (
+        Clip.video_id == video if video else None,
+        Clip.status == status.value if status else None,
+        Clip.score >= min_score if min_score is not None else None,
+    ):
+        if cond is not None:
+            stmt, count = stmt.where(cond), count.where(cond)
+    with app.session() as s:
+        total = s.exec(count).one()
+        items = s.exec(stmt.order_by(*_ORDER[sort]).offset(pg.offset).limit(pg.limit)).all()
+        return {"items": list(items), "total": total, "limit": pg.limit, "offset": pg.offset}
+
+
+@router.get("/{clip_id}", response_model=ClipOut, summary="One clip")
+def read_clip(clip_id: Id, user: UserDep, app: AppDep) -> Clip:
+    with app.session() as s:
+        return owned(s, Clip, clip_id, user)
+
+
+class ClipUpdated(ClipOut):
+    render_job: JobOut | None = None
+
+
+@router.patch(
+    "/{clip_id}",
+    response_model=ClipUpdated,
+    summary="Edit words, trim or style; a change to the picture of a rendered clip queues a re-render",
+    responses={409: {"description": "the clip is already published or being published"}},
+)
+def update_clip(clip_id: Id, body: ClipPatch, user: UserDep, app: AppDep) -> dict:
+    changes = body.model_dump(exclude_unset=True, mode="json")
+    nulls = [k for k, v in changes.items() if v is None and k in ("title", "caption", "hashtags", "start", "end")]
+    if nulls:
+        raise InputError(f"{', '.join(nulls)} cannot be null", "leave a field out to keep its value")
+    with app.session() as s:
+        clip = owned(s, Clip, clip_id, user)
+        if clip.status == ClipStatus.PUBLISHED and any(k in changes for k in PICTURE):
+            raise Conflict(f"clip {clip_id} is published; its picture can no longer change")
+        video = s.get(Video, clip.video_id)
+        start, end = changes.get("start", clip.start), changes.get("end", clip.end)
+        if end - start < MIN_CLIP_SECONDS:
+            raise InputError(f"the clip would be {end - start:.2f} s long (start {start}, end {end})",
+                             f"keep end at least {MIN_CLIP_SECONDS:g} s after start")  # fmt: skip
+        if video is not None and video.duration and end > video.duration + 0.05:
+            raise InputError(f"end {end} is past the end of the video ({video.duration:.2f} s)")
+        picture_changed = any(k in changes and changes[k] != _current(clip, k) for k in PICTURE)
+        for key in ("title", "caption", "hashtags", "start", "end"):
+            if key in changes:
+                setattr(clip, key, changes[key])
+        style = {k: changes[k] for k in STYLE if k in changes}
+        if style:
+            clip.render_options = {**(clip.render_options or {}), **{k: v for k, v in style.items() if v is not None}}
+            for k, v in style.items():
+                if v is None:
+                    clip.render_options.pop(k, None)
+        clip.updated_at = utcnow()
+        s.add(clip)
+        rerender = picture_changed and bool(clip.video_key)
+        video_id, render_options = clip.video_id, dict(clip.render_options)
+    job = queue_render(app, user, video_id, clip_id, render_options) if rerender else None
+    with app.session() as s:
+        out = ClipOut.model_validate(s.get(Clip, clip_id)).model_dump()
+    return {**out, "render_job": job}
+
+
+def _current(clip: Clip, key: str) -> object:
+    if key in ("start", "end"):
+        return getattr(clip, key)
+    return (clip.render_options or {}).get(key)
+
+
+def _set_status(clip_id: int, user: UserDep, app: AppDep, status: ClipStatus) -> Clip:
+    with app.session() as s:
+        clip = owned(s, Clip, clip_id, user)
+        if clip.status in (ClipStatus.SCHEDULED, ClipStatus.PUBLISHED):
+            raise Conflict(f"clip {clip_id} is {clip.status}; cancel its posts first")
+        if status == ClipStatus.APPROVED and clip.status == ClipStatus.RENDERED:
+            return clip  # rendered clips are approved already
+        clip.status = status
+        clip.updated_at = utcnow()
+        s.add(clip)
+        return clip
+
+
+@router.post("/{clip_id}/approve", response_model=ClipOut, summary="Approve a clip for rendering and posting")
+def approve(clip_id: Id, user: UserDep, app: AppDep) -> Clip:
+    return _set_status(clip_id, user, app, ClipStatus.APPROVED)
+
+
+@router.post("/{clip_id}/reject", response_model=ClipOut, summary="Reject a clip (never rendered or posted)")
+def reject(clip_id: Id, user: UserDep, app: AppDep) -> Clip:
+    return _set_status(clip_id, user, app, ClipStatus.REJECTED)
+
+
+def _serve(app: AppDep, key: str | None, media_type: str, filename: str, what: str) -> Response:
+    if not key:
+        raise Conflict(f"the clip has no {what} yet", "render it first: POST /api/videos/{id}/render")
+    storage = app.storage
+    local = storage.local_path(key)
+    if local is not None:  # Range requests, ETag and Last-Modified come with FileResponse
+        return FileResponse(local, media_type=media_type, filename=filename)
+    url = storage.url(key, expires=600)
+    if url:
+        return RedirectResponse(url, status_code=307)
+    if not storage.exists(key):
+        raise NotFound(f"the clip's {what} is missing from storage", "render the clip again")
+    handle = storage.open(key)
+
+    def chunks():  # type: ignore[no-untyped-def]
+        with handle:
+            while chunk := handle.read(1024 * 1024):
+                yield chunk
+
+    return StreamingResponse(
+        chunks(), media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+_FILE_RESPONSES = {
+    200: {"description": "the file (Range requests supported for local storage)"},
+    307: {"description": "redirect to a presigned URL"},
+    409: {"description": "not rendered yet"},
+}
+
+
+@router.get(
+    "/{clip_id}/download",
+    summary="The rendered MP4",
+    response_class=Response,
+    responses={**_FILE_RESPONSES, 200: {"content": {"video/mp4": {}}, **_FILE_RESPONSES[200]}},
+)
+def download(clip_id: Id, user: UserDep, app: AppDep) -> Response:
+    with app.session() as s:
+        clip = owned(s, Clip, clip_id, user)
+    return _serve(app, clip.video_key, "video/mp4", f"clip-{clip_id}.mp4", "rendered video")
+
+
+@router.get(
+    "/{clip_id}/thumbnail",
+    summary="The clip's thumbnail (JPEG)",
+    response_class=Response,
+    responses={**_FILE_RESPONSES, 200: {"content": {"image/jpeg": {}}, **_FILE_RESPONSES[200]}},
+)
+def thumbnail(clip_id: Id, user: UserDep, app: AppDep) -> Response:
+    with app.session() as s:
+        clip = owned(s, Clip, clip_id, user)
+    return _serve(app, clip.thumbnail_key, "image/jpeg", f"clip-{clip_id}.jpg", "thumbnail")
+
+
+@router.get(
+    "/{clip_id}/captions.{fmt}",
+    summary="The clip's captions as SRT or WebVTT",
+    response_class=Response,
+    responses=_FILE_RESPONSES,
+)
+def captions(clip_id: Id, fmt: str, user: UserDep, app: AppDep) -> Response:
+    if fmt not in ("srt", "vtt"):
+        raise NotFound(f"no captions format {fmt!r}; use captions.srt or captions.vtt")
+    with app.session() as s:
+        clip = owned(s, Clip, clip_id, user)
+    key = clip.srt_key if fmt == "srt" else clip.vtt_key
+    media = "application/x-subrip" if fmt == "srt" else "text/vtt"
+    return _serve(app, key, media, f"clip-{clip_id}.{fmt}", f"{fmt.upper()} captions")

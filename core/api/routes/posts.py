@@ -1,0 +1,105 @@
+"""Posts: a clip scheduled to an account at a time (or the next free slot), then published by the workers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from core.api.deps import AppDep, Id, PageDep, UserDep, owned, scoped
+from core.api.errors import Conflict
+from core.api.schemas import PageOut, PostIn, PostOut, PostPatch
+from core.contracts import PostStatus
+from core.errors import InputError
+from core.models import Clip, Post, SocialAccount, utcnow
+from core.pipeline.publish import cancel_post, schedule_post
+
+router = APIRouter(prefix="/api/posts", tags=["posts"])
+
+
+@router.get("", response_model=PageOut[PostOut], summary="Your posts, next first")
+def list_posts(
+    user: UserDep,
+    app: AppDep,
+    pg: PageDep,
+    status: Annotated[PostStatus | None, Query()] = None,
+    clip: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    account: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> dict:
+    stmt = scoped(select(Post), Post, user)
+    count = scoped(select(func.count()).select_from(Post), Post, user)
+    for cond in (
+        Post.status == status.value if status else None,
+        Post.clip_id == clip if clip else None,
+        Post.account_id == account if account else None,
+    ):
+        if cond is not None:
+            stmt, count = stmt.where(cond), count.where(cond)
+    with app.session() as s:
+        total = s.exec(count).one()
+        items = s.exec(stmt.order_by(col(Post.scheduled_at), col(Post.id)).offset(pg.offset).limit(pg.limit)).all()
+        return {"items": list(items), "total": total, "limit": pg.limit, "offset": pg.offset}
+
+
+@router.post(
+    "",
+    response_model=PostOut,
+    status_code=201,
+    summary="Schedule a clip to an account at `at`, or at the account's next free slot",
+)
+def add_post(body: PostIn, user: UserDep, app: AppDep) -> Post:
+    with app.session() as s:
+        clip = owned(s, Clip, body.clip_id, user, "clip")
+        account = owned(s, SocialAccount, body.account_id, user, "account")
+        if clip.user_id != account.user_id:
+            raise InputError(f"clip {clip.id} and account {account.id} belong to different users")
+    at = body.at
+    if at is not None and at.tzinfo is None:
+        raise InputError("`at` has no time zone", "give an offset, e.g. 2026-11-21T18:00:00Z")
+    return schedule_post(app, body.clip_id, body.account_id, at=at, user_id=clip.user_id)
+
+
+@router.get("/{post_id}", response_model=PostOut, summary="One post and where it stands on the platform")
+def read_post(post_id: Id, user: UserDep, app: AppDep) -> Post:
+    with app.session() as s:
+        return owned(s, Post, post_id, user)
+
+
+@router.patch("/{post_id}", response_model=PostOut, summary="Reschedule or reword a post that has not started")
+def update_post(post_id: Id, body: PostPatch, user: UserDep, app: AppDep) -> Post:
+    changes = body.model_dump(exclude_unset=True)
+    with app.session() as s:
+        post = owned(s, Post, post_id, user)
+        if post.status != PostStatus.SCHEDULED:
+            raise Conflict(f"post {post_id} is {post.status}; only scheduled posts can change")
+        if "at" in changes:
+            at = changes.pop("at")
+            if at is None or at.tzinfo is None:
+                raise InputError("`at` needs a date and time with a time zone", "e.g. 2026-11-21T18:00:00Z")
+            post.scheduled_at = at
+        for key in ("title", "caption"):
+            if key in changes:
+                if changes[key] is None:
+                    raise InputError(f"{key} cannot be null")
+                setattr(post, key, changes[key])
+        post.updated_at = utcnow()
+        s.add(post)
+        return post
+
+
+@router.delete(
+    "/{post_id}",
+    response_model=PostOut,
+    summary="Cancel a scheduled post (one that reached the platform cannot be unsent)",
+    responses={409: {"description": "already uploading, processing or published"}},
+)
+def delete_post(post_id: Id, user: UserDep, app: AppDep) -> Post:
+    with app.session() as s:
+        post = owned(s, Post, post_id, user)
+    if post.status in (PostStatus.CANCELLED, PostStatus.FAILED):
+        return post
+    if post.status != PostStatus.SCHEDULED:
+        raise Conflict(f"post {post_id} is {post.status}; it can no longer be cancelled")
+    return cancel_post(app, post_id)

@@ -1,0 +1,122 @@
+"""Analysis and rendering of a video as background jobs (``core.jobs`` rows sent by ``core.tasks``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlmodel import col, select
+
+from core import jobs, tasks
+from core.api import quotas
+from core.api.deps import AppDep, Id, UserDep, owned
+from core.api.errors import Conflict
+from core.api.schemas import AnalyzeIn, JobOut, RenderIn
+from core.app import Clipcast
+from core.errors import InputError
+from core.models import Clip, ClipStatus, Job, Video
+from core.users import Principal
+
+router = APIRouter(prefix="/api/videos", tags=["videos"])
+
+
+def start_analysis(app: Clipcast, user: Principal, video: Video, options: dict[str, Any]) -> JobOut:
+    """Quota check, then an analyze (or process, with ``render``) job for ``video``, sent to the workers."""
+    with app.session() as s:
+        quotas.check_processing(s, app.settings, user.id, video)
+    sel = app.settings.selection
+    request = {
+        "clips": options.get("clips") or sel.clips,
+        "min_seconds": options.get("min_seconds") or sel.min_seconds,
+        "max_seconds": options.get("max_seconds") or sel.max_seconds,
+        "language": options.get("language"),
+    }
+    if request["min_seconds"] > request["max_seconds"]:
+        raise InputError(
+            f"min_seconds {request['min_seconds']} exceeds max_seconds {request['max_seconds']}",
+            "give both bounds, or bounds consistent with the configured selection defaults",
+        )
+    for section in ("stt", "llm"):
+        if options.get(section):  # an unknown backend is a 400 now, not a failed job later
+            app.plugins.backend(section, options[section])
+    job_options: dict[str, Any] = {"request": request, "stt": options.get("stt"), "llm": options.get("llm")}
+    kind = "analyze"
+    if options.get("render"):
+        kind = "process"
+        job_options["render_options"] = {k: v for k, v in (options.get("style") or {}).items() if v is not None}
+    job = jobs.create_job(app, kind, video_id=video.id, user_id=user.id, options=job_options)
+    tasks.enqueue(app, job)
+    return JobOut.model_validate(jobs.get_job(app, job.id))  # type: ignore[arg-type]
+
+
+@router.post(
+    "/{video_id}/analyze",
+    response_model=JobOut,
+    status_code=202,
+    summary="Queue analysis (transcribe + select clips); with `render: true` also render them",
+    responses={429: {"description": "a daily quota (minutes or LLM cost) is used up"}},
+)
+def analyze_video(video_id: Id, body: AnalyzeIn, user: UserDep, app: AppDep) -> JobOut:
+    with app.session() as s:
+        video = owned(s, Video, video_id, user)
+        busy = s.exec(
+            select(Job).where(
+                Job.video_id == video_id,
+                col(Job.kind).in_(("analyze", "process")),
+                col(Job.status).in_(("queued", "running")),
+            )
+        ).first()
+    if busy is not None:
+        raise Conflict(f"job {busy.id} is already analyzing this video", f"follow it at /api/jobs/{busy.id}/events")
+    options = body.model_dump(exclude_none=True)
+    if body.style is not None:
+        options["style"] = body.style.model_dump(exclude_none=True, mode="json")
+    return start_analysis(app, user, video, options)
+
+
+@router.post(
+    "/{video_id}/render",
+    response_model=list[JobOut],
+    status_code=202,
+    summary="Queue rendering of clips (default: every approved clip) with style options",
+)
+def render_video(video_id: Id, body: RenderIn, user: UserDep, app: AppDep) -> list[JobOut]:
+    style = body.model_dump(exclude_none=True, exclude={"clip_ids"}, mode="json")
+    with app.session() as s:
+        owned(s, Video, video_id, user)
+        clips = list(s.exec(select(Clip).where(Clip.video_id == video_id).order_by(col(Clip.rank))).all())
+        if body.clip_ids is not None:
+            known = {c.id: c for c in clips}
+            missing = [i for i in body.clip_ids if i not in known]
+            if missing:
+                raise InputError(f"clips {missing} are not clips of video {video_id}")
+            chosen = [known[i] for i in dict.fromkeys(body.clip_ids)]
+        else:
+            chosen = [c for c in clips if c.status == ClipStatus.APPROVED]
+            if not chosen:
+                raise InputError(
+                    f"video {video_id} has no approved clips",
+                    "approve clips first (POST /api/clips/{id}/approve) or list them in clip_ids",
+                )
+        rejected = [c.id for c in chosen if c.status == ClipStatus.REJECTED]
+        if rejected:
+            raise InputError(f"clips {rejected} are rejected", "approve them before rendering")
+        for clip in chosen:
+            clip.render_options = {**(clip.render_options or {}), **style}
+            s.add(clip)
+        chosen_ids = [c.id for c in chosen]
+    out = []
+    for clip_id in chosen_ids:
+        out.append(queue_render(app, user, video_id, clip_id, style))
+    return out
+
+
+def queue_render(app: Clipcast, user: Principal, video_id: int, clip_id: int, style: dict[str, Any]) -> JobOut:
+    with app.session() as s:
+        clip = s.get(Clip, clip_id)
+        merged = {**((clip.render_options if clip else None) or {}), **style}
+    job = jobs.create_job(
+        app, "render", video_id=video_id, clip_id=clip_id, user_id=user.id, options={"render_options": merged}
+    )
+    tasks.enqueue(app, job)
+    return JobOut.model_validate(jobs.get_job(app, job.id))  # type: ignore[arg-type]

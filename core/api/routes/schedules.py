@@ -1,0 +1,81 @@
+"""Posting schedules: crontab slots per account, with score threshold, daily cap and auto-approve."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+from fastapi import APIRouter
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from core.api.deps import AppDep, Id, PageDep, UserDep, owned, scoped
+from core.api.schemas import PageOut, ScheduleIn, ScheduleOut, SchedulePatch
+from core.errors import InputError
+from core.models import Post, Schedule, SocialAccount
+
+router = APIRouter(prefix="/api/schedules", tags=["schedules"])
+
+
+def _check_slots(cron: str, timezone: str) -> None:
+    try:
+        tz = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(f"unknown time zone {timezone!r}", "use an IANA name such as UTC or Europe/Paris")
+    if len(cron.split()) != 5:
+        raise InputError(f"cron {cron!r} must have 5 fields (minute hour day month weekday)", "e.g. '0 9,18 * * *'")
+    try:
+        CronTrigger.from_crontab(cron, timezone=tz)
+    except (ValueError, KeyError) as exc:
+        raise InputError(f"cron {cron!r} is not a valid crontab expression: {exc}", "e.g. '0 9,18 * * *'")
+
+
+@router.get("", response_model=PageOut[ScheduleOut], summary="Your schedules")
+def list_schedules(user: UserDep, app: AppDep, pg: PageDep) -> dict:
+    with app.session() as s:
+        total = s.exec(scoped(select(func.count()).select_from(Schedule), Schedule, user)).one()
+        stmt = scoped(select(Schedule), Schedule, user).order_by(col(Schedule.id))
+        items = s.exec(stmt.offset(pg.offset).limit(pg.limit)).all()
+        return {"items": list(items), "total": total, "limit": pg.limit, "offset": pg.offset}
+
+
+@router.post("", response_model=ScheduleOut, status_code=201, summary="Create a schedule for one of your accounts")
+def add_schedule(body: ScheduleIn, user: UserDep, app: AppDep) -> Schedule:
+    _check_slots(body.cron, body.timezone)
+    with app.session() as s:
+        account = owned(s, SocialAccount, body.account_id, user, "account")
+        row = Schedule(**body.model_dump(), user_id=account.user_id)
+        s.add(row)
+        s.flush()
+        return row
+
+
+@router.get("/{schedule_id}", response_model=ScheduleOut, summary="One schedule")
+def read_schedule(schedule_id: Id, user: UserDep, app: AppDep) -> Schedule:
+    with app.session() as s:
+        return owned(s, Schedule, schedule_id, user)
+
+
+@router.patch("/{schedule_id}", response_model=ScheduleOut, summary="Change a schedule")
+def update_schedule(schedule_id: Id, body: SchedulePatch, user: UserDep, app: AppDep) -> Schedule:
+    changes = body.model_dump(exclude_unset=True)
+    for key in ("cron", "timezone", "min_score", "auto_approve", "enabled", "name"):
+        if key in changes and changes[key] is None:
+            raise InputError(f"{key} cannot be null", "leave it out to keep its value")
+    with app.session() as s:
+        row = owned(s, Schedule, schedule_id, user)
+        _check_slots(changes.get("cron", row.cron), changes.get("timezone", row.timezone))
+        for key, value in changes.items():
+            setattr(row, key, value)
+        s.add(row)
+        return row
+
+
+@router.delete("/{schedule_id}", status_code=204, summary="Delete a schedule (its posts stay)")
+def delete_schedule(schedule_id: Id, user: UserDep, app: AppDep) -> None:
+    with app.session() as s:
+        row = owned(s, Schedule, schedule_id, user)
+        for post in s.exec(select(Post).where(Post.schedule_id == schedule_id)).all():
+            post.schedule_id = None
+            s.add(post)
+        s.delete(row)

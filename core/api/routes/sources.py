@@ -1,0 +1,76 @@
+"""Watched sources (folders, channels, playlists, feeds) whose new items are analyzed automatically."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from core.api.deps import AppDep, Id, PageDep, UserDep, owned, scoped
+from core.api.schemas import PageOut, SourceIn, SourceOut, SourcePatch
+from core.errors import InputError
+from core.models import SourceItemSeen, WatchedSource
+from core.urls import check_url
+
+router = APIRouter(prefix="/api/sources", tags=["sources"])
+
+
+def _check(app: AppDep, kind: str, target: str, cron: str | None) -> None:
+    app.plugins.backend("source", kind)  # unknown kinds: 400 listing the available ones
+    if not target.strip():
+        raise InputError("target is empty", "give a folder path, channel/playlist URL or feed URL")
+    if "://" in target:
+        check_url(target, app.settings)
+    if cron is not None:
+        from core.api.routes.schedules import _check_slots
+
+        _check_slots(cron, "UTC")
+
+
+@router.get("", response_model=PageOut[SourceOut], summary="Your watched sources")
+def list_sources(user: UserDep, app: AppDep, pg: PageDep) -> dict:
+    with app.session() as s:
+        total = s.exec(scoped(select(func.count()).select_from(WatchedSource), WatchedSource, user)).one()
+        stmt = scoped(select(WatchedSource), WatchedSource, user).order_by(col(WatchedSource.id))
+        items = s.exec(stmt.offset(pg.offset).limit(pg.limit)).all()
+        return {"items": list(items), "total": total, "limit": pg.limit, "offset": pg.offset}
+
+
+@router.post("", response_model=SourceOut, status_code=201, summary="Watch a folder, channel, playlist or feed")
+def add_source(body: SourceIn, user: UserDep, app: AppDep) -> WatchedSource:
+    _check(app, body.kind, body.target, body.cron)
+    with app.session() as s:
+        row = WatchedSource(**body.model_dump(), user_id=user.id)
+        s.add(row)
+        s.flush()
+        return row
+
+
+@router.get("/{source_id}", response_model=SourceOut, summary="One watched source")
+def read_source(source_id: Id, user: UserDep, app: AppDep) -> WatchedSource:
+    with app.session() as s:
+        return owned(s, WatchedSource, source_id, user, "source")
+
+
+@router.patch("/{source_id}", response_model=SourceOut, summary="Change a watched source")
+def update_source(source_id: Id, body: SourcePatch, user: UserDep, app: AppDep) -> WatchedSource:
+    changes = body.model_dump(exclude_unset=True)
+    for key in ("target", "preset", "enabled"):
+        if key in changes and changes[key] is None:
+            raise InputError(f"{key} cannot be null", "leave it out to keep its value")
+    with app.session() as s:
+        row = owned(s, WatchedSource, source_id, user, "source")
+        _check(app, row.kind, changes.get("target", row.target), changes.get("cron", row.cron))
+        for key, value in changes.items():
+            setattr(row, key, value)
+        s.add(row)
+        return row
+
+
+@router.delete("/{source_id}", status_code=204, summary="Stop watching (videos already found stay)")
+def delete_source(source_id: Id, user: UserDep, app: AppDep) -> None:
+    with app.session() as s:
+        row = owned(s, WatchedSource, source_id, user, "source")
+        for seen in s.exec(select(SourceItemSeen).where(SourceItemSeen.source_id == source_id)).all():
+            s.delete(seen)
+        s.delete(row)

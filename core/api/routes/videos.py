@@ -1,0 +1,187 @@
+"""Videos: upload (multipart, streamed to disk and storage, capped) or by URL; list, detail, delete.
+
+Analysis and rendering of a video are in ``processing.py`` (they need the worker modules).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from core.api import quotas
+from core.api.deps import AppDep, Id, PageDep, UserDep, owned, scoped
+from core.api.errors import Conflict, UnsupportedMediaType, ValidationProblem
+from core.api.schemas import PageOut, VideoCreated, VideoDetail, VideoOut, VideoUrlIn
+from core.app import Clipcast
+from core.errors import InputError
+from core.models import AiUsage, Clip, Job, Post, SourceItemSeen, Transcript, Video
+from core.pipeline.ingest import check_url, ingest, ingest_upload
+from core.users import Principal
+
+router = APIRouter(prefix="/api/videos", tags=["videos"])
+
+_UPLOAD_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "the video"},
+                        "analyze": {"type": "boolean", "default": True, "description": "queue analysis now"},
+                    },
+                }
+            },
+            "application/json": {"schema": VideoUrlIn.model_json_schema()},
+        },
+    }
+}
+
+
+def _queue_analysis(app: Clipcast, user: Principal, video: Video, options: dict[str, Any]) -> Any:
+    """Create and send an analyze job after the quota check (processing module helper, shared here)."""
+    from core.api.routes.processing import start_analysis
+
+    return start_analysis(app, user, video, options)
+
+
+@router.post(
+    "",
+    response_model=VideoCreated,
+    status_code=201,
+    summary='Add a video: multipart upload (field `file`) or JSON `{"url": ...}`',
+    openapi_extra=_UPLOAD_DOC,
+    responses={
+        400: {"description": "not a usable video, or a URL Clipcast may not fetch (the message says why)"},
+        413: {"description": "larger than api.max_upload_mb"},
+        415: {"description": "neither multipart/form-data nor application/json"},
+        429: {"description": "daily videos quota used up"},
+    },
+)
+async def add_video(request: Request, user: UserDep, app: AppDep) -> VideoCreated:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in ("multipart/form-data", "application/json"):
+        raise UnsupportedMediaType(
+            f"content type {ctype or '(none)'} is not accepted here",
+            "send multipart/form-data with a `file` field, or application/json with a `url`",
+        )
+
+    def check_quota() -> None:
+        with app.session() as s:
+            quotas.check_ingest(s, app.settings, user.id)
+
+    await run_in_threadpool(check_quota)
+    if ctype == "application/json":
+        try:
+            body = VideoUrlIn.model_validate_json(await request.body())
+        except ValidationError as exc:
+            if any(e["type"] == "json_invalid" for e in exc.errors()):
+                raise InputError("the request body is not valid JSON")
+            raise ValidationProblem(
+                "invalid request: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()),
+                detail=[{"loc": list(map(str, e["loc"])), "msg": e["msg"], "type": e["type"]} for e in exc.errors()],
+            )
+        url = check_url(body.url, app.settings)
+        video = await run_in_threadpool(ingest, app, url, user_id=user.id)
+        analyze = body.analyze
+    else:
+        form = await request.form(max_files=1, max_fields=10, max_part_size=64 * 1024)
+        try:
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise InputError("the multipart body has no file in the field `file`")
+            analyze = str(form.get("analyze", "true")).strip().lower() not in ("false", "0", "no", "off")
+            max_bytes = int(app.settings.api.max_upload_mb * 1024 * 1024)
+            video = await run_in_threadpool(
+                ingest_upload, app, upload.file, upload.filename or "upload", user_id=user.id, max_bytes=max_bytes
+            )
+        finally:
+            await form.close()
+    job = await run_in_threadpool(_queue_analysis, app, user, video, {}) if analyze else None
+    return VideoCreated(video=VideoOut.model_validate(video), job=job)
+
+
+@router.get("", response_model=PageOut[VideoOut], summary="Your videos, newest first")
+def list_videos(user: UserDep, app: AppDep, pg: PageDep) -> dict:
+    with app.session() as s:
+        total = s.exec(scoped(select(func.count()).select_from(Video), Video, user)).one()
+        stmt = scoped(select(Video), Video, user).order_by(col(Video.id).desc())
+        items = s.exec(stmt.offset(pg.offset).limit(pg.limit)).all()
+        return {"items": list(items), "total": total, "limit": pg.limit, "offset": pg.offset}
+
+
+@router.get("/{video_id}", response_model=VideoDetail, summary="One video with its transcript and summary")
+def read_video(video_id: Id, user: UserDep, app: AppDep) -> VideoDetail:
+    with app.session() as s:
+        video = owned(s, Video, video_id, user)
+        transcript = s.get(Transcript, video.transcript_id) if video.transcript_id else None
+        clips = s.exec(select(func.count()).select_from(Clip).where(Clip.video_id == video_id)).one()
+        return VideoDetail(
+            **VideoOut.model_validate(video).model_dump(),
+            transcript=transcript.data if transcript else None,
+            summary_md=video.summary_md,
+            clips=clips,
+        )
+
+
+_IN_FLIGHT = ("uploading", "processing")
+
+
+@router.delete(
+    "/{video_id}",
+    status_code=204,
+    summary="Delete a video, its clips, their files and unpublished posts",
+    responses={409: {"description": "a post of one of its clips is being published right now"}},
+)
+def delete_video(video_id: Id, user: UserDep, app: AppDep) -> None:
+    keys: list[str] = []
+    with app.session() as s:
+        video = owned(s, Video, video_id, user)
+        clips = list(s.exec(select(Clip).where(Clip.video_id == video_id)).all())
+        clip_ids = [c.id for c in clips]
+        posts = list(s.exec(select(Post).where(col(Post.clip_id).in_(clip_ids))).all()) if clip_ids else []
+        busy = [p.id for p in posts if p.status in _IN_FLIGHT]
+        if busy:
+            raise Conflict(f"posts {busy} of this video are being published now", "wait for them to finish")
+        running = s.exec(
+            select(Job).where(Job.video_id == video_id, col(Job.status).in_(("queued", "running")))
+        ).first()
+        if running is not None:
+            raise Conflict(
+                f"job {running.id} is working on this video", f"cancel it first: POST /api/jobs/{running.id}/cancel"
+            )
+        for post in posts:
+            s.delete(post)
+        for job in s.exec(select(Job).where(col(Job.clip_id).in_(clip_ids))).all() if clip_ids else []:
+            job.clip_id = None
+            s.add(job)
+        for clip in clips:
+            keys += [k for k in (clip.video_key, clip.thumbnail_key, clip.srt_key, clip.vtt_key, clip.ass_key) if k]
+            s.delete(clip)
+        for job in s.exec(select(Job).where(Job.video_id == video_id)).all():
+            job.video_id = None
+            s.add(job)
+        for usage in s.exec(select(AiUsage).where(AiUsage.video_id == video_id)).all():
+            usage.video_id = None
+            s.add(usage)
+        for seen in s.exec(select(SourceItemSeen).where(SourceItemSeen.video_id == video_id)).all():
+            seen.video_id = None
+            s.add(seen)
+        shared = s.exec(
+            select(func.count()).select_from(Video).where(Video.sha256 == video.sha256, Video.id != video_id)
+        ).one()
+        if not shared:  # the original and its audio are shared by sha256 between users' rows
+            keys += [k for k in (video.storage_key, video.audio_key) if k]
+        s.delete(video)
+    for key in keys:
+        try:
+            app.storage.delete(key)
+        except Exception:  # the rows are gone; a leftover file is harmless and logged by the backend
+            pass

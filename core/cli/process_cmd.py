@@ -1,0 +1,205 @@
+"""``clipcast process``, ``clipcast render`` and ``clipcast demo``: the main job, a re-render, and a first run
+that needs no video of one's own."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from core.cli.common import console, out, state
+from core.contracts import SelectionRequest
+
+STYLE_HELP = "caption preset: karaoke, pop, clean, or one of yours (render.styles_dir)"
+
+#: What the demo video says: short sentences with pauses, so selection and silence removal have work to do.
+DEMO_SCRIPT = [
+    "Welcome to Clipcast. This is a demo video made on your own machine, with no internet and no account.",
+    "Clipcast listens to a long video, finds the moments worth sharing, and cuts them into short vertical clips.",
+    "Every clip gets animated captions, a clean frame, and steady loudness, ready for TikTok, Shorts and Reels.",
+    "Here is the secret. The best clips start with a hook, make one point, and end before anyone gets bored.",
+    "That is it. Point Clipcast at your own video next, and schedule the clips to post while you sleep.",
+]
+
+
+class Bars:
+    """A ``Reporter`` drawn as one Rich progress bar per stage."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress_ui = progress
+        self.task: TaskID | None = None
+        self.current = ""
+
+    def stage(self, name: str) -> None:
+        if self.task is not None:
+            self.progress_ui.update(self.task, completed=100)
+        self.current = name
+        self.task = self.progress_ui.add_task(name, total=100, detail="")
+
+    def progress(self, percent: float, message: str = "") -> None:
+        if self.task is None:
+            self.stage("working")
+        assert self.task is not None
+        self.progress_ui.update(self.task, completed=min(100.0, percent), detail=message[:50])
+
+    def check_cancelled(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.progress_ui.update(self.task, completed=100)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description:<10}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        TextColumn("[dim]{task.fields[detail]}"),
+        console=console,
+        transient=False,
+    )
+
+
+def _options(**kw: Any) -> Any:
+    from core.pipeline.render import RenderOptions
+
+    return RenderOptions(**{k: v for k, v in kw.items() if v is not None})
+
+
+def _summary(result: Any, seconds: float) -> None:
+    table = Table(title=f"{len(result.clips)} clip(s) from {result.video.title or result.video.source}")
+    for col in ("#", "time in source", "length", "score", "title", "file"):
+        table.add_column(col)
+    manifest = json.loads(result.manifest.read_text(encoding="utf-8"))
+    for entry in manifest["clips"]:
+        name = entry["files"].get("video", "[red]failed: " + entry.get("error", "")[:60])
+        table.add_row(
+            str(entry["rank"]),
+            f"{entry['start']:.1f}-{entry['end']:.1f} s",
+            f"{entry['duration']:.1f} s",
+            f"{entry['score']:.0f}",
+            entry["title"][:50],
+            name,
+        )
+    out.print(table)
+    out.print(f"Wrote {result.output_dir}/ (manifest: {result.manifest.name}) in {seconds:.0f} s")
+
+
+def _run_process(
+    app: Any, source: str | Path, request: SelectionRequest | None, options: Any, output: Path | None, as_json: bool
+) -> Any:
+    from core.pipeline.process import process
+
+    started = time.perf_counter()
+    with _progress() as ui:
+        bars = Bars(ui)
+        result = process(app, source, request=request, render_options=options, output_dir=output, reporter=bars)
+        bars.close()
+    if as_json:
+        typer.echo(result.manifest.read_text(encoding="utf-8"))
+    else:
+        _summary(result, time.perf_counter() - started)
+    if result.failed:
+        raise typer.Exit(1)
+    return result
+
+
+def process_command(
+    source: str = typer.Argument(..., help="a video file or an http(s) URL"),
+    clips: int | None = typer.Option(None, "--clips", "-n", min=1, max=100, help="most clips to make"),
+    min_seconds: float | None = typer.Option(None, "--min", help="shortest clip, s"),
+    max_seconds: float | None = typer.Option(None, "--max", help="longest clip, s"),
+    style: str | None = typer.Option(None, "--style", help=STYLE_HELP),
+    reframe: str | None = typer.Option(None, "--reframe", help="crop | blur | face"),
+    aspect: str | None = typer.Option(None, "--aspect", help="9:16 | 1:1 | 16:9"),
+    brand: str | None = typer.Option(None, "--brand", help="brand kit name or YAML file"),
+    remove_silence: bool | None = typer.Option(None, "--remove-silence/--keep-silence", help="cut pauses"),
+    remove_fillers: bool | None = typer.Option(None, "--remove-fillers/--keep-fillers", help="cut um/uh"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="directory for the clips (default: output_dir)"),
+    as_json: bool = typer.Option(False, "--json", help="print clips.json instead of a table"),
+) -> None:
+    """Find the best moments of a video and render them as vertical clips with captions."""
+    app = state.app()
+    sel = app.settings.selection
+    request = SelectionRequest(
+        clips=clips or sel.clips,
+        min_seconds=min_seconds or sel.min_seconds,
+        max_seconds=max_seconds or sel.max_seconds,
+    )
+    options = _options(
+        caption_style=style,
+        reframe=reframe,
+        aspect=aspect,
+        brand=brand,
+        remove_silence=remove_silence,
+        remove_fillers=remove_fillers,
+    )
+    _run_process(app, source, request, options, output, as_json)
+
+
+def render_command(
+    clip_id: int = typer.Argument(..., help="clip id (from `clipcast process --json` or the API)"),
+    style: str | None = typer.Option(None, "--style", help=STYLE_HELP),
+    reframe: str | None = typer.Option(None, "--reframe", help="crop | blur | face"),
+    aspect: str | None = typer.Option(None, "--aspect", help="9:16 | 1:1 | 16:9"),
+    brand: str | None = typer.Option(None, "--brand", help="brand kit name or YAML file"),
+    start: float | None = typer.Option(None, "--start", help="new start in the source, s"),
+    end: float | None = typer.Option(None, "--end", help="new end in the source, s"),
+    remove_silence: bool | None = typer.Option(None, "--remove-silence/--keep-silence"),
+    remove_fillers: bool | None = typer.Option(None, "--remove-fillers/--keep-fillers"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="also copy the files into this directory"),
+) -> None:
+    """Re-render one clip after its style, trim or text changed (the transcript is reused, not redone)."""
+    from core.pipeline.process import export_clip
+    from core.pipeline.render import render_clip, retrim_clip
+
+    app = state.app()
+    if start is not None or end is not None:
+        retrim_clip(app, clip_id, start=start, end=end)
+    options = _options(
+        caption_style=style,
+        reframe=reframe,
+        aspect=aspect,
+        brand=brand,
+        remove_silence=remove_silence,
+        remove_fillers=remove_fillers,
+    )
+    with _progress() as ui:
+        bars = Bars(ui)
+        bars.stage("render")
+        clip = render_clip(app, clip_id, options=options, reporter=bars)
+        bars.close()
+    out.print(f"clip {clip.id}: {clip.rendered_duration:.1f} s → storage key {clip.video_key}")
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        files = export_clip(app, clip, output, f"clip-{clip.id}")
+        out.print(f"wrote {', '.join(files.values())} to {output}/")
+
+
+def demo_command(
+    output: Path | None = typer.Option(None, "--output", "-o", help="directory for the clips (default: output_dir)"),
+    keep_video: bool = typer.Option(False, "--keep-video", help="also keep the generated sample video"),
+) -> None:
+    """Generate a short spoken sample video (espeak-ng) and process it, to see Clipcast work end to end."""
+    from core.media.synth import talk_video
+
+    app = state.app()
+    tmp = Path(tempfile.mkdtemp(prefix="clipcast-demo-"))
+    try:
+        console.print("Generating a sample talk video with espeak-ng…")
+        video = talk_video(DEMO_SCRIPT, tmp / "clipcast-demo.mp4", pause=0.9, picture="testsrc2")
+        request = SelectionRequest(clips=2, min_seconds=8, max_seconds=25)
+        result = _run_process(app, video, request, _options(), output, False)
+        if keep_video:
+            shutil.copy2(video, result.output_dir / "demo-source.mp4")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,57 @@
+"""``clipcast serve``: the HTTP API with uvicorn.
+
+Embedded mode (no Redis configured) runs everything in this one process: the API, the in-process Dramatiq
+worker (jobs left unfinished by a previous run are resumed) and the scheduler. With Redis, run
+``clipcast worker`` and exactly one ``clipcast scheduler`` separately; ``serve`` is then only the API and may be
+replicated.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from core.cli.common import console, state
+
+
+def serve(
+    host: str | None = typer.Option(None, "--host", help="address to bind (default: server.host, 127.0.0.1)"),
+    port: int | None = typer.Option(None, "--port", min=0, max=65535, help="port (default: server.port, 8000)"),
+    workers: bool = typer.Option(True, "--workers/--no-workers", help="embedded mode: run the worker in-process"),
+) -> None:
+    """Serve the HTTP API (and, without Redis, the worker and scheduler too)."""
+    import uvicorn
+
+    from core import tasks
+    from core.api import create_app
+
+    app = state.app()
+    settings = app.settings
+    host = host or settings.server.host
+    port = settings.server.port if port is None else port
+    embedded = not settings.redis_url
+    stop_scheduler = None
+    if embedded and workers:
+        tasks.start_embedded_worker(app)
+        stop_scheduler = _start_scheduler(app)
+        console.print("embedded mode: worker" + (" and scheduler" if stop_scheduler else "") + " running in-process")
+    try:
+        uvicorn.run(create_app(app), host=host, port=port, log_config=None, proxy_headers=False)
+    finally:
+        if stop_scheduler:
+            stop_scheduler()
+        if embedded and workers:
+            tasks.stop_embedded_worker()
+
+
+def _start_scheduler(app):  # type: ignore[no-untyped-def]
+    """Start the in-process scheduler when the scheduler module is installed; returns its stop function."""
+    try:
+        from core import scheduler
+    except ImportError:
+        console.print("[yellow]no scheduler module installed: scheduled posts will not be dispatched[/yellow]")
+        return None
+    start = getattr(scheduler, "start_background", None)
+    if start is None:
+        console.print("[yellow]core.scheduler has no start_background(app): scheduler not started[/yellow]")
+        return None
+    return start(app)

@@ -1,0 +1,185 @@
+"""The main job: analyze a video, render its clips, and write them to an output directory with a manifest.
+
+Output directory layout (``output_dir``, default ``settings.output_dir/<video id>-<title>``)::
+
+    clip-01.mp4  clip-01.jpg  clip-01.srt  clip-01.vtt  clip-01.ass  ...  clips.json
+
+``clips.json`` lists every clip with its scores, reason, title, caption, hashtags, times, the files written and
+their storage keys. The database holds the same (Clip rows), so the dashboard and workers see the result too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core import models
+from core.contracts import SelectionRequest, Summary, Transcript
+from core.errors import ClipcastError
+from core.logging import get_logger
+from core.pipeline.render import RenderOptions, render_clips
+from core.progress import NullReporter, Reporter
+
+log = get_logger("clipcast.process")
+
+MANIFEST = "clips.json"
+_FILES = (("video_key", "mp4"), ("thumbnail_key", "jpg"), ("srt_key", "srt"), ("vtt_key", "vtt"), ("ass_key", "ass"))
+
+
+@dataclass
+class ProcessResult:
+    video: models.Video
+    transcript: Transcript
+    clips: list[models.Clip]
+    output_dir: Path
+    manifest: Path
+    summary: Summary | None = None
+    failed: dict[int, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def slug(text: str, limit: int = 40) -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return s[:limit].rstrip("-") or "video"
+
+
+class _Timed:
+    """Wraps a reporter and records how long each stage took (seconds), for summaries and benchmarks."""
+
+    def __init__(self, inner: Reporter) -> None:
+        self.inner = inner
+        self.timings: dict[str, float] = {}
+        self._stage: str | None = None
+        self._since = time.perf_counter()
+
+    def _close(self) -> None:
+        if self._stage is not None:
+            self.timings[self._stage] = self.timings.get(self._stage, 0.0) + time.perf_counter() - self._since
+
+    def stage(self, name: str) -> None:
+        self._close()
+        self._stage, self._since = name, time.perf_counter()
+        self.inner.stage(name)
+
+    def progress(self, percent: float, message: str = "") -> None:
+        self.inner.progress(percent, message)
+
+    def check_cancelled(self) -> None:
+        self.inner.check_cancelled()
+
+    def finish(self) -> dict[str, float]:
+        self._close()
+        self._stage = None
+        return self.timings
+
+
+def clip_entry(app: Any, clip: models.Clip, files: dict[str, str] | None = None) -> dict[str, Any]:
+    """One clip as the manifest and ``clipcast process --json`` show it."""
+    return {
+        "id": clip.id,
+        "rank": clip.rank,
+        "start": round(clip.start, 3),
+        "end": round(clip.end, 3),
+        "duration": round(clip.rendered_duration or (clip.end - clip.start), 3),
+        "score": clip.score,
+        "sub_scores": clip.sub_scores,
+        "reason": clip.reason,
+        "title": clip.title,
+        "caption": clip.caption,
+        "hashtags": clip.hashtags,
+        "platform_captions": clip.platform_captions,
+        "text": clip.text,
+        "status": clip.status,
+        "files": files or {},
+        "storage_keys": {k.removesuffix("_key"): getattr(clip, k) for k, _ in _FILES},
+        "render_options": clip.render_options,
+    }
+
+
+def export_clip(app: Any, clip: models.Clip, output_dir: Path, stem: str) -> dict[str, str]:
+    """Copy a rendered clip's files from storage into ``output_dir`` as ``stem.<ext>``; name → file name."""
+    files: dict[str, str] = {}
+    for key_field, ext in _FILES:
+        key = getattr(clip, key_field)
+        if key:
+            dest = output_dir / f"{stem}.{ext}"
+            app.storage.download(key, dest)
+            files[key_field.removesuffix("_key")] = dest.name
+    return files
+
+
+def process(
+    app: Any,
+    source: str | Path | int,
+    *,
+    request: SelectionRequest | None = None,
+    render_options: RenderOptions | None = None,
+    output_dir: Path | None = None,
+    reporter: Reporter | None = None,
+    user_id: int | None = None,
+) -> ProcessResult:
+    """ingest → transcribe → select → render every clip → files + ``clips.json`` in ``output_dir``.
+
+    A clip that fails to render is listed in ``ProcessResult.failed`` (and in the manifest with its error);
+    the others are still written. Raises when analysis fails or no clip could be rendered.
+    """
+    from core.pipeline.analyze import analyze
+
+    timed = _Timed(reporter or NullReporter())
+    analysis = analyze(app, source, request, user_id=user_id, reporter=timed)
+    video = analysis.video
+    clips = sorted(analysis.clips, key=lambda c: (c.rank, c.start))
+    timed.stage("render")
+    results = render_clips(app, [c.id for c in clips], options=render_options, reporter=timed)
+    timed.stage("export")
+    out = Path(output_dir) if output_dir else Path(app.settings.output_dir) / f"{video.id}-{slug(video.title)}"
+    out.mkdir(parents=True, exist_ok=True)
+    rendered: list[models.Clip] = []
+    failed: dict[int, str] = {}
+    entries = []
+    for i, clip in enumerate(clips, 1):
+        res = results[clip.id]
+        if isinstance(res, Exception):
+            failed[clip.id] = str(res)
+            entries.append({**clip_entry(app, clip), "error": str(res)})
+            continue
+        files = export_clip(app, res, out, f"clip-{i:02d}")
+        rendered.append(res)
+        entries.append(clip_entry(app, res, files))
+    manifest = {
+        "video": {
+            "id": video.id,
+            "source": video.source,
+            "title": video.title,
+            "duration": video.duration,
+            "sha256": video.sha256,
+            "language": analysis.transcript.language,
+        },
+        "summary": analysis.summary.model_dump(mode="json") if analysis.summary else None,
+        "clips": entries,
+    }
+    path = out / MANIFEST
+    tmp = path.with_suffix(".json.part")
+    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    timings = timed.finish()
+    if clips and not rendered:
+        raise ClipcastError(
+            f"no clip of video {video.id} could be rendered: {next(iter(failed.values()))}",
+            f"see {path} for every clip's error",
+        )
+    log.info("processed video", video_id=video.id, clips=len(rendered), failed=len(failed), output=str(out))
+    return ProcessResult(
+        video=video,
+        transcript=analysis.transcript,
+        clips=rendered,
+        output_dir=out,
+        manifest=path,
+        summary=analysis.summary,
+        failed=failed,
+        timings=timings,
+    )

@@ -1,0 +1,438 @@
+"""Render a clip row into publish-ready files: MP4, JPEG thumbnail, SRT, WebVTT and ASS, kept in storage.
+
+``render_clip`` is idempotent: a hash of everything that decides the output (clip bounds and text, the
+transcript words, options, caption style, brand kit, plugin edits of the RenderSpec, the source's sha256)
+is stored on the clip; the same hash with the files present skips the work. Re-styling never re-transcribes:
+the words come from the stored transcript.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from core import models
+from core.contracts import RenderSpec, Word
+from core.contracts import Transcript as TranscriptData
+from core.errors import ClipcastError, InputError
+from core.logging import get_logger
+from core.media import ffmpeg
+from core.media.brand import BrandKit, load_brand
+from core.media.captions import build_captions, load_style, resolve_fonts
+from core.media.cuts import Timeline, keep_segments
+from core.media.faces import Keyframe, crop_path, sample_faces
+from core.media.reframe import output_size
+from core.media.render_graph import ClipGraph, caption_colours
+from core.media.silence import detect_silences
+from core.progress import Cancelled, NullReporter, Reporter
+
+log = get_logger("clipcast.render")
+
+#: Bump when the render code changes what it produces, so old renders are redone.
+RENDER_VERSION = 1
+
+
+class RenderOptions(BaseModel):
+    """How to render; ``None`` fields take ``settings.render``'s value (see ``resolved``)."""
+
+    aspect: Literal["9:16", "1:1", "16:9"] | None = None
+    reframe: Literal["crop", "blur", "face"] | None = None
+    caption_style: str | None = None
+    captions: bool = Field(True, description="burn captions into the picture (SRT/VTT/ASS are written anyway)")
+    brand: str | None = None
+    remove_silence: bool | None = None
+    remove_fillers: bool | None = None
+    fillers: list[str] | None = None
+    min_silence: float | None = Field(None, gt=0)
+    silence_pad: float | None = Field(None, ge=0)
+    silence_db: float | None = None
+    loudness_lufs: float | None = Field(None, description="EBU R128 target, LUFS")
+    normalize_loudness: bool = Field(True, description="False: leave the audio level as it is")
+    denoise: bool | None = None
+    preset: str | None = None
+    crf: int | None = Field(None, ge=0, le=51)
+
+    def resolved(self, settings: Any) -> RenderOptions:
+        """Every field filled from ``settings.render`` where unset here."""
+        r = settings.render
+        data = self.model_dump()
+        for name in (
+            "aspect", "reframe", "caption_style", "brand", "remove_silence", "remove_fillers", "fillers",
+            "min_silence", "silence_pad", "silence_db", "loudness_lufs", "denoise", "preset", "crf",
+        ):  # fmt: skip
+            if data[name] is None:
+                data[name] = getattr(r, name)
+        return RenderOptions.model_validate(data)
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+def source_path(app: Any, video: models.Video) -> Path:
+    """A local file ffmpeg can read for the video (ingest's ``local_source`` when available)."""
+    try:
+        from core.pipeline.ingest import local_source
+    except ImportError:
+        local_source = None
+    if local_source is not None:
+        return Path(local_source(app, video))
+    if video.storage_key:
+        local = app.storage.local_path(video.storage_key)
+        if local is not None:
+            return local
+        cache = Path(app.settings.data_dir) / "cache" / "sources" / Path(video.storage_key).name
+        if not cache.is_file():
+            app.storage.download(video.storage_key, cache)
+        return cache
+    path = Path(video.source)
+    if path.is_file():
+        return path
+    raise InputError(f"video {video.id}: its media is neither in storage nor at {video.source}")
+
+
+def transcript_words(app: Any, video: models.Video) -> list[Word]:
+    if video.transcript_id is None:
+        return []
+    with app.session() as s:
+        row = s.get(models.Transcript, video.transcript_id)
+        if row is None:
+            return []
+        return TranscriptData.model_validate(row.data).words
+
+
+def _words_in(words: Sequence[Word], start: float, end: float) -> list[Word]:
+    return [w for w in words if w.end > start and w.start < end]
+
+
+def _file_fingerprint(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    st = path.stat()
+    return f"{path}:{st.st_size}:{int(st.st_mtime)}"
+
+
+class _Prepared(BaseModel):
+    """Everything decided before ffmpeg runs."""
+
+    model_config = {"arbitrary_types_allowed": True}
+    spec: RenderSpec
+    options: RenderOptions
+    style: Any
+    brand: BrandKit | None
+    words: list[Word]
+    render_hash: str
+
+
+def _prepare(
+    app: Any, clip: models.Clip, video: models.Video, options: RenderOptions, explicit_style: str | None
+) -> _Prepared:
+    settings = app.settings
+    if clip.end <= clip.start:
+        raise InputError(f"clip {clip.id}: end ({clip.end:.2f} s) is not after start ({clip.start:.2f} s)")
+    if clip.start < 0 or (video.duration and clip.end > video.duration + 0.05):
+        raise InputError(
+            f"clip {clip.id} ({clip.start:.2f}-{clip.end:.2f} s) lies outside video {video.id}, "
+            f"which is {video.duration:.2f} s long",
+            "choose start/end within the video (clipcast render CLIP_ID --start S --end S)",
+        )
+    brand = load_brand(options.brand, settings.render.brands_dir) if options.brand else None
+    # An explicitly asked style wins, then the brand kit's, then the configured default.
+    style_name = explicit_style or (brand.caption_style if brand else None) or options.caption_style or "karaoke"
+    style = load_style(style_name, settings.render.styles_dir)
+    style = style.model_copy(update=caption_colours(style, brand))
+    resolve_fonts(style)
+    width, height = output_size(options.aspect or "9:16")
+    spec = RenderSpec(
+        source=source_path(app, video),
+        start=clip.start,
+        end=clip.end,
+        width=width,
+        height=height,
+        reframe=options.reframe or "blur",
+        caption_style=style.name,
+        brand=brand.name if brand else None,
+        remove_silence=bool(options.remove_silence),
+        remove_fillers=bool(options.remove_fillers),
+        loudness_lufs=options.loudness_lufs if options.normalize_loudness else None,
+        denoise=bool(options.denoise),
+    )
+    app.plugins.hook.adjust_render(spec=spec, clip=clip)
+    words = _words_in(transcript_words(app, video), spec.start, spec.end)
+    fingerprint = {
+        "v": RENDER_VERSION,
+        "video": video.sha256 or video.source,
+        "spec": spec.model_dump(mode="json", exclude={"source"}),
+        "options": options.model_dump(mode="json"),
+        "style": style.model_dump(mode="json"),
+        "brand": brand.model_dump(mode="json") if brand else None,
+        "brand_files": [_file_fingerprint(p) for p in (brand.logo, brand.intro, brand.outro)] if brand else None,
+        "words": [w.model_dump() for w in words],
+        "text": clip.text,
+    }
+    digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()
+    return _Prepared(spec=spec, options=options, style=style, brand=brand, words=words, render_hash=digest)
+
+
+def _keys(clip: models.Clip, digest: str) -> dict[str, str]:
+    base = f"renders/{clip.video_id}/{clip.id}-{digest[:12]}"
+    return {
+        "video_key": f"{base}/clip.mp4",
+        "thumbnail_key": f"{base}/thumbnail.jpg",
+        "srt_key": f"{base}/captions.srt",
+        "vtt_key": f"{base}/captions.vtt",
+        "ass_key": f"{base}/captions.ass",
+    }
+
+
+def _face_keyframes(spec: RenderSpec, timeline: Timeline, timeout: float) -> list[Keyframe]:
+    samples = sample_faces(spec.source, spec.start, spec.end - spec.start, timeout=timeout)
+    keys = crop_path(samples)
+    out: list[Keyframe] = []
+    for k in keys:
+        t = timeline.to_out(spec.start + k.t, snap="cut")
+        assert t is not None
+        if out and t <= out[-1].t + 1e-3:
+            out[-1] = Keyframe(out[-1].t, k.cx, k.cy, out[-1].cut or k.cut)
+        else:
+            out.append(Keyframe(t, k.cx, k.cy, k.cut))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ render
+
+
+def retrim_clip(app: Any, clip_id: int, *, start: float | None = None, end: float | None = None) -> models.Clip:
+    """Move a clip's bounds (s in the source) and refresh its text from the stored transcript."""
+    with app.session() as s:
+        clip = s.get(models.Clip, clip_id)
+        if clip is None:
+            raise InputError(f"there is no clip {clip_id}")
+        video = s.get(models.Video, clip.video_id)
+        assert video is not None
+        new_start = clip.start if start is None else start
+        new_end = clip.end if end is None else end
+        if new_start < 0 or new_end <= new_start or (video.duration and new_end > video.duration + 0.05):
+            raise InputError(
+                f"clip {clip_id}: {new_start:.2f}-{new_end:.2f} s is not a range inside the video "
+                f"(0-{video.duration:.2f} s)",
+                "give --start and --end with start < end, both within the video",
+            )
+        clip.start, clip.end = new_start, new_end
+        words = _words_in(transcript_words(app, video), new_start, new_end)
+        if words:
+            clip.text = " ".join(w.text.strip() for w in words)
+        clip.updated_at = models.utcnow()
+        s.add(clip)
+        s.commit()
+        s.refresh(clip)
+        s.expunge(clip)
+        return clip
+
+
+def render_clip(
+    app: Any, clip_id: int, *, options: RenderOptions | None = None, reporter: Reporter | None = None
+) -> models.Clip:
+    """Render one clip (see the module docstring). Raises ``InputError`` for unusable clips, styles or kits."""
+    reporter = reporter or NullReporter()
+    settings = app.settings
+    explicit_style = options.caption_style if options else None
+    options = (options or RenderOptions()).resolved(settings)
+    with app.session() as s:
+        clip = s.get(models.Clip, clip_id)
+        if clip is None:
+            raise InputError(f"there is no clip {clip_id}", "list clips with `clipcast clips` or the API")
+        video = s.get(models.Video, clip.video_id)
+        assert video is not None
+        s.expunge_all()
+    prep = _prepare(app, clip, video, options, explicit_style)
+    spec = prep.spec
+    keys = _keys(clip, prep.render_hash)
+    if clip.render_hash == prep.render_hash and all(
+        getattr(clip, k) == v and app.storage.exists(v) for k, v in keys.items()
+    ):
+        log.info("render up to date", clip_id=clip_id)
+        reporter.progress(100.0, "up to date")
+        return clip
+
+    info = ffmpeg.probe(spec.source)
+    end = min(spec.end, info.duration)
+    if spec.start >= end:
+        raise InputError(f"clip {clip_id} starts at {spec.start:.2f} s, after the media ends ({info.duration:.2f} s)")
+    if spec.remove_silence or spec.remove_fillers:
+        silences = (
+            detect_silences(
+                spec.source,
+                noise_db=options.silence_db or -35.0,
+                min_duration=options.min_silence or 0.6,
+                start=spec.start,
+                duration=end - spec.start,
+                timeout=settings.render.ffmpeg_timeout,
+            )
+            if spec.remove_silence and info.has_audio
+            else None
+        )
+        segments = keep_segments(
+            spec.start,
+            end,
+            prep.words,
+            silences=silences,
+            remove_silence=spec.remove_silence,
+            min_silence=options.min_silence or 0.6,
+            pad=options.silence_pad if options.silence_pad is not None else 0.12,
+            fillers=(options.fillers or []) if spec.remove_fillers else (),
+        )
+    else:
+        segments = [(spec.start, end)]
+    timeline = Timeline.of(segments)
+    out_words = timeline.retime_words(prep.words)
+    srt, vtt, ass = build_captions(out_words, prep.style, spec.width, spec.height)
+    keyframes = _face_keyframes(spec, timeline, settings.render.ffmpeg_timeout) if spec.reframe == "face" else None
+    brand = prep.brand
+    intro = (brand.intro, ffmpeg.probe(brand.intro)) if brand and brand.intro else None
+    outro = (brand.outro, ffmpeg.probe(brand.outro)) if brand and brand.outro else None
+
+    tmp = Path(tempfile.mkdtemp(prefix="clipcast-render-"))
+    try:
+        (tmp / "captions.srt").write_text(srt, encoding="utf-8")
+        (tmp / "captions.vtt").write_text(vtt, encoding="utf-8")
+        (tmp / "captions.ass").write_text(ass, encoding="utf-8")
+        graph = ClipGraph(
+            source=spec.source,
+            info=info,
+            timeline=timeline,
+            width=spec.width,
+            height=spec.height,
+            fps=spec.fps,
+            reframe=str(spec.reframe),
+            keyframes=keyframes,
+            ass_path=(tmp / "captions.ass") if options.captions and out_words else None,
+            fonts_dir=resolve_fonts(prep.style),
+            brand=brand,
+            loudness_lufs=spec.loudness_lufs,
+            denoise=spec.denoise,
+            video_filters=list(spec.video_filters),
+            overlays=list(spec.overlays),
+            intro=intro,
+            outro=outro,
+            preset=options.preset or "veryfast",
+            crf=options.crf if options.crf is not None else 21,
+        )
+        mp4 = tmp / "clip.mp4"
+        ffmpeg.run(
+            graph.build(mp4),
+            timeout=settings.render.ffmpeg_timeout,
+            duration=graph.duration,
+            reporter=reporter,
+            what=f"rendering clip {clip_id}",
+        )
+        thumb_at = (intro[1].duration if intro else 0.0) + min(1.0, timeline.duration / 3)
+        ffmpeg.run(
+            ["-ss", f"{thumb_at:.3f}", "-i", str(mp4), "-frames:v", "1", "-q:v", "3", str(tmp / "thumbnail.jpg")],
+            timeout=120,
+            what="thumbnail",
+        )
+        files = {
+            "video_key": (mp4, "video/mp4"),
+            "thumbnail_key": (tmp / "thumbnail.jpg", "image/jpeg"),
+            "srt_key": (tmp / "captions.srt", "application/x-subrip"),
+            "vtt_key": (tmp / "captions.vtt", "text/vtt"),
+            "ass_key": (tmp / "captions.ass", "text/x-ssa"),
+        }
+        for field, (path, ctype) in files.items():
+            app.storage.put_file(keys[field], path, ctype)
+        duration = ffmpeg.probe(mp4).duration
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    with app.session() as s:
+        row = s.get(models.Clip, clip_id)
+        assert row is not None
+        old = {k: getattr(row, k) for k in keys}
+        for k, v in keys.items():
+            setattr(row, k, v)
+        row.render_hash = prep.render_hash
+        row.render_options = options.model_dump(mode="json")
+        row.rendered_duration = duration
+        row.rendered_at = models.utcnow()
+        row.updated_at = models.utcnow()
+        if row.status in (models.ClipStatus.PROPOSED, models.ClipStatus.APPROVED):
+            row.status = models.ClipStatus.RENDERED
+        s.add(row)
+        s.commit()
+        s.refresh(row)
+        s.expunge(row)
+    for k, v in old.items():  # the previous render's files are replaced, not kept forever
+        if v and v != keys[k]:
+            try:
+                app.storage.delete(v)
+            except Exception as exc:
+                log.warning("could not delete an old render file", key=v, error=repr(exc))
+    log.info("rendered clip", clip_id=clip_id, seconds=round(duration, 2), cuts=len(segments) - 1)
+    return row
+
+
+class _Aggregate:
+    """Combines the progress of clips rendered at once into one stage percentage (thread-safe)."""
+
+    def __init__(self, reporter: Reporter, n: int) -> None:
+        self.reporter, self.n, self.done = reporter, n, [0.0] * n
+        self.lock = threading.Lock()
+
+    def for_clip(self, i: int, label: str) -> Reporter:
+        agg = self
+
+        class _One:
+            def stage(self, name: str) -> None:
+                pass
+
+            def progress(self, percent: float, message: str = "") -> None:
+                with agg.lock:
+                    agg.done[i] = percent
+                    total = sum(agg.done) / agg.n
+                agg.reporter.progress(total, label)
+
+            def check_cancelled(self) -> None:
+                agg.reporter.check_cancelled()
+
+        return _One()
+
+
+def render_clips(
+    app: Any,
+    clip_ids: Sequence[int],
+    *,
+    options: RenderOptions | None = None,
+    reporter: Reporter | None = None,
+    parallel: int | None = None,
+) -> dict[int, models.Clip | Exception]:
+    """Render several clips, ``settings.render.parallel`` at a time (threads, one ffmpeg each).
+
+    Returns clip id → rendered clip or the exception that stopped it; one clip's failure does not stop the
+    others (a cancellation does).
+    """
+    reporter = reporter or NullReporter()
+    agg = _Aggregate(reporter, max(1, len(clip_ids)))
+    workers = max(1, parallel or app.settings.render.parallel)
+
+    def one(i: int, cid: int) -> models.Clip | Exception:
+        try:
+            reporter.check_cancelled()
+            return render_clip(app, cid, options=options, reporter=agg.for_clip(i, f"clip {i + 1}/{len(clip_ids)}"))
+        except Cancelled:
+            raise
+        except ClipcastError as exc:
+            log.warning("clip render failed", clip_id=cid, error=str(exc))
+            return exc
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render") as pool:
+        futures = [pool.submit(one, i, cid) for i, cid in enumerate(clip_ids)]
+        return {cid: f.result() for cid, f in zip(clip_ids, futures, strict=True)}

@@ -1,0 +1,104 @@
+"""HTTP helpers shared by the platform publishers: bearer auth with refresh-and-retry-once on 401, bounded
+retries with exponential backoff for calls that are safe to repeat, and errors mapped to Clipcast errors.
+
+Nothing here logs a URL or a header: Graph API URLs carry ``access_token`` in their query string.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from core.errors import PermanentError, RetryableError
+
+#: Seconds: connect and read timeouts for API calls (uploads pass their own).
+TIMEOUT = (10, 60)
+TRANSIENT = {429, 500, 502, 503, 504}
+
+
+class PlatformError(PermanentError):
+    """The platform refused the post. ``retryable``: the same post may succeed later (quota, daily cap), so the
+    failed post is marked retryable for a person or the scheduler, but no worker retries it automatically."""
+
+    def __init__(self, message: str, hint: str | None = None, *, retryable: bool = False) -> None:
+        super().__init__(message, hint)
+        self.retryable = retryable
+
+
+class HttpClient:
+    """One platform's HTTP calls. ``backoff`` is the base delay in seconds (tests set it near zero)."""
+
+    def __init__(self, platform: str, *, retries: int = 3, backoff: float = 1.0, timeout: Any = TIMEOUT) -> None:
+        self.platform = platform
+        self.retries = retries
+        self.backoff = backoff
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def sleep(self, attempt: int, retry_after: str | None = None) -> None:
+        if retry_after and retry_after.isdigit():
+            delay = min(float(retry_after), 60.0) * (self.backoff if self.backoff < 1 else 1.0)
+        else:
+            delay = self.backoff * (2**attempt) * (0.5 + random.random() / 2)
+        time.sleep(delay)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        account: Any = None,
+        auth: str | None = "bearer",
+        retry: bool = True,
+        unauthorized: Callable[[requests.Response], bool] | None = None,
+        **kw: Any,
+    ) -> requests.Response:
+        """Send a request. ``auth``: "bearer" (Authorization header), "query" (``access_token`` parameter),
+        "oauth" (``Authorization: OAuth``, Meta rupload) or None. ``retry=False`` for calls that must not repeat
+        (the transport error then surfaces as ``RetryableError`` for the caller's protocol to handle).
+        A 401 (or ``unauthorized(response)``) refreshes the token once through the account and tries again."""
+        kw.setdefault("timeout", self.timeout)
+        refreshed = False
+        attempt = 0
+        while True:
+            call_kw = dict(kw)
+            if account is not None and auth:
+                token = account.access_token
+                headers = dict(call_kw.pop("headers", None) or {})
+                if auth == "bearer":
+                    headers["Authorization"] = f"Bearer {token}"
+                elif auth == "oauth":
+                    headers["Authorization"] = f"OAuth {token}"
+                elif auth == "query":
+                    call_kw["params"] = {**(call_kw.get("params") or {}), "access_token": token}
+                call_kw["headers"] = headers
+            try:
+                res = self.session.request(method, url, **call_kw)
+            except requests.RequestException as exc:
+                if retry and attempt < self.retries:
+                    self.sleep(attempt)
+                    attempt += 1
+                    continue
+                raise RetryableError(f"{self.platform}: connection failed ({type(exc).__name__}); will retry later")
+            is_unauth = res.status_code == 401 or (unauthorized is not None and unauthorized(res))
+            if is_unauth and account is not None and auth and not refreshed:
+                account.after_unauthorized()
+                refreshed = True
+                continue
+            if res.status_code in TRANSIENT and retry and attempt < self.retries:
+                self.sleep(attempt, res.headers.get("Retry-After"))
+                attempt += 1
+                continue
+            return res
+
+
+def json_or_empty(res: requests.Response) -> dict[str, Any]:
+    try:
+        body = res.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {"data": body}

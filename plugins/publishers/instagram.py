@@ -1,0 +1,1 @@
+"""Placeholder while the instagram publisher is written (replaced in this session)."""

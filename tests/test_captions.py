@@ -1,0 +1,105 @@
+"""Caption files and presets: cue grouping, SRT/VTT/ASS output, style loading and font checks."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from core.contracts import Word
+from core.errors import InputError
+from core.media.captions import (
+    CaptionStyle,
+    ass_colour,
+    available_styles,
+    build_captions,
+    group_cues,
+    load_style,
+    parse_srt,
+    resolve_fonts,
+    to_ass,
+)
+
+TEXT = "So here is the thing. Nobody reads long captions on a phone while scrolling fast"
+
+
+def words(text: str = TEXT, step: float = 0.4) -> list[Word]:
+    return [Word(text=t, start=i * step, end=i * step + 0.3) for i, t in enumerate(text.split())]
+
+
+def dialogues(ass: str) -> list[str]:
+    return [line for line in ass.splitlines() if line.startswith("Dialogue:")]
+
+
+def test_cues_respect_line_limits_and_sentence_ends() -> None:
+    cues = group_cues(words(), max_words=3, max_chars=18, lines=1)
+    for cue in cues:
+        assert len(cue.words) <= 3
+        assert len(cue.text) <= 18 or len(cue.words) == 1
+    # "thing." ends a sentence: the next cue starts with "Nobody".
+    assert any(c.words[0].text == "Nobody" for c in cues)
+    assert [w.text for c in cues for w in c.words] == TEXT.split()
+
+
+def test_srt_and_vtt_carry_the_word_times() -> None:
+    srt, vtt, _ = build_captions(words(), load_style("clean"))
+    cues = parse_srt(srt)
+    assert cues[0][0] == pytest.approx(0.0)
+    assert cues[0][2].startswith("So here is the thing.")
+    nobody = next(c for c in cues if "Nobody" in c[2])
+    assert nobody[0] == pytest.approx(5 * 0.4, abs=0.002)  # "Nobody" is word 5
+    assert vtt.startswith("WEBVTT\n\n")
+    assert re.search(r"00:00:02\.000 --> ", vtt)
+
+
+def test_karaoke_and_pop_use_one_event_per_word() -> None:
+    ws = words()
+    for name in ("karaoke", "pop"):
+        style = load_style(name)
+        cues = group_cues(ws, max_words=style.max_words_per_line, max_chars=style.max_chars_per_line)
+        events = dialogues(to_ass(cues, style))
+        assert len(events) == len(ws), name
+    pop = dialogues(to_ass(group_cues(ws, max_words=3), load_style("pop")))
+    assert all("\\fscx130" in e and "\\t(0,120" in e for e in pop)
+    # pop shows the words said so far: the second event of a cue has two words, the first has one.
+    assert pop[0].count("\\r}") == 1
+    karaoke = to_ass(group_cues(ws, max_words=3), load_style("karaoke"))
+    assert ass_colour("#FFD400") in karaoke  # the highlight colour is used for the active word
+    assert "HERE" in karaoke  # uppercase preset
+
+
+def test_clean_style_is_one_event_per_cue_in_a_box() -> None:
+    style = load_style("clean")
+    cues = group_cues(words(), max_words=style.max_words_per_line, lines=2)
+    ass = to_ass(cues, style)
+    assert len(dialogues(ass)) == len(cues)
+    assert ",3," in ass.split("Style: Default,")[1]  # BorderStyle 3 = opaque box
+
+
+def test_ass_colour_is_bgr_with_inverted_alpha() -> None:
+    assert ass_colour("#FF8000") == "&H000080FF"
+    assert ass_colour("#00000080") == "&H7F000000"
+
+
+def test_builtin_styles_all_load_and_unknown_names_list_them() -> None:
+    assert {"karaoke", "pop", "clean"} <= set(available_styles())
+    for name in available_styles():
+        assert resolve_fonts(load_style(name)).is_dir()
+    with pytest.raises(InputError, match="unknown caption style 'neon'.*karaoke"):
+        load_style("neon")
+
+
+def test_user_style_dir_and_bad_values(tmp_path: Path) -> None:
+    (tmp_path / "mine.yaml").write_text("animation: pop\nsize: 70\nhighlight_colour: '#00FF00'\n")
+    assert load_style("mine", tmp_path).highlight_colour == "#00FF00"
+    (tmp_path / "bad.yaml").write_text("highlight_colour: green\n")
+    with pytest.raises(InputError, match="not a colour"):
+        load_style("bad", tmp_path)
+
+
+def test_missing_fonts_fail_clearly(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="font file .*missing.ttf does not exist"):
+        resolve_fonts(CaptionStyle(name="x", font_file=tmp_path / "missing.ttf"))
+    with pytest.raises(InputError, match="font 'No Such Font Sans' is not installed"):
+        resolve_fonts(CaptionStyle(name="x", font="No Such Font Sans"))

@@ -1,0 +1,57 @@
+"""Silence/filler cuts and the re-timing of words onto the cut clip."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.contracts import Word
+from core.media.cuts import Timeline, keep_segments
+
+
+def W(text: str, start: float, end: float) -> Word:
+    return Word(text=text, start=start, end=end)
+
+
+WORDS = [W("hello", 0.2, 0.6), W("there", 0.65, 1.0), W("um", 1.1, 1.4), W("friend", 4.0, 4.5), W("bye", 4.6, 5.0)]
+
+
+def test_long_word_gap_is_cut_with_padding() -> None:
+    keep = keep_segments(0.0, 5.2, WORDS, min_silence=0.6, pad=0.1)
+    # lead-in 0-0.2 is short; gap 1.4-4.0 is cut leaving 0.1 s each side; the tail 5.0-5.2 is short.
+    assert keep == [(0.0, pytest.approx(1.5)), (pytest.approx(3.9), 5.2)]
+
+
+def test_gap_that_is_not_quiet_is_kept() -> None:
+    # The audio level says only 2.0-3.0 is quiet (music or laughter elsewhere in the gap): only that is cut.
+    keep = keep_segments(0.0, 5.2, WORDS, silences=[(2.0, 3.0)], min_silence=0.6, pad=0.1)
+    assert keep == [(0.0, pytest.approx(2.1)), (pytest.approx(2.9), 5.2)]
+    # No quiet stretch at all: nothing is cut.
+    assert keep_segments(0.0, 5.2, WORDS, silences=[], min_silence=0.6) == [(0.0, 5.2)]
+
+
+def test_fillers_are_removed_only_when_listed() -> None:
+    keep = keep_segments(0.0, 1.5, WORDS, remove_silence=False, fillers=["um", "uh"])
+    assert keep == [(0.0, 1.1)]  # the 0.1 s after "um" is too short to keep on its own
+    assert keep_segments(0.0, 1.5, WORDS, remove_silence=False, fillers=[]) == [(0.0, 1.5)]
+
+
+def test_timeline_maps_times_both_ways() -> None:
+    tl = Timeline.of([(10.0, 12.0), (20.0, 21.5)])
+    assert tl.duration == pytest.approx(3.5)
+    assert tl.to_out(11.0) == pytest.approx(1.0)
+    assert tl.to_out(20.5) == pytest.approx(2.5)
+    assert tl.to_out(15.0) is None
+    assert tl.to_out(15.0, snap="cut") == pytest.approx(2.0)
+    assert tl.to_source(2.5) == pytest.approx(20.5)
+
+
+def test_words_are_retimed_and_cut_words_dropped() -> None:
+    keep = keep_segments(0.0, 5.2, WORDS, min_silence=0.6, pad=0.1, fillers=["um"])
+    tl = Timeline.of(keep)
+    out = tl.retime_words(WORDS)
+    assert [w.text for w in out] == ["hello", "there", "friend", "bye"]
+    # "friend" started at 4.0 in the source; everything between 1.1 and 3.9 is gone.
+    removed = 3.9 - 1.1
+    assert out[2].start == pytest.approx(4.0 - removed, abs=0.01)
+    assert out[0].start == pytest.approx(0.2)
+    assert all(b.start >= a.end - 1e-6 for a, b in zip(out, out[1:], strict=False))

@@ -1,0 +1,264 @@
+"""Local speech-to-text (faster-whisper, bundled tiny.en) on real and generated speech, plus the transcript cache.
+
+Truth for the shared sample talk (../shared/media/README.md): speech 0.0-13.1 s, 13.9-17.2 s ("... I will say
+banana"), near-silence 17.2-38.9 s, "banana banana" 38.9-41.0 s.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from core import models
+from core.app import Clipcast
+from core.config import BackendSection, Settings
+from core.contracts import Segment, Transcript, Word
+from core.errors import ConfigError, InputError
+from core.media.synth import speak
+from core.pipeline.ingest import ensure_audio, ingest
+from core.pipeline.transcribe import repair_word_timings, transcribe
+from core.progress import Cancelled, NullReporter
+from plugins.stt.faster_whisper import FasterWhisper
+from tests.conftest import TALK_VIDEO, need
+
+TOLERANCE = 0.5
+
+
+class Recorder(NullReporter):
+    def __init__(self, cancel_after_first_segment: bool = False) -> None:
+        self.stages: list[str] = []
+        self.percents: list[float] = []
+        self.cancel = cancel_after_first_segment
+
+    def stage(self, name: str) -> None:
+        self.stages.append(name)
+
+    def progress(self, percent: float, message: str = "") -> None:
+        self.percents.append(percent)
+
+    def check_cancelled(self) -> None:
+        if self.cancel and any(0 < p < 100 for p in self.percents):
+            raise Cancelled("the user cancelled the job")
+
+
+def _app(tmp: Path, stt_options: dict[str, Any] | None = None) -> Clipcast:
+    stt = {"backend": "faster-whisper"} | ({"faster-whisper": stt_options} if stt_options else {})
+    return Clipcast(Settings(data_dir=tmp, stt=BackendSection.model_validate(stt)))
+
+
+@pytest.fixture(scope="module")
+def talk(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The sample talk ingested and transcribed once with the default settings (beam_size 1)."""
+    if not TALK_VIDEO.is_file():
+        pytest.skip(f"{TALK_VIDEO} is absent (the shared sample talk)")
+    need(shutil.which("ffmpeg") is not None, "ffmpeg is not installed")
+    app = _app(tmp_path_factory.mktemp("talk"))
+    video = ingest(app, TALK_VIDEO)
+    reporter = Recorder()
+    transcript = transcribe(app, video, reporter=reporter)
+    return {"app": app, "video": video, "transcript": transcript, "reporter": reporter}
+
+
+@pytest.fixture(scope="module")
+def spoken(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A short generated English sentence (espeak-ng)."""
+    need(shutil.which("espeak-ng") is not None, "espeak-ng is not installed (make setup installs it)")
+    return speak("Hello world. Bananas are yellow.", tmp_path_factory.mktemp("spoken") / "hello.wav")
+
+
+def _word(transcript: Transcript, text: str, nth: int = 0) -> Word:
+    hits = [w for w in transcript.words if w.text.strip(".,!?").lower() == text]
+    assert len(hits) > nth, f"{text!r} not found (or too few times) in: {transcript.text}"
+    return hits[nth]
+
+
+@pytest.mark.slow
+def test_default_transcript_of_real_speech(talk: dict[str, Any]) -> None:
+    t: Transcript = talk["transcript"]
+    text = t.text.lower()
+    assert "example video" in text and "banana" in text
+    assert t.language == "en" and t.backend == "faster-whisper" and t.model == "bundled:tiny.en"
+    assert t.duration == pytest.approx(42.45, abs=0.1)
+    assert abs(_word(t, "hello").start - 0.0) <= TOLERANCE
+    assert abs(_word(t, "example").start - 2.0) <= TOLERANCE
+    assert abs(_word(t, "time", 0).end - 13.1) <= TOLERANCE  # "...you can see the time."
+    assert abs(_word(t, "when").start - 13.9) <= TOLERANCE
+    assert not [w for w in t.words if 18.5 < w.start < 38.4], "words inside the long pause"
+    last = t.words[-1]
+    assert "banana" in last.text.lower() and last.start >= 38.9 - TOLERANCE and last.end <= 41.0 + TOLERANCE
+    for w in t.words:
+        assert 0 <= w.start <= w.end <= t.duration and 0 <= w.probability <= 1
+
+
+@pytest.mark.slow
+def test_word_times_within_half_a_second_with_beam_5(tmp_path: Path, talk_video: Path) -> None:
+    """beam_size 5 (slower, ~11x real time) reproduces the reference transcript word for word."""
+    app = _app(tmp_path / "data", {"beam_size": 5})
+    t = transcribe(app, ingest(app, talk_video))
+    assert "when the time reaches 40 seconds, i will say banana" in t.text.lower()
+    assert abs(_word(t, "hello").start - 0.0) <= TOLERANCE
+    assert abs(_word(t, "time", 0).end - 13.1) <= TOLERANCE
+    assert abs(_word(t, "when").start - 13.9) <= TOLERANCE
+    assert abs(_word(t, "banana", 0).end - 17.2) <= TOLERANCE
+    assert abs(_word(t, "banana", 1).start - 38.9) <= TOLERANCE
+    assert abs(_word(t, "banana", 2).end - 41.0) <= TOLERANCE
+
+
+@pytest.mark.slow
+def test_progress_is_reported_and_stored_in_the_cache(talk: dict[str, Any]) -> None:
+    reporter: Recorder = talk["reporter"]
+    assert "transcribe" in reporter.stages
+    assert reporter.percents == sorted(reporter.percents) and reporter.percents[-1] == 100.0
+    assert len([p for p in reporter.percents if 0 < p < 100]) >= 3  # per segment, not just start and end
+    app, video = talk["app"], talk["video"]
+    with app.session() as s:
+        rows = s.exec(select(models.Transcript)).all()
+        assert len(rows) == 1 and rows[0].backend == "faster-whisper" and rows[0].language == "en"
+        assert s.get(models.Video, video.id).transcript_id == rows[0].id
+
+
+@pytest.mark.slow
+def test_second_call_hits_the_cache(talk: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    app, video = talk["app"], talk["video"]
+    backend = app.stt()
+    calls: list[str | None] = []
+
+    def fake(audio: Path, *, language: str | None = None, progress: Any = None) -> Transcript:
+        calls.append(language)
+        return Transcript(language="en", duration=1.0, segments=[], backend="faster-whisper")
+
+    monkeypatch.setattr(backend, "transcribe", fake)
+    again = transcribe(app, video)
+    assert calls == [] and again == talk["transcript"]
+    # Another language is another cache entry: the backend runs.
+    transcribe(app, video, language="en")
+    assert calls == ["en"]
+    transcribe(app, video, language="en")
+    assert calls == ["en"]
+
+
+@pytest.mark.slow
+def test_cancel_between_segments_stores_nothing(talk: dict[str, Any]) -> None:
+    app, video = talk["app"], talk["video"]
+
+    def count() -> int:
+        with app.session() as s:
+            return len(s.exec(select(models.Transcript)).all())
+
+    before = count()
+    reporter = Recorder(cancel_after_first_segment=True)
+    with pytest.raises(Cancelled):
+        transcribe(app, video, language="en-US", reporter=reporter)  # a new cache key: really runs
+    assert 0 < max(reporter.percents) < 100
+    assert count() == before
+
+
+def test_english_only_model_refuses_other_languages(spoken: Path) -> None:
+    backend = FasterWhisper()
+    with pytest.raises(InputError) as info:
+        backend.transcribe(spoken, language="de")
+    assert str(info.value).startswith(
+        "the speech-to-text model bundled:tiny.en understands English only; cannot transcribe language 'de'"
+    )
+    assert "multilingual model" in str(info.value)
+    t = backend.transcribe(spoken, language="en")
+    assert "hello world" in t.text.lower() and t.language == "en"
+
+
+@pytest.mark.slow
+def test_batched_pipeline_and_vad(spoken: Path) -> None:
+    for options in ({"batched": True, "batch_size": 4}, {"vad_filter": True, "beam_size": 2}):
+        t = FasterWhisper(FasterWhisper.Options.model_validate(options)).transcribe(spoken)
+        assert "hello world" in t.text.lower() and "banana" in t.text.lower()
+        assert all(w.end >= w.start for w in t.words) and t.words
+
+
+def test_cache_key_follows_options_that_change_output() -> None:
+    def key(**o: Any) -> str:
+        return FasterWhisper(FasterWhisper.Options.model_validate(o)).cache_key()
+
+    assert key() == key(cpu_threads=2, download_root="/tmp/models")
+    assert len({key(), key(beam_size=5), key(model="small"), key(vad_filter=True), key(batched=True)}) == 5
+    assert key(language="de") != key()
+
+
+def test_model_loads_once_across_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import faster_whisper
+
+    created: list[str] = []
+
+    class SlowModel:
+        def __init__(self, source: str, **kw: Any) -> None:
+            time.sleep(0.05)
+            created.append(source)
+
+    monkeypatch.setattr(faster_whisper, "WhisperModel", SlowModel)
+    backend = FasterWhisper()
+    threads = [threading.Thread(target=backend._load) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(created) == 1 and backend.loads == 1
+    assert Path(created[0]).name == "model" and (Path(created[0]) / "model.bin").is_file()
+
+
+def test_unknown_model_is_a_config_error(tmp_path: Path, spoken: Path) -> None:
+    backend = FasterWhisper(FasterWhisper.Options(model=str(tmp_path / "no-such-model")))
+    with pytest.raises(ConfigError) as info:
+        backend.transcribe(spoken)
+    assert "stt.faster-whisper: cannot load model" in str(info.value)
+
+
+def test_ensure_audio_then_transcribe_generated_video(tmp_path: Path, spoken: Path) -> None:
+    """The whole path on generated speech: ingest → 16 kHz audio → transcript with timed words."""
+    from core.media.synth import talk_video
+
+    video_path = talk_video(["Hello world.", "Bananas are yellow."], tmp_path / "talk.mp4", size="160x120")
+    app = _app(tmp_path / "data")
+    video = ingest(app, video_path)
+    assert ensure_audio(app, video).is_file()
+    t = transcribe(app, video)
+    assert "hello world" in t.text.lower() and "banana" in t.text.lower()
+    assert t.words[0].start < 1.0 and t.words[-1].end <= video.duration + 0.1
+
+
+# ---------------------------------------------------------------------------------------- word timing repair
+
+
+def test_untimed_words_are_interpolated_between_neighbours() -> None:
+    nan = math.nan
+    words = [
+        Word(text="one", start=1.0, end=1.5),
+        Word(text="two", start=nan, end=nan),
+        Word(text="three", start=3.0, end=2.0),  # end before start: invalid
+        Word(text="four", start=3.5, end=4.0),
+    ]
+    t = Transcript(
+        language="en", duration=5, segments=[Segment(start=1.0, end=4.0, text="one two three four", words=words)]
+    )
+    fixed = repair_word_timings(t).words
+    assert [w.text for w in fixed] == ["one", "two", "three", "four"]
+    assert (fixed[0].start, fixed[0].end, fixed[3].start, fixed[3].end) == (1.0, 1.5, 3.5, 4.0)  # kept
+    # "two" and "three" share 1.5..3.5 in proportion to their length (3 and 5 characters).
+    assert fixed[1].start == 1.5 and fixed[1].end == pytest.approx(2.25)
+    assert fixed[2].start == pytest.approx(2.25) and fixed[2].end == pytest.approx(3.5)
+
+
+def test_segment_text_without_words_becomes_timed_words() -> None:
+    t = Transcript(
+        language="en",
+        duration=10,
+        segments=[Segment(start=2.0, end=4.0, text="ab abcd ab"), Segment(start=5.0, end=6.0, text="")],
+    )
+    fixed = repair_word_timings(t)
+    words = fixed.segments[0].words
+    assert [(w.text, w.start, w.end) for w in words] == [("ab", 2.0, 2.5), ("abcd", 2.5, 3.5), ("ab", 3.5, 4.0)]
+    assert fixed.segments[1].words == []
