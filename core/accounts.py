@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from sqlmodel import select
 
 from core import crypto, oauth
 from core.errors import ClipcastError, InputError, PermanentError
-from core.logging import get_logger
 from core.models import SocialAccount, utcnow
 
-log = get_logger("clipcast.accounts")
+log = structlog.get_logger("clipcast.accounts")  # lazy: follows core.logging.configure() made later
 
 #: Status "expiring" when the grant (refresh token or Instagram long-lived token) ends within this many seconds.
 EXPIRING_WITHIN = 7 * 86400
@@ -36,7 +36,9 @@ _locks_guard = threading.Lock()
 
 
 class ReconnectNeeded(PermanentError):
-    """The platform no longer accepts this account's grant."""
+    """The platform no longer accepts this account's grant. A post failing on it may go once reconnected."""
+
+    retryable = True
 
 
 def _lock_for(account_id: int) -> threading.Lock:
@@ -302,9 +304,8 @@ def refresh_account(app: Any, account_id: int, *, stale_access_token: str | None
                 log.info("token refreshed", platform=acc.platform, account_id=acc.id)
                 return merged
         log.warning("token refresh refused; account needs reconnecting", account_id=account_id, error=str(failure))
-        raise ReconnectNeeded(
-            f"{failure}", f"reconnect with `clipcast accounts connect {acc.platform}`"
-        ) from failure
+        message = getattr(failure, "message", str(failure))
+        raise ReconnectNeeded(message, f"reconnect with `clipcast accounts connect {acc.platform}`") from failure
 
 
 def refresh_due_tokens(app: Any) -> int:

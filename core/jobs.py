@@ -11,7 +11,6 @@ follows its children (progress = share of clips rendered) and ends when the last
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from typing import Any
 
 from sqlmodel import col, select
@@ -78,8 +77,11 @@ def list_jobs(
 def children(app: Any, parent_id: int) -> list[Job]:
     """Render jobs a process job fanned out (linked through ``options.parent_id``)."""
     with app.session() as s:
-        rows = s.exec(select(Job).where(Job.kind == "render", col(Job.id) > parent_id)).all()
-        return [j for j in rows if j.options.get("parent_id") == parent_id]
+        parent = s.get(Job, parent_id)
+        q = select(Job).where(Job.kind == "render", col(Job.id) > parent_id)
+        if parent is not None and parent.video_id is not None:
+            q = q.where(Job.video_id == parent.video_id)  # indexed: children carry the parent's video
+        return [j for j in s.exec(q) if j.options.get("parent_id") == parent_id]
 
 
 def update_job(app: Any, job_id: int, **fields: Any) -> Job:
@@ -270,14 +272,6 @@ class JobReporter:
                 self._cancelled = bool(job is None or job.cancel_requested)
         if self._cancelled:
             raise Cancelled(f"job {self.job_id} was cancelled")
-
-
-def stale_jobs(app: Any, *, older_than: timedelta) -> list[Job]:
-    """Queued jobs nobody touched for ``older_than`` (their message was lost, e.g. an embedded worker restarted)."""
-    cutoff = utcnow() - older_than
-    with app.session() as s:
-        q = select(Job).where(Job.status == JobStatus.QUEUED, col(Job.updated_at) < cutoff)
-        return list(s.exec(q))
 
 
 def wait_for_job(app: Any, job_id: int, *, timeout: float = 600, poll: float = 0.2) -> Job:

@@ -16,6 +16,7 @@ import base64
 import hashlib
 import http.server
 import json
+import logging
 import os
 import secrets
 import threading
@@ -33,6 +34,11 @@ from requests_oauthlib import OAuth2Session
 
 from core.crypto import register_secrets
 from core.errors import InputError, PermanentError, RetryableError
+
+# requests-oauthlib logs whole token responses at DEBUG before Clipcast can register the new tokens with the
+# redactor; those loggers never go below INFO.
+for _name in ("requests_oauthlib", "oauthlib"):
+    logging.getLogger(_name).setLevel(logging.INFO)
 
 #: How long a started flow may wait for its redirect (seconds).
 PENDING_MAX_AGE = 900
@@ -70,8 +76,8 @@ class OAuthClient:
         if not self.client_id or not self.client_secret:
             raise InputError(
                 f"{self.platform}: client id and client secret are not configured",
-                f"set publishers.{self.platform}.client_id and client_secret in the YAML "
-                "(from the platform's developer console)",
+                f"set publishers.{self.platform}.client_id and client_secret in the YAML, "
+                "as shown in the platform's developer console",
             )
 
 

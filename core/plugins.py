@@ -35,6 +35,9 @@ BUILTIN_PLUGINS = [
     "plugins.publishers.youtube",
     "plugins.publishers.tiktok",
     "plugins.publishers.instagram",
+    "plugins.sources.folder",
+    "plugins.sources.youtube",
+    "plugins.sources.rss",
 ]
 
 #: Backend kinds: kind name → (registration hook, required base class).

@@ -143,11 +143,10 @@ def _declare_actors(broker: dramatiq.Broker, settings: Any) -> dict[str, dramati
     return {
         "analyze": declare(analyze_job, "analyze", time_limit=int(w.analyze_time_limit * 1000), **retry),
         "render": declare(render_job, "render", time_limit=int(w.render_time_limit * 1000), **retry),
-        # The irreversible upload is never retried automatically; publish_post saves the remote id first, so a
-        # redelivered message (worker died) only checks.
-        "publish": declare(
-            publish_job, "publish", time_limit=int(w.publish_time_limit * 1000), **{**retry, "max_retries": 0}
-        ),
+        # Retrying publish_job is safe: publish_post claims the post atomically (scheduled → uploading), saves the
+        # remote id before anything else and, on a second delivery, checks or recovers instead of uploading again.
+        # So transient trouble (RetryableError: another worker's upload lease, network) is retried here.
+        "publish": declare(publish_job, "publish", time_limit=int(w.publish_time_limit * 1000), **retry),
         "check": declare(
             check_job,
             "publish",

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import structlog
@@ -131,7 +131,7 @@ def make_sink(app: Any) -> Callable[[UsageRecord], None]:
 
 def _day_bounds(day: date | None) -> tuple[datetime, datetime]:
     day = day or utcnow().date()
-    start = datetime.combine(day, time.min)
+    start = datetime.combine(day, time.min, tzinfo=UTC)
     return start, start + timedelta(days=1)
 
 

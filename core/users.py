@@ -138,15 +138,15 @@ def revoke_token(session: Session, token_id: int, *, user_id: int | None = None)
 
 
 def authenticate_token(session: Session, token: str) -> Principal:
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
+    found = session.exec(
+        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == hash_token(token))
+    ).first()  # one query per authenticated request (plus a last-used write at most once a minute)
     now = utcnow()
-    if row is None or row.revoked_at is not None:
+    if found is None or found[0].revoked_at is not None:
         raise Unauthorized("invalid or revoked token", "create a new token or log in again")
+    row, user = found
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthorized("the token or session has expired", "log in again")
-    user = session.get(User, row.user_id)
-    if user is None:
-        raise Unauthorized("invalid or revoked token")
     if row.last_used_at is None or now - row.last_used_at > _LAST_USED_EVERY:
         row.last_used_at = now
         session.add(row)

@@ -96,3 +96,15 @@ def test_clip_candidates_hook_adds_plugin_windows(transcript: Transcript) -> Non
     extra = [c for c in cands if c.source != "core"]
     assert {(c.start, c.end, c.source) for c in extra} == {(5.0, 9.5, "chat-replay"), (1.0, 4.0, "chat")}
     assert len(cands) == len(core_candidates(transcript, request)) + 2
+
+
+def test_a_broken_candidates_plugin_is_skipped(transcript: Transcript) -> None:
+    class Broken:
+        @hookimpl
+        def clip_candidates(self, transcript: Transcript) -> list:
+            return [{"start": "soon"}]
+
+    manager = get_manager()
+    manager.pm.register(Broken(), name="broken-candidates")
+    request = SelectionRequest(min_seconds=3, max_seconds=12)
+    assert len(gather_candidates(manager, transcript, request)) == len(core_candidates(transcript, request))

@@ -86,7 +86,7 @@ def test_builtin_styles_all_load_and_unknown_names_list_them() -> None:
     assert {"karaoke", "pop", "clean"} <= set(available_styles())
     for name in available_styles():
         assert resolve_fonts(load_style(name)).is_dir()
-    with pytest.raises(InputError, match="unknown caption style 'neon'.*karaoke"):
+    with pytest.raises(InputError, match=r"unknown caption style 'neon'.*karaoke"):
         load_style("neon")
 
 
@@ -99,7 +99,7 @@ def test_user_style_dir_and_bad_values(tmp_path: Path) -> None:
 
 
 def test_missing_fonts_fail_clearly(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="font file .*missing.ttf does not exist"):
+    with pytest.raises(InputError, match=r"font file .*missing\.ttf does not exist"):
         resolve_fonts(CaptionStyle(name="x", font_file=tmp_path / "missing.ttf"))
     with pytest.raises(InputError, match="font 'No Such Font Sans' is not installed"):
         resolve_fonts(CaptionStyle(name="x", font="No Such Font Sans"))

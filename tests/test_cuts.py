@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from core.contracts import Word
@@ -29,6 +31,14 @@ def test_gap_that_is_not_quiet_is_kept() -> None:
     assert keep_segments(0.0, 5.2, WORDS, silences=[], min_silence=0.6) == [(0.0, 5.2)]
 
 
+def test_long_quiet_stretch_is_cut_even_inside_a_stretched_word() -> None:
+    # The recogniser stretched "there" over a 3 s pause (it happens at sentence ends); the audio knows better.
+    words = [W("hello", 0.0, 0.5), W("there", 0.6, 4.2), W("friend", 4.3, 4.8)]
+    keep = keep_segments(0.0, 4.8, words, silences=[(1.0, 4.0)], min_silence=0.6, pad=0.1)
+    assert keep == [(0.0, pytest.approx(1.1)), (pytest.approx(3.9), 4.8)]
+    assert keep_segments(0.0, 4.8, words, silences=[(1.0, 2.5)], min_silence=0.6) == [(0.0, 4.8)]
+
+
 def test_fillers_are_removed_only_when_listed() -> None:
     keep = keep_segments(0.0, 1.5, WORDS, remove_silence=False, fillers=["um", "uh"])
     assert keep == [(0.0, 1.1)]  # the 0.1 s after "um" is too short to keep on its own
@@ -54,4 +64,4 @@ def test_words_are_retimed_and_cut_words_dropped() -> None:
     removed = 3.9 - 1.1
     assert out[2].start == pytest.approx(4.0 - removed, abs=0.01)
     assert out[0].start == pytest.approx(0.2)
-    assert all(b.start >= a.end - 1e-6 for a, b in zip(out, out[1:], strict=False))
+    assert all(b.start >= a.end - 1e-6 for a, b in itertools.pairwise(out))

@@ -51,8 +51,20 @@ def test_sqlite_migrates_in_wal_mode(tmp_path: Path) -> None:
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     assert db.current_revision(url) is not None
     tables = set(inspect(db.get_engine(url)).get_table_names())
-    expected = {"user", "api_token", "video", "job", "transcript", "clip", "social_account", "schedule", "post",
-                "watched_source", "source_item_seen", "ai_usage"}
+    expected = {
+        "user",
+        "api_token",
+        "video",
+        "job",
+        "transcript",
+        "clip",
+        "social_account",
+        "schedule",
+        "post",
+        "watched_source",
+        "source_item_seen",
+        "ai_usage",
+    }
     assert expected <= tables
 
 

@@ -10,9 +10,7 @@ from core.contracts import Event
 from core.hookspecs import hookimpl
 
 ROOT = Path(__file__).resolve().parent.parent
-HOOKS = sorted(
-    name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "clipcast_spec")
-)
+HOOKS = sorted(name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "clipcast_spec"))
 
 
 def test_there_are_hooks() -> None:

@@ -15,7 +15,7 @@ from core.app import Clipcast
 from core.config import BackendSection, Settings
 from core.contracts import ClipPlan, SelectionRequest, Transcript
 from core.errors import PermanentError, RetryableError
-from core.models import AiUsage, Video
+from core.models import AiUsage, Job, Video
 from core.pipeline.candidates import clean_words
 from core.pipeline.select import select_clips
 from plugins.llm.common import LLMOutputError
@@ -64,7 +64,7 @@ def test_two_passes_pick_the_window_the_model_prefers(video, fake: FakeOpenAI, t
     assert [FakeOpenAI.schema_name(b) for b in fake.requests] == ["WindowScores", "DetailedClips"]
     cheap, detailed = fake.requests
     assert cheap["text"]["format"]["type"] == "json_schema" and cheap["text"]["format"]["strict"] is True
-    assert cheap["model"] == "gpt-5-mini"
+    assert cheap["model"] == "gpt-5-mini" and "temperature" not in cheap  # GPT-5 models refuse a temperature
     assert fake.headers[0]["authorization"] == f"Bearer {KEY}"
     assert "Why do ninety percent" in FakeOpenAI.prompt_of(cheap)
     assert "word times:" in FakeOpenAI.prompt_of(detailed)  # the shortlist goes out with its exact words
@@ -175,3 +175,40 @@ def test_long_transcripts_are_chunked(tmp_path: Path, fake: FakeOpenAI) -> None:
     assert len(cheap) >= 4
     assert all(len(FakeOpenAI.prompt_of(b)) < 1500 + 4000 for b in cheap)
     assert len(plans) == 3 and all(p.text.startswith("Why do ninety percent") for p in plans)
+
+
+def test_usage_context_tags_rows_and_daily_totals_add_up(tmp_path: Path, fake: FakeOpenAI) -> None:
+    from datetime import timedelta
+
+    from core.logging import redact
+    from core.models import User, utcnow
+    from core.usage import current_context, daily_cost, daily_totals, usage_context
+
+    app = make_app(tmp_path, fake)
+    with app.session() as s:
+        user = User(email="a@example.com", password_hash="x")
+        s.add(user)
+        s.flush()
+        s.refresh(user)
+        job = Job(kind="analyze", user_id=user.id)
+        s.add(job)
+        s.flush()
+        s.refresh(job)
+    selector = app.selector()
+    assert redact(f"key={KEY}") == "key=****"  # the API key never reaches a log line
+    with usage_context(user_id=user.id, job_id=job.id):
+        with usage_context(video_id=None):  # None keeps the enclosing values
+            assert current_context().job_id == job.id
+        selector.summarize(make_transcript(TOPICS))
+    selector.summarize(make_transcript(TOPICS))  # outside any context: no user
+    assert current_context().user_id is None
+    with app.session() as s:
+        rows = s.exec(select(AiUsage).order_by(AiUsage.id)).all()
+        old = AiUsage(provider="openai", model="gpt-5-mini", user_id=user.id, cost_usd=5.0)
+        old.created_at = utcnow() - timedelta(days=1)
+        s.add(old)
+    assert [(r.user_id, r.job_id) for r in rows] == [(user.id, job.id), (None, None)]
+    per_call = (120 * 0.25 + 60 * 2.0) / 1e6
+    assert daily_cost(app, user.id) == pytest.approx(per_call)  # yesterday's 5 USD is not today's
+    assert daily_cost(app, user.id, (utcnow() - timedelta(days=1)).date()) == pytest.approx(5.0)
+    assert daily_totals(app) == pytest.approx({user.id: per_call, None: per_call})

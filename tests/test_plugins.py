@@ -67,8 +67,19 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     broken = make_package(base, "clipcast_broken", "raise RuntimeError('this plugin is broken on purpose')\n")
     target = base / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(target),
-         str(good), str(broken)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(good),
+            str(broken),
+        ],
         check=True,
         capture_output=True,
     )

@@ -99,6 +99,10 @@ def test_words_inside_silence_are_dropped(transcript: Transcript) -> None:
     assert transcript.words == words  # the original is untouched
 
 
+def test_speech_shorter_than_the_minimum_gives_no_clips(app: Clipcast, transcript: Transcript) -> None:
+    assert select_clips(app, None, transcript, SelectionRequest(min_seconds=45, max_seconds=60)) == []
+
+
 def test_reversed_bounds_are_a_clear_error(app: Clipcast, transcript: Transcript) -> None:
     with pytest.raises(InputError, match=r"min 20 s > max 10 s"):
         select_clips(app, None, transcript, SelectionRequest(min_seconds=20, max_seconds=10))

@@ -29,6 +29,8 @@ from plugins.stt.faster_whisper import FasterWhisper
 from tests.conftest import TALK_VIDEO, need
 
 TOLERANCE = 0.5
+# espeak-ng's voice is hard for tiny.en; with a full sentence of context these phrases come out reliably.
+SENTENCE = "Hello and welcome. Today we talk about why that matters for your health."
 
 
 class Recorder(NullReporter):
@@ -41,7 +43,8 @@ class Recorder(NullReporter):
         self.stages.append(name)
 
     def progress(self, percent: float, message: str = "") -> None:
-        self.percents.append(percent)
+        if self.stages and self.stages[-1] == "transcribe":
+            self.percents.append(percent)
 
     def check_cancelled(self) -> None:
         if self.cancel and any(0 < p < 100 for p in self.percents):
@@ -70,7 +73,7 @@ def talk(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def spoken(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A short generated English sentence (espeak-ng)."""
     need(shutil.which("espeak-ng") is not None, "espeak-ng is not installed (make setup installs it)")
-    return speak("Hello world. Bananas are yellow.", tmp_path_factory.mktemp("spoken") / "hello.wav")
+    return speak(SENTENCE, tmp_path_factory.mktemp("spoken") / "hello.wav")
 
 
 def _word(transcript: Transcript, text: str, nth: int = 0) -> Word:
@@ -169,14 +172,14 @@ def test_english_only_model_refuses_other_languages(spoken: Path) -> None:
     )
     assert "multilingual model" in str(info.value)
     t = backend.transcribe(spoken, language="en")
-    assert "hello world" in t.text.lower() and t.language == "en"
+    assert "welcome" in t.text.lower() and t.language == "en"
 
 
 @pytest.mark.slow
 def test_batched_pipeline_and_vad(spoken: Path) -> None:
     for options in ({"batched": True, "batch_size": 4}, {"vad_filter": True, "beam_size": 2}):
         t = FasterWhisper(FasterWhisper.Options.model_validate(options)).transcribe(spoken)
-        assert "hello world" in t.text.lower() and "banana" in t.text.lower()
+        assert "welcome" in t.text.lower() and "your health" in t.text.lower()
         assert all(w.end >= w.start for w in t.words) and t.words
 
 
@@ -217,16 +220,17 @@ def test_unknown_model_is_a_config_error(tmp_path: Path, spoken: Path) -> None:
     assert "stt.faster-whisper: cannot load model" in str(info.value)
 
 
+@pytest.mark.slow
 def test_ensure_audio_then_transcribe_generated_video(tmp_path: Path, spoken: Path) -> None:
     """The whole path on generated speech: ingest → 16 kHz audio → transcript with timed words."""
     from core.media.synth import talk_video
 
-    video_path = talk_video(["Hello world.", "Bananas are yellow."], tmp_path / "talk.mp4", size="160x120")
+    video_path = talk_video([SENTENCE], tmp_path / "talk.mp4", size="160x120")
     app = _app(tmp_path / "data")
     video = ingest(app, video_path)
     assert ensure_audio(app, video).is_file()
     t = transcribe(app, video)
-    assert "hello world" in t.text.lower() and "banana" in t.text.lower()
+    assert "welcome" in t.text.lower() and "your health" in t.text.lower()
     assert t.words[0].start < 1.0 and t.words[-1].end <= video.duration + 0.1
 
 

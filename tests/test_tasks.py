@@ -12,6 +12,7 @@ import os
 import subprocess
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from core.app import Clipcast
 from core.config import Settings, WorkerSettings
 from core.errors import ClipcastError
 from core.media import ffmpeg
-from core.models import Clip, JobStatus, Video
+from core.models import Clip, Job, JobStatus, Video
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIP_SECONDS = 1.5
@@ -107,8 +108,8 @@ def cut_render(app: Any, clip_id: int, *, options: Any = None, reporter: Any = N
 
 def sleepy_analyze(app: Any, source: Any, request: Any = None, *, reporter=None, **_: Any) -> Result:
     """Stands in for a transcription stuck in C code: the time limit must kill the process."""
-    reporter.stage("transcribe")
     Path(app.settings.data_dir, "sleepy.pid").write_text(str(os.getpid()))
+    reporter.stage("transcribe")
     time.sleep(60)
     raise AssertionError("not reached")
 
@@ -272,11 +273,11 @@ def test_queued_job_cancels_at_once_and_never_runs(embedded: Any, short_video: P
 
 
 def test_time_limit_kills_a_stuck_analysis_process(embedded: Any, short_video: Path) -> None:
-    app = embedded(isolate_analyze=True, analyze_time_limit=3, max_retries=0)
+    app = embedded(isolate_analyze=True, analyze_time_limit=8, max_retries=0)
     app.settings.worker.stages["analyze"] = "test_tasks:sleepy_analyze"
     job = run_job(app, "analyze", timeout=30, source=str(short_video))
     assert job.status == JobStatus.FAILED
-    assert job.stage == "transcribe" and "time limit (3 s)" in job.error
+    assert job.stage == "transcribe" and "time limit (8 s)" in job.error
     pid = int((app.settings.data_dir / "sleepy.pid").read_text())
     time.sleep(0.3)
     assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
@@ -331,3 +332,46 @@ def test_unknown_job_and_kind_errors(embedded: Any) -> None:
         jobs.cancel_job(app, 999)
     with pytest.raises(ClipcastError, match="unknown job kind"):
         jobs.create_job(app, "transmogrify")
+
+
+def test_due_post_is_dispatched_and_published_once_through_the_publish_queue(embedded: Any, short_video: Path) -> None:
+    """Scheduler dispatch → publish actor → publish_post with the folder publisher (a real copy into an outbox)."""
+    from core import scheduler
+    from core.models import Post, SocialAccount
+    from core.pipeline.publish import schedule_post
+
+    app = embedded(isolate_analyze=False)
+    job = run_job(app, "process", source=str(short_video))
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    with app.session() as s:
+        account = SocialAccount(platform="folder", name="outbox", remote_id="outbox")
+        s.add(account)
+        s.flush()
+        account_id = account.id
+    post = schedule_post(app, job.options["clip_ids"][0], account_id, at=datetime.now(UTC))
+    assert scheduler.dispatch_due(app) == [post.id]
+    with app.session() as s:
+        publish = s.exec(select(Job).where(Job.kind == "publish")).one()
+    publish = jobs.wait_for_job(app, publish.id, timeout=60)
+    assert publish.status == JobStatus.SUCCEEDED, publish.error
+    with app.session() as s:
+        row = s.get(Post, post.id)
+    assert row.status == "published" and row.remote_id
+    outbox = [p for p in (app.settings.data_dir / "outbox").rglob("*.mp4")]
+    assert len(outbox) == 1
+
+    tasks._state.actors["publish"].send(publish.id)  # a redelivered message: nothing happens twice
+    time.sleep(0.5)
+    assert len(list((app.settings.data_dir / "outbox").rglob("*.mp4"))) == 1
+    assert scheduler.dispatch_due(app) == []
+
+
+def test_embedded_worker_resends_jobs_left_unfinished_by_a_restart(embedded: Any, short_video: Path) -> None:
+    app = embedded(isolate_analyze=False)
+    queued = jobs.create_job(app, "analyze", options={"source": str(short_video)})
+    interrupted = jobs.create_job(app, "analyze", options={"source": str(short_video)})
+    jobs.start_attempt(app, interrupted.id)  # it was running when the process stopped
+    tasks.start_embedded_worker(app)
+    for job_id, attempts in ((queued.id, 1), (interrupted.id, 2)):
+        job = jobs.wait_for_job(app, job_id, timeout=60)
+        assert job.status == JobStatus.SUCCEEDED and job.attempts == attempts, job.error

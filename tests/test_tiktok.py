@@ -14,7 +14,7 @@ from fakes.tiktok_server import MB, TikTokFake
 from core import accounts
 from core.contracts import PostStatus, PublishRequest
 from core.errors import PermanentError, RetryableError
-from core.pipeline.publish import check_post, get_post, publish_post, schedule_post
+from core.pipeline.publish import check_post, get_post, publish_post, retry_post, schedule_post
 from plugins.publishers.tiktok import TikTokPublisher, plan_chunks
 
 
@@ -95,10 +95,10 @@ def test_revoked_refresh_token_marks_account_reconnect(tmp_path, tt, video):
     token = accounts.handle(app, account_id).token
     tt.refresh_tokens.clear()
     tt.revoke_access(token["access_token"])
-    post = schedule_post(app, make_clip(app, video), account_id)
-    with pytest.raises(PermanentError, match="reconnect"):
-        publish_post(app, post.id)
+    post = publish_post(app, schedule_post(app, make_clip(app, video), account_id).id)
+    assert post.status == PostStatus.FAILED and post.retryable and "reconnect" in post.error
     assert accounts.list_accounts(app)[0]["status"] == "reconnect"
+    assert retry_post(app, post.id).status == PostStatus.SCHEDULED  # after reconnecting, it can go again
 
 
 @pytest.mark.parametrize(
@@ -177,7 +177,7 @@ def test_client_side_rate_limit_never_reaches_a_429(tmp_path, tt):
     pub = app.publisher("tiktok")
     for _ in range(20):
         pub.creator_info(account)
-    with pytest.raises(RetryableError, match="20 .* calls per minute"):
+    with pytest.raises(RetryableError, match=r"20 .* calls per minute"):
         pub.creator_info(account)
     assert tt.count("POST", "/v2/post/publish/creator_info/query/") == 20
 

@@ -28,6 +28,7 @@ from core import jobs, tasks
 from core.app import Clipcast
 from core.config import load_settings
 from core.errors import ConfigError, InputError
+from core.media import ffmpeg
 from core.models import Clip, JobStatus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +44,7 @@ class Cluster:
         opts = {
             "namespace": self.namespace,
             "stages": {"analyze": "test_tasks:cut_analyze", "render": "test_tasks:cut_render"},
-            "heartbeat_timeout": 2,
+            "heartbeat_timeout": 3,
             "maintenance_chance": 1_000_000,
             "min_backoff": 0.2,
             "max_backoff": 1,
@@ -67,9 +68,13 @@ class Cluster:
 
     def start_worker(self, *args: str) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            [*CLIPCAST, "worker", *args], env=self.env, cwd=ROOT, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [*CLIPCAST, "worker", *args],
+            env=self.env,
+            cwd=ROOT,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.workers.append(proc)
         return proc
 
@@ -206,3 +211,50 @@ def test_unknown_queue_is_a_clear_error(cluster: Any) -> None:
     c = cluster()
     with pytest.raises(InputError, match="unknown queue\\(s\\): renders"):
         tasks.run_worker(c.app, queues=["renders"])
+
+
+@pytest.mark.slow
+def test_real_pipeline_through_redis_and_a_worker_process(cluster: Any, tmp_path: Path) -> None:
+    """The project's own ingest → faster-whisper (bundled tiny.en, in the killable child) → select → render."""
+    import shutil
+
+    from conftest import need
+
+    from core.media.synth import talk_video
+
+    need(shutil.which("espeak-ng") is not None, "espeak-ng is not installed (scripts/install-system-deps.sh)")
+    video = talk_video(
+        [
+            "Welcome to the show. Today we talk about how small teams ship software every single week.",
+            "The first secret is simple. Write the test before you fix the bug, and keep every change small.",
+            "The second secret is to measure everything. If you cannot measure it, you cannot improve it.",
+        ],
+        tmp_path / "talk.mp4",
+        size="640x360",
+    )
+    c = cluster(stages={}, isolate_analyze=True, max_retries=0)
+    c.start_worker("--threads", "2")
+    job = jobs.create_job(
+        c.app,
+        "process",
+        options={
+            "source": str(video),
+            "request": {"clips": 2, "min_seconds": 3, "max_seconds": 12},
+            "render_options": {"reframe": "crop", "preset": "ultrafast", "remove_silence": False},
+        },
+    )
+    tasks.enqueue(c.app, job)
+    job, seen = watch(c.app, job.id, timeout=240)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    stages = {stage for kind, stage, _ in seen if kind == "process"}
+    assert {"ingest", "transcribe", "select", "render"} <= stages, stages
+    assert any(kind == "process" and stage == "transcribe" and 0 < pct < 100 for kind, stage, pct in seen) or any(
+        kind == "render" and 0 < pct < 100 for kind, _, pct in seen
+    ), seen
+    with c.app.session() as s:
+        clips = list(s.exec(select(Clip).where(Clip.video_id == job.video_id)))
+    assert 1 <= len(clips) <= 2 and len(jobs.children(c.app, job.id)) == len(clips)
+    for clip in clips:
+        assert clip.status == "rendered" and clip.text
+        info = ffmpeg.probe(c.app.storage.local_path(clip.video_key))
+        assert info.height == 1920 and 3 <= info.duration <= 12.5

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fakes.publish_env import SECRET_KEY, make_account, make_app, make_clip, vertical_video
+from fakes.publish_env import SECRET_KEY, make_app, make_clip, vertical_video
 from fakes.youtube_server import YouTubeFake
 
 from core import accounts
@@ -141,15 +141,22 @@ publish_post(app, cfg["post_id"])
 """
 
 
+@pytest.mark.slow  # a real second Python process (~10 s of imports)
 def test_worker_killed_after_upload_does_not_post_twice(tmp_path, yt, video):
     app = make_app(tmp_path, {"youtube": yt.options()})
     post = schedule_post(app, make_clip(app, video), connect(app, yt))
     cfg = {
-        "settings": {"data_dir": str(tmp_path / "data"), "secret_key": SECRET_KEY, "publishers": {"youtube": yt.options()}},
+        "settings": {
+            "data_dir": str(tmp_path / "data"),
+            "secret_key": SECRET_KEY,
+            "publishers": {"youtube": yt.options()},
+        },
         "post_id": post.id,
     }
     env = {**os.environ, "PYTHONPATH": str(TESTS)}
-    proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, json.dumps(cfg)], env=env, capture_output=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", KILL_SCRIPT, json.dumps(cfg)], env=env, capture_output=True, timeout=60
+    )
     assert proc.returncode == 137, proc.stderr.decode()[-2000:]
     assert len(yt.videos) == 1
     from core.pipeline.publish import get_post
@@ -172,3 +179,51 @@ def test_disconnect_revokes_and_deletes(tmp_path, yt):
     account_id = connect(app, yt)
     assert accounts.disconnect(app, account_id) is True
     assert accounts.list_accounts(app) == []
+
+
+def test_scheduled_publish_at_is_private_and_metadata_limits(tmp_path, yt, video):
+    from datetime import UTC, datetime, timedelta
+
+    app = make_app(tmp_path, {"youtube": yt.options()})
+    account = accounts.handle(app, connect(app, yt))
+    pub = app.publisher("youtube")
+    at = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    request = PublishRequest(video_path=video, title="Hi", caption="c", hashtags=["a", "#b"], publish_at=at)
+    body = pub._body(request)
+    assert body["status"] == {
+        "privacyStatus": "private",
+        "selfDeclaredMadeForKids": False,
+        "publishAt": "2030-01-02T03:04:05.000Z",
+    }
+    assert body["snippet"]["tags"] == ["a", "b"] and body["snippet"]["description"] == "c\n\n#a #b"
+    public = PublishRequest(
+        video_path=video, title="x" * 101 + "<", privacy="public", publish_at=at + timedelta(days=1)
+    )
+    problems = " | ".join(pub.preflight(public, account))
+    assert "must be private until its time" in problems and "100" in problems and "'<'" in problems
+
+
+def test_worker_dying_mid_upload_resumes_same_session(tmp_path, yt):
+    """Redelivery after a crash mid-upload probes the checkpointed session and continues from its Range."""
+    app = make_app(tmp_path, {"youtube": yt.options()})
+    big = vertical_video(tmp_path / "noise.mp4", seconds=0.4, noise=True)
+    assert big.stat().st_size > 4 * 256 * 1024
+    post = schedule_post(app, make_clip(app, big, duration=0.4), connect(app, yt))
+    original = PublishRequest.save_checkpoint
+
+    def die_after_two_chunks(self, **data):
+        original(self, **data)
+        if data.get("offset", 0) >= 2 * 256 * 1024:
+            raise SystemExit(137)
+
+    PublishRequest.save_checkpoint = die_after_two_chunks  # type: ignore[method-assign]
+    try:
+        with pytest.raises(SystemExit):
+            publish_post(app, post.id)
+    finally:
+        PublishRequest.save_checkpoint = original  # type: ignore[method-assign]
+    session = next(iter(yt.sessions.values()))
+    assert session["received"] == 2 * 256 * 1024 and not yt.videos
+    done = publish_post(app, post.id, lease_seconds=0)
+    assert done.status == PostStatus.PROCESSING and len(yt.sessions) == 1 and len(yt.videos) == 1
+    assert bytes(session["data"]) == big.read_bytes()

@@ -78,8 +78,11 @@ def check_ingest(session: Session, settings: Settings, user_id: int) -> None:
         raise QuotaExceeded("videos_per_day", limit, used, _resets_at())
 
 
-def check_processing(session: Session, settings: Settings, user_id: int, video: Video) -> None:
-    """Before queuing analysis of ``video``: would it pass the minutes/day quota, is the LLM budget spent?"""
+def check_processing(session: Session, settings: Settings, user_id: int, video: Video | None) -> None:
+    """Before queuing analysis of ``video``: would it pass the minutes/day quota, is the LLM budget spent?
+
+    ``video`` None (a URL not downloaded yet): only minutes already used count; its own length is unknown.
+    """
     user = session.get(User, user_id)
     if user is None:
         return
@@ -92,13 +95,13 @@ def check_processing(session: Session, settings: Settings, user_id: int, video: 
             .select_from(Job)
             .where(
                 Job.user_id == user_id,
-                Job.video_id == video.id,
+                Job.video_id == (video.id if video else -1),
                 Job.created_at >= start,
                 Job.kind.in_(PROCESSING_KINDS),  # type: ignore[attr-defined]
             )
         ).one()
-        adding = 0.0 if already else video.duration / 60.0
-        if today["minutes"] + adding > minutes_limit:
+        adding = 0.0 if already or video is None else video.duration / 60.0
+        if today["minutes"] + adding > minutes_limit or (video is None and today["minutes"] >= minutes_limit):
             raise QuotaExceeded("minutes_per_day", minutes_limit, round(today["minutes"] + adding, 2), _resets_at())
     cost_limit = _limit(user, settings, "llm_usd_per_day")
     if cost_limit is not None and today["llm_usd"] >= cost_limit:

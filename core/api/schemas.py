@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -121,7 +121,11 @@ class SelectionIn(In):
 
 
 class StyleIn(In):
+    """How clips look; unset fields use the ``render`` section of the configuration."""
+
+    aspect: Literal["9:16", "1:1", "16:9"] | None = None
     reframe: Reframe | None = None
+    captions: bool | None = Field(None, description="burn captions into the picture")
     caption_style: str | None = Field(None, max_length=100)
     brand: str | None = Field(None, max_length=100)
     remove_silence: bool | None = None
@@ -184,7 +188,7 @@ class JobOut(Out):
 
 
 class VideoCreated(BaseModel):
-    video: VideoOut
+    video: VideoOut | None = Field(description="null while a URL waits for the worker to download it")
     job: JobOut | None = None
 
 

@@ -10,12 +10,15 @@ from typing import Any
 import typer
 
 from core.cli import (
+    accounts_cmd,
     analyze_cmd,
     config_cmd,
     db_cmd,
     jobs_cmd,
     plugins_cmd,
     process_cmd,
+    publish_cmd,
+    scheduler_cmd,
     serve_cmd,
     users_cmd,
     worker_cmd,
@@ -46,6 +49,9 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 app.command("worker")(worker_cmd.worker)
 app.add_typer(jobs_cmd.app, name="jobs")
+app.command("scheduler")(scheduler_cmd.scheduler)
+app.add_typer(scheduler_cmd.schedules_app, name="schedules")
+app.add_typer(scheduler_cmd.sources_app, name="sources")
 app.command("serve")(serve_cmd.serve)
 app.add_typer(users_cmd.users_app, name="users")
 app.add_typer(users_cmd.tokens_app, name="tokens")
@@ -53,6 +59,9 @@ app.command("analyze")(analyze_cmd.analyze)
 app.command("process")(process_cmd.process_command)
 app.command("render")(process_cmd.render_command)
 app.command("demo")(process_cmd.demo_command)
+app.add_typer(accounts_cmd.app, name="accounts")
+app.command("publish")(publish_cmd.publish_command)
+app.add_typer(publish_cmd.posts_app, name="posts")
 
 
 def _register_plugin_commands(cli: Any) -> None:

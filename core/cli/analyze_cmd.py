@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import typer
+from rich.markdown import Markdown
 from rich.table import Table
 
 from core.cli.common import console, out, state
@@ -91,7 +92,7 @@ def analyze(
             "try a smaller --min"
         )
     if result.video.summary_md:
-        out.print(result.video.summary_md)
+        out.print(Markdown(result.video.summary_md))
     console.print(
         f"transcript: {transcript_path}  (video id {result.video.id}; render one with `clipcast render CLIP_ID`)"
     )

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from core.cli.common import console, out, state
+from core.cli.progress import CliReporter
 from core.contracts import SelectionRequest
 
 STYLE_HELP = "caption preset: karaoke, pop, clean, or one of yours (render.styles_dir)"
@@ -27,46 +27,6 @@ DEMO_SCRIPT = [
     "Here is the secret. The best clips start with a hook, make one point, and end before anyone gets bored.",
     "That is it. Point Clipcast at your own video next, and schedule the clips to post while you sleep.",
 ]
-
-
-class Bars:
-    """A ``Reporter`` drawn as one Rich progress bar per stage."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress_ui = progress
-        self.task: TaskID | None = None
-        self.current = ""
-
-    def stage(self, name: str) -> None:
-        if self.task is not None:
-            self.progress_ui.update(self.task, completed=100)
-        self.current = name
-        self.task = self.progress_ui.add_task(name, total=100, detail="")
-
-    def progress(self, percent: float, message: str = "") -> None:
-        if self.task is None:
-            self.stage("working")
-        assert self.task is not None
-        self.progress_ui.update(self.task, completed=min(100.0, percent), detail=message[:50])
-
-    def check_cancelled(self) -> None:
-        pass
-
-    def close(self) -> None:
-        if self.task is not None:
-            self.progress_ui.update(self.task, completed=100)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description:<10}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        TextColumn("[dim]{task.fields[detail]}"),
-        console=console,
-        transient=False,
-    )
 
 
 def _options(**kw: Any) -> Any:
@@ -95,15 +55,21 @@ def _summary(result: Any, seconds: float) -> None:
 
 
 def _run_process(
-    app: Any, source: str | Path, request: SelectionRequest | None, options: Any, output: Path | None, as_json: bool
+    app: Any,
+    source: str | Path,
+    request: SelectionRequest | None,
+    options: Any,
+    output: Path | None,
+    as_json: bool,
+    **backends: str | None,
 ) -> Any:
     from core.pipeline.process import process
 
     started = time.perf_counter()
-    with _progress() as ui:
-        bars = Bars(ui)
-        result = process(app, source, request=request, render_options=options, output_dir=output, reporter=bars)
-        bars.close()
+    with CliReporter() as bars:
+        result = process(
+            app, source, request=request, render_options=options, output_dir=output, reporter=bars, **backends
+        )
     if as_json:
         typer.echo(result.manifest.read_text(encoding="utf-8"))
     else:
@@ -125,6 +91,8 @@ def process_command(
     remove_silence: bool | None = typer.Option(None, "--remove-silence/--keep-silence", help="cut pauses"),
     remove_fillers: bool | None = typer.Option(None, "--remove-fillers/--keep-fillers", help="cut um/uh"),
     output: Path | None = typer.Option(None, "--output", "-o", help="directory for the clips (default: output_dir)"),
+    stt: str | None = typer.Option(None, "--stt", help="speech-to-text backend (default: stt.backend)"),
+    llm: str | None = typer.Option(None, "--llm", help="clip selector (default: llm.backend)"),
     as_json: bool = typer.Option(False, "--json", help="print clips.json instead of a table"),
 ) -> None:
     """Find the best moments of a video and render them as vertical clips with captions."""
@@ -143,7 +111,7 @@ def process_command(
         remove_silence=remove_silence,
         remove_fillers=remove_fillers,
     )
-    _run_process(app, source, request, options, output, as_json)
+    _run_process(app, source, request, options, output, as_json, stt=stt, llm=llm)
 
 
 def render_command(
@@ -173,11 +141,9 @@ def render_command(
         remove_silence=remove_silence,
         remove_fillers=remove_fillers,
     )
-    with _progress() as ui:
-        bars = Bars(ui)
+    with CliReporter() as bars:
         bars.stage("render")
         clip = render_clip(app, clip_id, options=options, reporter=bars)
-        bars.close()
     out.print(f"clip {clip.id}: {clip.rendered_duration:.1f} s → storage key {clip.video_key}")
     if output is not None:
         output.mkdir(parents=True, exist_ok=True)
@@ -188,6 +154,7 @@ def render_command(
 def demo_command(
     output: Path | None = typer.Option(None, "--output", "-o", help="directory for the clips (default: output_dir)"),
     keep_video: bool = typer.Option(False, "--keep-video", help="also keep the generated sample video"),
+    clips: int = typer.Option(2, "--clips", "-n", min=1, max=5, help="how many clips to make"),
 ) -> None:
     """Generate a short spoken sample video (espeak-ng) and process it, to see Clipcast work end to end."""
     from core.media.synth import talk_video
@@ -196,8 +163,8 @@ def demo_command(
     tmp = Path(tempfile.mkdtemp(prefix="clipcast-demo-"))
     try:
         console.print("Generating a sample talk video with espeak-ng…")
-        video = talk_video(DEMO_SCRIPT, tmp / "clipcast-demo.mp4", pause=0.9, picture="testsrc2")
-        request = SelectionRequest(clips=2, min_seconds=8, max_seconds=25)
+        video = talk_video(DEMO_SCRIPT, tmp / "clipcast-demo.mp4", pause=0.9, picture="testsrc2=sar=1")
+        request = SelectionRequest(clips=clips, min_seconds=8, max_seconds=25)
         result = _run_process(app, video, request, _options(), output, False)
         if keep_video:
             shutil.copy2(video, result.output_dir / "demo-source.mp4")

@@ -68,12 +68,14 @@ def keep_segments(
     pad: float = 0.12,
     fillers: Sequence[str] = (),
     min_keep: float = 0.25,
+    long_silence: float = 2.0,
 ) -> list[Interval]:
     """The source intervals of ``[start, end]`` to keep, in order.
 
     ``silences`` are quiet stretches from the audio level (``detect_silences``); None means "not measured" and
     the word gaps decide alone. ``pad`` seconds of each pause stay on either side so speech is not clipped.
-    Kept pieces shorter than ``min_keep`` are dropped (a 3-frame flash helps nobody).
+    Kept pieces shorter than ``min_keep`` are dropped (a 3-frame flash helps nobody). A quiet stretch of at
+    least ``long_silence`` s is cut even where the recogniser stretched a word over it (it does, at pauses).
     """
     inside = [w for w in words if w.end > start and w.start < end]
     filler_set = {normalise(f) for f in fillers}
@@ -86,7 +88,8 @@ def keep_segments(
         gaps = [(a, b) for a, b in gaps if b - a >= min_silence]
         if silences is not None:
             gaps = _intersect(gaps, [(a, b) for a, b in silences if b - a >= min_silence])
-            gaps = [(a, b) for a, b in gaps if b - a >= min_silence]
+            gaps += [(max(a, start), min(b, end)) for a, b in silences if b - a >= long_silence]
+            gaps = [(a, b) for a, b in _merge(gaps) if b - a >= min_silence]
         for a, b in gaps:
             lo = a if a <= start else a + pad
             hi = b if b >= end else b - pad

@@ -70,7 +70,8 @@ def sample_faces(
     info = probe(source)
     if not info.width or not info.height:
         raise ClipcastError(f"{source.name} has no video stream to find faces in")
-    height = max(2, round(info.height * width / info.width / 2) * 2)
+    src_w, src_h = (info.height, info.width) if abs(info.rotation) % 180 == 90 else (info.width, info.height)
+    height = max(2, round(src_h * width / src_w / 2) * 2)
     cmd = [
         binary("ffmpeg"), "-hide_banner", "-nostdin", "-loglevel", "error",
         "-ss", f"{start:.3f}", "-t", f"{duration:.3f}", "-i", str(source), "-an",

@@ -70,6 +70,9 @@ class ClipGraph:
     def build(self, output: Path) -> list[str]:
         if not self.info.width or not self.info.height:
             raise InputError(f"{self.source.name} has no video stream; a clip needs pictures")
+        src_w, src_h = self.info.width, self.info.height
+        if abs(self.info.rotation) % 180 == 90:  # phone videos: ffmpeg rotates while decoding
+            src_w, src_h = src_h, src_w
         t0 = self.timeline.start
         window = self.timeline.end - t0
         args = ["-ss", f"{t0:.3f}", "-t", f"{window:.3f}", "-i", str(self.source)]
@@ -100,8 +103,8 @@ class ClipGraph:
         graph.append(
             reframe_filter(
                 self.reframe,
-                self.info.width,
-                self.info.height,
+                src_w,
+                src_h,
                 self.width,
                 self.height,
                 inp="vcut",
@@ -157,7 +160,13 @@ class ClipGraph:
             audio.append("afftdn=nf=-25")
         if self.loudness_lufs is not None:
             audio.append(f"loudnorm=I={self.loudness_lufs:.1f}:TP=-1.5:LRA=11")
-        audio += ["aresample=48000", "aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo"]
+        # asetpts: loudnorm after a concat emits timestamps that make the muxer stop the audio early (ffmpeg 5.1):
+        # re-stamp by sample count, which is exact because the audio is continuous here.
+        audio += [
+            "aresample=48000",
+            "asetpts=N/SR/TB",
+            "aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo",
+        ]
         graph.append(f"[acut]{','.join(audio)}[amain]")
 
         v_out, a_out = "vmain", "amain"

@@ -19,7 +19,7 @@ from sqlmodel import select
 from core import models
 from core.contracts import ClipPlan, SelectionRequest, Summary, Transcript
 from core.errors import ClipcastError, InputError
-from core.pipeline.select import MAX_OVERLAP, check_request, select_clips
+from core.pipeline.select import MAX_OVERLAP, audio_path, check_request, select_clips, speech_only
 from core.progress import NullReporter, Reporter
 from core.usage import usage_context
 
@@ -57,7 +57,9 @@ def analyze(
     reporter = reporter or NullReporter()
     request = request or default_request(app.settings)
     check_request(request)
-    app.selector(llm)  # an unknown --llm fails now, before minutes of transcription
+    selector = app.selector(llm)  # an unknown or unconfigured --llm fails now, before minutes of transcription
+    if callable(getattr(selector, "check_ready", None)):
+        selector.check_ready()
     app.stt(stt)
     if isinstance(source, int) and not isinstance(source, bool):
         reporter.stage("ingest")
@@ -69,8 +71,8 @@ def analyze(
         video = ingest(app, source, user_id=user_id, reporter=reporter)
     reporter.check_cancelled()
     with usage_context(user_id=video.user_id if video.user_id is not None else user_id, video_id=video.id):
-        reporter.stage("transcribe")
-        ensure_audio(app, video, reporter=reporter)
+        ensure_audio(app, video, reporter=reporter)  # reports an "audio" stage when it extracts
+        reporter.stage("transcribe")  # transcribe() announces it too, but not when the transcript is cached
         transcript = transcribe(app, video, backend=stt, language=request.language, reporter=reporter)
         reporter.check_cancelled()
         reporter.stage("select")
@@ -79,9 +81,12 @@ def analyze(
                 f"no speech was found in {video.title or video.source!r}, so there is nothing to pick clips from",
                 "check that the video has audible speech (and the right --stt/language for it)",
             )
-        plans = select_clips(app, video, transcript, request, backend=llm, reporter=reporter)
-        clips = save_clips(app, video, plans)
-        summary = _summarize(app, llm, transcript)
+        # ask for as many more as the user already acted on: those moments are not proposed again
+        settled = _settled_count(app, video.id)
+        wider = request.model_copy(update={"clips": min(100, request.clips + settled)})
+        plans = select_clips(app, video, transcript, wider, backend=llm, reporter=reporter)
+        clips = save_clips(app, video, plans, limit=request.clips)
+        summary = _summarize(app, llm, speech_only(transcript, audio_path(app, video)))
     with app.session() as s:
         row = s.get(models.Video, video.id)
         if row is not None:
@@ -101,8 +106,15 @@ def _summarize(app: Any, llm: str | None, transcript: Transcript) -> Summary | N
         return None
 
 
-def save_clips(app: Any, video: models.Video, plans: list[ClipPlan]) -> list[models.Clip]:
-    """Store plans as the video's proposed clips (ranked 1..n by score), idempotently (module docstring)."""
+def _settled_count(app: Any, video_id: int | None) -> int:
+    with app.session() as s:
+        rows = s.exec(select(models.Clip.status).where(models.Clip.video_id == video_id)).all()
+    return sum(1 for status in rows if status != models.ClipStatus.PROPOSED)
+
+
+def save_clips(app: Any, video: models.Video, plans: list[ClipPlan], *, limit: int | None = None) -> list[models.Clip]:
+    """Store plans as the video's proposed clips (ranked 1..n by score, at most ``limit``), idempotently (module
+    docstring)."""
     with app.session() as s:
         existing = s.exec(select(models.Clip).where(models.Clip.video_id == video.id)).all()
         proposed = {(round(c.start, 2), round(c.end, 2)): c for c in existing if c.status == models.ClipStatus.PROPOSED}
@@ -112,6 +124,8 @@ def save_clips(app: Any, video: models.Video, plans: list[ClipPlan]) -> list[mod
         for plan in plans:
             if any(_overlap(plan.start, plan.end, c.start, c.end) > MAX_OVERLAP for c in settled):
                 continue  # the user already acted on this moment
+            if limit is not None and rank >= limit:
+                break
             rank += 1
             row = proposed.pop((round(plan.start, 2), round(plan.end, 2)), None) or models.Clip(
                 video_id=video.id, user_id=video.user_id, start=plan.start, end=plan.end

@@ -13,7 +13,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
+
 from core.contracts import Candidate, SelectionRequest, Transcript, Word
+
+log = structlog.get_logger("clipcast.candidates")
 
 #: A gap between words (s) that ends a sentence even without punctuation.
 PAUSE_BREAK = 1.0
@@ -143,9 +147,15 @@ def plugin_candidates(manager: Any, transcript: Transcript, request: SelectionRe
     out: list[Candidate] = []
     for impl in manager.hook.clip_candidates.get_hookimpls():
         kwargs = {"transcript": transcript, "request": request}
-        result = impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames}) or []
-        for item in result:
-            cand = item if isinstance(item, Candidate) else Candidate.model_validate(item)
+        try:
+            result = impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames}) or []
+            found = [item if isinstance(item, Candidate) else Candidate.model_validate(item) for item in result]
+        except Exception as exc:  # one plugin's bug must not stop the selection: its windows are skipped
+            log.warning(
+                "clip_candidates plugin failed; its windows are skipped", plugin=impl.plugin_name, error=repr(exc)
+            )
+            continue
+        for cand in found:
             if cand.source == "core":
                 cand = cand.model_copy(update={"source": impl.plugin_name})
             if cand.end > cand.start:

@@ -364,7 +364,6 @@ def ensure_audio(app: Any, video: models.Video, *, reporter: Reporter | None = N
     reporter = reporter or NullReporter()
     key = audio_key(video)
     if not app.storage.exists(key):
-        reporter.stage("audio")
         src = local_source(app, video)
         with tempfile.TemporaryDirectory(dir=_tmp_dir(app.settings)) as tmp:
             wav = ffmpeg.extract_audio(src, Path(tmp) / "audio.wav", reporter=reporter, duration=video.duration or None)

@@ -121,6 +121,8 @@ def process(
     output_dir: Path | None = None,
     reporter: Reporter | None = None,
     user_id: int | None = None,
+    stt: str | None = None,
+    llm: str | None = None,
 ) -> ProcessResult:
     """ingest → transcribe → select → render every clip → files + ``clips.json`` in ``output_dir``.
 
@@ -130,7 +132,7 @@ def process(
     from core.pipeline.analyze import analyze
 
     timed = _Timed(reporter or NullReporter())
-    analysis = analyze(app, source, request, user_id=user_id, reporter=timed)
+    analysis = analyze(app, source, request, stt=stt, llm=llm, user_id=user_id, reporter=timed)
     video = analysis.video
     clips = sorted(analysis.clips, key=lambda c: (c.rank, c.start))
     timed.stage("render")

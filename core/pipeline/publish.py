@@ -22,17 +22,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy import update
 from sqlmodel import select
 
 from core import accounts
 from core.contracts import PostStatus, PublishRequest, PublishResult
 from core.errors import ClipcastError, InputError, PermanentError, RetryableError
-from core.logging import get_logger
 from core.models import Clip, ClipStatus, Post, SocialAccount, utcnow
 from core.progress import NullReporter, Reporter
 
-log = get_logger("clipcast.publish")
+log = structlog.get_logger("clipcast.publish")  # lazy: follows core.logging.configure() made later
 
 #: Seconds an ``uploading`` post is presumed to be in the hands of a live worker after its last checkpoint.
 UPLOAD_LEASE = 120.0
@@ -154,6 +154,29 @@ def cancel_post(app: Any, post_id: int) -> Post:
     return post
 
 
+def retry_post(app: Any, post_id: int, *, at: datetime | None = None) -> Post:
+    """Schedule a failed post again, but only when nothing of it reached the platform (no remote id)."""
+    post = get_post(app, post_id)
+    if post.status != PostStatus.FAILED:
+        raise InputError(f"post {post_id} is {post.status}; only failed posts can be retried")
+    if post.remote_id:
+        raise InputError(
+            f"post {post_id} already reached {post.platform} (remote id {post.remote_id}); retrying could post twice",
+            "check the platform, then schedule the clip again with `clipcast publish` if it is really missing",
+        )
+    opts = {k: v for k, v in (post.options or {}).items() if k != "checkpoint"}
+    return _update(
+        app,
+        post_id,
+        status=PostStatus.SCHEDULED,
+        error=None,
+        retryable=False,
+        options=opts,
+        scheduled_at=_aware(at) if at else utcnow(),
+        dispatched_at=None,
+    )
+
+
 def _update(app: Any, post_id: int, **fields: Any) -> Post:
     with app.session() as s:
         post = s.get(Post, post_id)
@@ -260,7 +283,12 @@ def publish_post(
     if post.remote_id or post.status == PostStatus.PROCESSING:
         return _try_check(app, post)
     publisher = app.publisher(post.platform)
-    account = accounts.handle(app, post.account_id)
+    try:
+        account = accounts.handle(app, post.account_id)
+    except accounts.ReconnectNeeded as exc:
+        if post.status == PostStatus.SCHEDULED:  # nothing sent yet: fail visibly; `clipcast posts retry` later
+            return _fail(app, post, str(exc), retryable=True)
+        raise
     with tempfile.TemporaryDirectory(prefix="clipcast-publish-") as tmp:
         request = _request(app, post, Path(tmp))
         if post.status == PostStatus.UPLOADING:
@@ -275,7 +303,10 @@ def publish_post(
                 post = _apply(app, post, found)
                 return _try_check(app, post) if post.status == PostStatus.PROCESSING else post
         else:
-            problems = publisher.preflight(request, account)
+            try:
+                problems = publisher.preflight(request, account)
+            except PermanentError as exc:  # the platform refused even the checks (banned, scope missing...)
+                return _fail(app, post, f"preflight: {exc}", retryable=getattr(exc, "retryable", False))
             if problems:
                 return _fail(app, post, "preflight: " + "; ".join(problems))
             try:

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from core import models
 from core.contracts import RenderSpec, Word
@@ -43,6 +43,8 @@ RENDER_VERSION = 1
 
 class RenderOptions(BaseModel):
     """How to render; ``None`` fields take ``settings.render``'s value (see ``resolved``)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     aspect: Literal["9:16", "1:1", "16:9"] | None = None
     reframe: Literal["crop", "blur", "face"] | None = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +189,23 @@ def drop_words_in_silence(
     return transcript.model_copy(update={"segments": segments})
 
 
+def speech_only(transcript: Transcript, audio: Path | None) -> Transcript:
+    """The transcript without words the audio shows as silence (see ``SILENCE_DB``); as is without audio."""
+    if audio is None:
+        return transcript
+    try:
+        silences = _silences(str(audio), Path(audio).stat().st_mtime)
+    except (ClipcastError, OSError) as exc:  # selection still works from the words alone
+        log.warning("silence detection failed; using word times as they are", error=str(exc))
+        return transcript
+    return drop_words_in_silence(transcript, silences)
+
+
+@lru_cache(maxsize=8)
+def _silences(path: str, _mtime: float) -> list[tuple[float, float]]:
+    return detect_silences(Path(path), noise_db=SILENCE_DB, min_duration=SILENCE_MIN)
+
+
 # ----------------------------------------------------------------------------------------------- the stage
 
 
@@ -209,15 +227,10 @@ def select_clips(
     selector = app.selector(backend)
     reporter.progress(0, "finding candidate windows")
     audio = _audio_path(app, video)
-    if audio is not None:
-        try:
-            silences = detect_silences(audio, noise_db=SILENCE_DB, min_duration=SILENCE_MIN)
-            transcript = drop_words_in_silence(transcript, silences)
-        except ClipcastError as exc:  # selection still works from the words alone
-            log.warning("silence detection failed; using word times as they are", error=str(exc))
+    transcript = speech_only(transcript, audio)
     candidates = gather_candidates(app.plugins, transcript, request)
     reporter.check_cancelled()
-    log.info("selecting clips", backend=selector.name, candidates=len(candidates), clips=request.clips)
+    log.debug("selecting clips", backend=selector.name, candidates=len(candidates), clips=request.clips)
     reporter.progress(10, f"scoring {len(candidates)} candidates with {selector.name}")
     user_id = getattr(video, "user_id", None)
     video_id = getattr(video, "id", None)
@@ -235,6 +248,11 @@ def select_clips(
     result = validate_plans(list(plans), transcript, request, media_duration=duration)
     reporter.progress(100, f"{len(result)} clips selected")
     return result
+
+
+def audio_path(app: Any, video: Any) -> Path | None:
+    """The local 16 kHz WAV of a video row, when it was extracted (``ensure_audio``) and storage is local."""
+    return _audio_path(app, video)
 
 
 def _audio_path(app: Any, video: Any) -> Path | None:

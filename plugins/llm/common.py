@@ -112,7 +112,7 @@ class LLMOptions(BaseModel):
     max_retries: int = Field(2, ge=0, le=10, description="SDK retries on rate limits, timeouts and 5xx")
     json_retries: int = Field(2, ge=0, le=5, description="re-asks with a stricter prompt after invalid JSON")
     chunk_chars: int = Field(12000, ge=1000, description="transcript characters per cheap-pass request")
-    max_windows: int = Field(60, ge=5, description="candidate windows scored per cheap-pass request")
+    max_windows: int = Field(80, ge=5, description="most candidate windows scored per transcript chunk")
     shortlist: int = Field(3, ge=1, le=10, description="windows sent to the detailed pass, per clip asked")
     temperature: float | None = Field(0.2, ge=0, le=2)
     prompts_dir: Path | None = Field(None, description="directory of prompt files overriding the built-in ones")
@@ -141,6 +141,10 @@ class TwoPassSelector(ClipSelector):
         add_secret(key)
 
     # ------------------------------------------------------------------------------------ provider part
+
+    def check_ready(self) -> None:
+        """Raise ``ConfigError`` now (no API key...) rather than after minutes of transcription."""
+        _ = self.client  # type: ignore[attr-defined]
 
     @abc.abstractmethod
     def _call(self, prompt: str, schema: type[BaseModel]) -> Call:
@@ -204,19 +208,21 @@ class TwoPassSelector(ClipSelector):
         for n, chunk in enumerate(chunks, 1):
             lo = chunk[0].start if n > 1 else float("-inf")
             hi = chunks[n][0].start if n < len(chunks) else float("inf")
-            ids = [i for i, c in enumerate(candidates) if lo <= c.start < hi]
-            for part in _thin(ids, self.options.max_windows):
-                windows = "\n".join(
-                    f"{i}: {candidates[i].start:.1f}-{candidates[i].end:.1f} s ({candidates[i].duration:.0f} s)"
-                    for i in part
-                )
-                prompt = self.prompt(
-                    "score_windows", part=n, parts=len(chunks), transcript=transcript_lines(chunk), windows=windows
-                )
-                answer = self.structured(prompt, WindowScores)
-                for item in answer.scores:
-                    if item.id in part:
-                        scores[item.id] = _bound(item.score)
+            part = _spread([i for i, c in enumerate(candidates) if lo <= c.start < hi], self.options.max_windows)
+            if not part:
+                continue
+            windows = "\n".join(
+                f"{i}: {candidates[i].start:.1f}-{candidates[i].end:.1f} s ({candidates[i].duration:.0f} s)"
+                for i in part
+            )
+            prompt = self.prompt(
+                "score_windows", part=n, parts=len(chunks), transcript=transcript_lines(chunk), windows=windows
+            )
+            answer = self.structured(prompt, WindowScores)
+            wanted = set(part)
+            for item in answer.scores:
+                if item.id in wanted:
+                    scores[item.id] = _bound(item.score)
         shortlist = _shortlist(candidates, scores, request.clips * self.options.shortlist)
         if not shortlist:
             return []
@@ -318,9 +324,13 @@ def _window_block(i: int, cand: Candidate, transcript: Transcript) -> str:
     return f"id {i}: {cand.start:.2f}-{cand.end:.2f} s\ntext: {join_words(words) or cand.text}\nword times: {timed}"
 
 
-def _thin(ids: list[int], limit: int) -> list[list[int]]:
-    """Split a chunk's windows into requests of at most ``limit`` ids."""
-    return [ids[k : k + limit] for k in range(0, len(ids), limit)] if ids else []
+def _spread(ids: list[int], limit: int) -> list[int]:
+    """At most ``limit`` of a chunk's windows, evenly spread over it: one cheap request per chunk, however many
+    overlapping windows the chunk has (long talks have thousands)."""
+    if len(ids) <= limit:
+        return ids
+    step = len(ids) / limit
+    return [ids[int(k * step)] for k in range(limit)]
 
 
 def _shortlist(candidates: list[Candidate], scores: dict[int, float], n: int) -> list[int]:

@@ -12,6 +12,7 @@ Titles, captions and hashtags are templated from the clip's own words.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import re
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.contracts import Candidate, Chapter, ClipPlan, ClipSelector, SelectionRequest, Summary, Transcript, Word
 from core.hookspecs import hookimpl
@@ -81,7 +82,34 @@ def tokens(text: str) -> list[str]:
 
 
 def content_words(text: str) -> list[str]:
-    return [t for t in tokens(text) if t not in STOPWORDS and len(t) > 2 and not t.isdigit()]
+    """Lower-cased words that carry the topic, plurals folded (``bicycles`` and ``bicycle`` are one keyword)."""
+    return [stem(t) for t in tokens(text) if t not in STOPWORDS and len(t) > 2 and not t.isdigit()]
+
+
+@lru_cache(maxsize=65536)
+def _word_terms(text: str) -> tuple[str, ...]:
+    """``content_words`` of one transcript word, cached: a talk repeats its words, and candidates overlap."""
+    return tuple(content_words(text))
+
+
+@lru_cache(maxsize=65536)
+def _word_tokens(text: str) -> tuple[str, ...]:
+    return tuple(tokens(text))
+
+
+def words_terms(words: list[Word]) -> list[str]:
+    return [t for w in words for t in _word_terms(w.text)]
+
+
+def stem(word: str) -> str:
+    """A deliberately small plural folding (English); leaves words it is unsure of alone."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and (word.endswith(("ches", "shes")) or (word.endswith("es") and word[-3] in "sxz")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "is", "us")):
+        return word[:-1]
+    return word
 
 
 # ------------------------------------------------------------------------------------------------ corpus
@@ -99,18 +127,20 @@ class Corpus:
     def idf(self, term: str) -> float:
         return math.log((1 + self.n) / (1 + self.df.get(term, 0))) + 1.0
 
-    def weights(self, text: str) -> dict[str, float]:
-        counts = Counter(content_words(text))
+    def weights(self, terms: str | list[str]) -> dict[str, float]:
+        """TF-IDF of a text (or of its ``content_words`` already split)."""
+        counts = Counter(content_words(terms) if isinstance(terms, str) else terms)
         return {t: c * self.idf(t) for t, c in counts.items()}
 
-    def keywords(self, text: str, k: int = 3) -> list[str]:
-        w = self.weights(text)
+    def keywords(self, terms: str | list[str], k: int = 3) -> list[str]:
+        terms = content_words(terms) if isinstance(terms, str) else terms
+        w = self.weights(terms)
         # ties (common in short talks) go to the longer, more specific word, then to the earlier one
-        order = {t: i for i, t in reversed(list(enumerate(content_words(text))))}
+        order = {t: i for i, t in reversed(list(enumerate(terms)))}
         return [t for t, _ in sorted(w.items(), key=lambda kv: (-round(kv[1], 6), -len(kv[0]), order[kv[0]]))[:k]]
 
-    def salience(self, text: str, k: int = 5) -> float:
-        top = sorted(self.weights(text).values(), reverse=True)[:k]
+    def salience(self, terms: str | list[str], k: int = 5) -> float:
+        top = sorted(self.weights(terms).values(), reverse=True)[:k]
         return sum(top) / k if top else 0.0
 
 
@@ -187,6 +217,16 @@ class HeuristicSelector(ClipSelector):
         )
         max_gap: float = Field(0.5, ge=0, description="word gaps longer than this (s) count as silence")
 
+        @field_validator("weights")
+        @classmethod
+        def _known(cls, value: dict[str, float]) -> dict[str, float]:
+            unknown = sorted(set(value) - set(WEIGHTS))
+            if unknown:
+                raise ValueError(f"unknown signal(s) {', '.join(unknown)}; known: {', '.join(WEIGHTS)}")
+            if any(v < 0 for v in value.values()):
+                raise ValueError("weights must not be negative")
+            return value
+
     # ------------------------------------------------------------------------------------------ select
 
     def select(self, transcript: Transcript, candidates: list[Candidate], request: SelectionRequest) -> list[ClipPlan]:
@@ -197,7 +237,8 @@ class HeuristicSelector(ClipSelector):
         level = loudness(current_audio())
         talk_db = level.mean_db(0, transcript.duration or sentences[-1].end) if level else None
         words = clean_words(transcript)
-        scored = [self._score(c, words, sentences, corpus, level, talk_db) for c in candidates]
+        starts = ([w.start for w in words], [x.start for x in sentences])
+        scored = [self._score(c, words, sentences, starts, corpus, level, talk_db) for c in candidates]
         scored = [s for s in scored if s.words]
         top = max((s.sub["keywords_raw"] for s in scored), default=0.0) or 1.0
         weights = {**WEIGHTS, **self.options.weights}
@@ -207,12 +248,13 @@ class HeuristicSelector(ClipSelector):
             total = sum(used.values()) or 1.0
             s.score = round(sum(s.sub[k] * w for k, w in used.items()) / total, 1)
         scored.sort(key=lambda s: (s.score, -s.candidate.start), reverse=True)
+        typical = {k: float(np.median(values)) for k in WEIGHTS if (values := [s.sub[k] for s in scored if k in s.sub])}
         # keep a few more than asked: validation may merge or drop some
         plans: list[ClipPlan] = []
         for s in scored:
             if any(_overlap(s.candidate, p) > 0.5 for p in plans):
                 continue
-            plans.append(self._plan(s, corpus))
+            plans.append(self._plan(s, corpus, typical))
             if len(plans) >= request.clips * 2:
                 break
         return plans
@@ -222,19 +264,19 @@ class HeuristicSelector(ClipSelector):
         cand: Candidate,
         words: list[Word],
         sentences: list[Sentence],
+        starts: tuple[list[float], list[float]],
         corpus: Corpus,
         level: Loudness | None,
         talk_db: float | None,
     ) -> Scored:
-        inside = [w for w in words if w.start >= cand.start - 0.05 and w.end <= cand.end + 0.05]
-        sents = [s for s in sentences if s.start >= cand.start - 0.05 and s.end <= cand.end + 0.05]
+        inside = _within(words, starts[0], cand)
+        sents = _within(sentences, starts[1], cand)
         if not sents and inside:
             sents = [Sentence(words=inside, complete=False)]
         sub: dict[str, float] = {}
         notes: dict[str, str] = {}
         if not inside:
             return Scored(cand, inside, sents, sub, notes)
-        text = join_words(inside)
         duration = max(0.1, cand.end - cand.start)
 
         # hook: the first sentence carries it; "you" in the second still counts a little
@@ -262,8 +304,7 @@ class HeuristicSelector(ClipSelector):
         sub["hook"] = _clamp(hook)
         notes["hook"] = f"opens with {', '.join(feats)}" if feats else ""
 
-        sub["keywords_raw"] = corpus.salience(text)
-        notes["keywords"] = "salient words: " + ", ".join(corpus.keywords(text, 3))
+        sub["keywords_raw"] = corpus.salience(words_terms(inside))  # the note is written in _plan (winners only)
 
         last = sents[-1]
         ends_clean = last.complete and abs(last.end - inside[-1].end) < 0.05
@@ -283,7 +324,7 @@ class HeuristicSelector(ClipSelector):
                 sub["energy"] = _clamp(50 + (db - talk_db) * 10)
                 notes["energy"] = f"louder than the talk's average ({db - talk_db:+.1f} dB)"
 
-        toks = [t for w in inside for t in tokens(w.text)]
+        toks = [t for w in inside for t in _word_tokens(w.text)]
         fillers = sum(t in FILLERS for t in toks) + sum(p in FILLER_PAIRS for p in itertools.pairwise(toks))
         share = fillers / max(1, len(toks))
         sub["fillers"] = _clamp(100 * (1 - 5 * share))
@@ -293,9 +334,10 @@ class HeuristicSelector(ClipSelector):
         notes["silence"] = "no dead air" if silence < 0.05 else ""
         return Scored(cand, inside, sents, sub, notes)
 
-    def _plan(self, s: Scored, corpus: Corpus) -> ClipPlan:
+    def _plan(self, s: Scored, corpus: Corpus, typical: dict[str, float]) -> ClipPlan:
         text = join_words(s.words)
-        keywords = corpus.keywords(text, 3)
+        keywords = corpus.keywords(words_terms(s.words), 3)
+        s.notes["keywords"] = "salient words: " + ", ".join(keywords)
         hashtags = [f"#{k}" for k in keywords]
         title = _title(s.sentences[0].text if s.sentences else text)
         caption = _shorten(" ".join(x.text for x in s.sentences[:2]) or text, 150)
@@ -306,7 +348,7 @@ class HeuristicSelector(ClipSelector):
             end=s.candidate.end,
             score=s.score,
             sub_scores=sub,
-            reason=_reason(s),
+            reason=_reason(s, typical),
             title=title,
             caption=caption,
             hashtags=hashtags,
@@ -407,15 +449,26 @@ def _title(sentence: str, limit: int = 70) -> str:
     return title[:1].upper() + title[1:]
 
 
-def _reason(s: Scored) -> str:
-    weights = WEIGHTS
+#: Absence of flaws (no fillers, no dead air) is named only when nothing more telling stands out.
+_PLAIN = {"fillers": 0.3, "silence": 0.3, "completeness": 0.6}
+
+
+def _reason(s: Scored, typical: dict[str, float]) -> str:
+    """Name the signals where this clip stands out from the typical candidate (then the strongest ones)."""
     ranked = sorted(
         (k for k in s.sub if s.notes.get(k) and s.sub[k] >= 60),
-        key=lambda k: s.sub[k] * weights.get(k, 0.05),
+        key=lambda k: ((s.sub[k] - typical.get(k, 0.0)) + 0.1 * s.sub[k]) * WEIGHTS.get(k, 0.05) * _PLAIN.get(k, 1),
         reverse=True,
     )
     parts = [s.notes[k] for k in ranked[:3]]
     return "; ".join(parts) if parts else "best available window, no strong signal"
+
+
+def _within(items: list[Any], starts: list[float], cand: Candidate, slack: float = 0.05) -> list[Any]:
+    """Items (words or sentences, sorted by start) lying inside the candidate; bisect keeps long talks fast."""
+    lo = bisect.bisect_left(starts, cand.start - slack)
+    hi = bisect.bisect_right(starts, cand.end + slack)
+    return [x for x in items[lo:hi] if x.end <= cand.end + slack]
 
 
 def _overlap(c: Candidate, p: ClipPlan) -> float:

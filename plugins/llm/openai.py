@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import Any, Literal
 
 import openai
 from pydantic import BaseModel, Field, ValidationError
@@ -20,8 +20,11 @@ from plugins.llm.common import Call, LLMOptions, TwoPassSelector, _short_error
 
 class OpenAIOptions(LLMOptions):
     model: str = Field("gpt-5-mini", description="any Responses API model with structured outputs")
-    reasoning_effort: str | None = Field(
-        None, description="minimal | low | medium | high, for reasoning models (None: the model's default)"
+    temperature: float | None = Field(
+        None, ge=0, le=2, description="sent only when set: GPT-5 reasoning models refuse anything but the default"
+    )
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = Field(
+        None, description="for reasoning models (None: the model's default)"
     )
 
 
@@ -54,7 +57,7 @@ class OpenAISelector(TwoPassSelector):
 
     def _call(self, prompt: str, schema: type[BaseModel]) -> Call:
         kwargs: dict[str, Any] = {"model": self.options.model, "input": prompt, "text_format": schema}
-        if self.options.temperature is not None and not self.options.reasoning_effort:
+        if self.options.temperature is not None:
             kwargs["temperature"] = self.options.temperature
         if self.options.reasoning_effort:
             kwargs["reasoning"] = {"effort": self.options.reasoning_effort}

@@ -59,7 +59,9 @@ class FolderPublisher(Publisher):
         except OSError as exc:
             problems.append(f"cannot create {self.root}: {exc.strerror}")
         if len(request.caption) > self.options.max_caption_chars:
-            problems.append(f"caption is {len(request.caption)} characters; the limit is {self.options.max_caption_chars}")
+            problems.append(
+                f"caption is {len(request.caption)} characters; the limit is {self.options.max_caption_chars}"
+            )
         return problems
 
     def publish(self, request: PublishRequest, account: Any) -> PublishResult:

@@ -21,12 +21,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from core import oauth
 from core.contracts import PostStatus, Publisher, PublishRequest, PublishResult
 from core.errors import PermanentError, RetryableError
 from core.hookspecs import hookimpl
+from core.logging import add_secret
 from plugins.publishers.http import HttpClient, PlatformError, json_or_empty
 
 PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
@@ -145,8 +146,22 @@ class TikTokPublisher(Publisher):
         backoff_seconds: float = Field(1.0, ge=0)
         rate_limit_wait_seconds: float = Field(20, ge=0, description="longest client-side wait for a rate limit")
 
+        @model_validator(mode="after")
+        def _check(self) -> TikTokPublisher.Options:
+            if not 5 * self.megabyte <= self.chunk_bytes <= 64 * self.megabyte:
+                raise ValueError(f"chunk_bytes must be 5-64 MB ({5 * self.megabyte}-{64 * self.megabyte} bytes)")
+            if self.mode not in ("direct", "inbox"):
+                raise ValueError("mode must be direct or inbox")
+            if self.privacy_level not in PRIVACY_LEVELS:
+                raise ValueError(f"privacy_level must be one of {', '.join(PRIVACY_LEVELS)}")
+            if self.pkce_encoding not in ("base64url", "hex"):
+                raise ValueError("pkce_encoding must be base64url or hex")
+            return self
+
     def __init__(self, options: BaseModel | None = None) -> None:
         super().__init__(options)
+        if self.options.client_secret:  # some calls carry it in a URL (Instagram's token exchange)
+            add_secret(self.options.client_secret.get_secret_value())
         self.http = HttpClient("tiktok", retries=self.options.retries, backoff=self.options.backoff_seconds)
         self.limits = RateLimiter(self.options.rate_limit_wait_seconds)
 
@@ -244,15 +259,21 @@ class TikTokPublisher(Publisher):
             problems.append(str(exc))
         caption = self._caption(request)
         if utf16_len(caption) > self.options.max_caption_chars:
-            problems.append(f"the caption is {utf16_len(caption)} UTF-16 units; TikTok allows {self.options.max_caption_chars}")
+            problems.append(
+                f"the caption is {utf16_len(caption)} UTF-16 units; TikTok allows {self.options.max_caption_chars}"
+            )
         if info is not None:
             privacy = request.privacy or self.options.privacy_level
             offered = info.get("privacy_level_options") or []
             if privacy not in offered:
-                problems.append(f"privacy {privacy} is not offered by this TikTok account (it offers {', '.join(offered)})")
+                problems.append(
+                    f"privacy {privacy} is not offered by this TikTok account (it offers {', '.join(offered)})"
+                )
             limit = info.get("max_video_post_duration_sec")
             if limit and request.duration and request.duration > float(limit):
-                problems.append(f"the clip is {request.duration:.1f} s long; this TikTok account may post at most {limit} s")
+                problems.append(
+                    f"the clip is {request.duration:.1f} s long; this TikTok account may post at most {limit} s"
+                )
         return problems
 
     def preflight(self, request: PublishRequest, account: Any) -> list[str]:
@@ -345,9 +366,13 @@ class TikTokPublisher(Publisher):
                     index = matching[0]
                     continue
                 if res is not None and res.status_code == 403:
-                    raise PlatformError("the TikTok upload URL expired (uploads must finish within an hour)", retryable=True)
+                    raise PlatformError(
+                        "the TikTok upload URL expired (uploads must finish within an hour)", retryable=True
+                    )
                 if res is not None and res.status_code < 500:
-                    raise PlatformError(f"TikTok refused chunk {index + 1}/{count}: HTTP {res.status_code} {res.text[:200]}")
+                    raise PlatformError(
+                        f"TikTok refused chunk {index + 1}/{count}: HTTP {res.status_code} {res.text[:200]}"
+                    )
                 failures += 1
                 if failures > self.options.retries:
                     raise RetryableError(f"TikTok upload of chunk {index + 1}/{count} keeps failing")

@@ -24,6 +24,7 @@ from core import oauth
 from core.contracts import PostStatus, Publisher, PublishRequest, PublishResult
 from core.errors import PermanentError, RetryableError
 from core.hookspecs import hookimpl
+from core.logging import add_secret
 from plugins.publishers.http import HttpClient, PlatformError, json_or_empty
 
 CHUNK_MULTIPLE = 256 * 1024
@@ -99,6 +100,8 @@ class YouTubePublisher(Publisher):
 
     def __init__(self, options: BaseModel | None = None) -> None:
         super().__init__(options)
+        if self.options.client_secret:  # some calls carry it in a URL (Instagram's token exchange)
+            add_secret(self.options.client_secret.get_secret_value())
         self.http = HttpClient("youtube", retries=self.options.retries, backoff=self.options.backoff_seconds)
 
     # ------------------------------------------------------------------------------------------ accounts
@@ -125,7 +128,9 @@ class YouTubePublisher(Publisher):
         from core.accounts import AccountHandle
 
         h = AccountHandle(None, self.name, token=token)
-        res = self.http.request("GET", f"{self.options.api_base}/channels", account=h, params={"part": "snippet", "mine": "true"})
+        res = self.http.request(
+            "GET", f"{self.options.api_base}/channels", account=h, params={"part": "snippet", "mine": "true"}
+        )
         if res.status_code != 200:
             raise map_error(res, "reading the channel")
         items = json_or_empty(res).get("items") or []
@@ -169,7 +174,9 @@ class YouTubePublisher(Publisher):
         except PermanentError as exc:
             problems.append(str(exc))
         if duration and duration > self.options.max_seconds:
-            problems.append(f"the clip is {duration:.1f} s long; YouTube Shorts allow at most {self.options.max_seconds:g} s")
+            problems.append(
+                f"the clip is {duration:.1f} s long; YouTube Shorts allow at most {self.options.max_seconds:g} s"
+            )
         title = request.title or request.caption[:100]
         if len(title) > 100:
             problems.append(f"the title is {len(title)} characters; YouTube allows 100")
@@ -187,8 +194,8 @@ class YouTubePublisher(Publisher):
         if privacy != "private" and not self.options.project_verified:
             problems.append(
                 f"{privacy} upload requested, but unverified Google API projects can only post private videos "
-                "(YouTube would lock it to private)"
-                " — post as private, or set publishers.youtube.project_verified: true once Google has audited the project"
+                "(YouTube would lock it to private): post as private, or set "
+                "publishers.youtube.project_verified: true once Google has audited the project"
             )
         return problems
 
@@ -231,7 +238,12 @@ class YouTubePublisher(Publisher):
             "X-Upload-Content-Type": "video/mp4",
         }
         res = self.http.request(
-            "POST", f"{self.options.upload_base}/videos", account=account, params=params, json=self._body(request), headers=headers
+            "POST",
+            f"{self.options.upload_base}/videos",
+            account=account,
+            params=params,
+            json=self._body(request),
+            headers=headers,
         )
         if res.status_code != 200 or not res.headers.get("Location"):
             raise map_error(res, "starting the upload")
@@ -240,7 +252,11 @@ class YouTubePublisher(Publisher):
     def _probe(self, session_uri: str, size: int, account: Any) -> tuple[int | None, dict[str, Any] | None]:
         """Ask the session how far it got: (next offset, None), (None, video) when complete, (None, None) when gone."""
         res = self.http.request(
-            "PUT", session_uri, account=account, data=b"", headers={"Content-Range": f"bytes */{size}", "Content-Length": "0"}
+            "PUT",
+            session_uri,
+            account=account,
+            data=b"",
+            headers={"Content-Range": f"bytes */{size}", "Content-Length": "0"},
         )
         if res.status_code in (200, 201):
             return None, json_or_empty(res)
@@ -251,7 +267,9 @@ class YouTubePublisher(Publisher):
             return None, None
         raise map_error(res, "checking the upload session")
 
-    def _send(self, session_uri: str, path: Path, size: int, offset: int, request: PublishRequest, account: Any) -> dict[str, Any]:
+    def _send(
+        self, session_uri: str, path: Path, size: int, offset: int, request: PublishRequest, account: Any
+    ) -> dict[str, Any]:
         """PUT chunks from ``offset`` until YouTube returns the video; resume from the server's Range on trouble."""
         failures = 0
         with open(path, "rb") as f:
@@ -261,7 +279,9 @@ class YouTubePublisher(Publisher):
                 end = offset + len(chunk) - 1
                 headers = {"Content-Type": "video/mp4", "Content-Range": f"bytes {offset}-{end}/{size}"}
                 try:
-                    res = self.http.request("PUT", session_uri, account=account, retry=False, data=chunk, headers=headers)
+                    res = self.http.request(
+                        "PUT", session_uri, account=account, retry=False, data=chunk, headers=headers
+                    )
                 except RetryableError:
                     res = None
                 if res is not None and res.status_code in (200, 201):
@@ -278,7 +298,9 @@ class YouTubePublisher(Publisher):
                     raise map_error(res, "uploading the video")
                 failures += 1
                 if failures > self.options.retries:
-                    raise RetryableError("the YouTube upload keeps failing; it will resume from the saved session later")
+                    raise RetryableError(
+                        "the YouTube upload keeps failing; it will resume from the saved session later"
+                    )
                 self.http.sleep(failures - 1)
                 next_offset, video = self._probe(session_uri, size, account)
                 if video:
@@ -317,13 +339,18 @@ class YouTubePublisher(Publisher):
 
     def check_status(self, remote_id: str, account: Any) -> PublishResult:
         res = self.http.request(
-            "GET", f"{self.options.api_base}/videos", account=account, params={"part": "status,processingDetails", "id": remote_id}
+            "GET",
+            f"{self.options.api_base}/videos",
+            account=account,
+            params={"part": "status,processingDetails", "id": remote_id},
         )
         if res.status_code != 200:
             raise map_error(res, "checking the video")
         items = json_or_empty(res).get("items") or []
         if not items:
-            return PublishResult(status=PostStatus.FAILED, remote_id=remote_id, error="the video no longer exists on YouTube")
+            return PublishResult(
+                status=PostStatus.FAILED, remote_id=remote_id, error="the video no longer exists on YouTube"
+            )
         status = items[0].get("status", {})
         upload = status.get("uploadStatus")
         if upload == "processed":
@@ -335,7 +362,9 @@ class YouTubePublisher(Publisher):
             )
         if upload in ("failed", "rejected", "deleted"):
             why = status.get("failureReason") or status.get("rejectionReason") or upload
-            return PublishResult(status=PostStatus.FAILED, remote_id=remote_id, error=f"YouTube {upload} the video: {why}")
+            return PublishResult(
+                status=PostStatus.FAILED, remote_id=remote_id, error=f"YouTube {upload} the video: {why}"
+            )
         return PublishResult(status=PostStatus.PROCESSING, remote_id=remote_id)
 
 

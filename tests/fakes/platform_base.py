@@ -149,11 +149,13 @@ class OAuthFake(FakeServer):
         access_ttl: int = 3600,
         pkce_encoding: str = "base64url",
         token_extra: Callable[[], dict[str, Any]] | None = None,
+        wrap_token: bool = False,
     ) -> None:
         super().__init__()
         self.client_id, self.client_secret, self.client_param = client_id, client_secret, client_param
         self.rotate_refresh, self.access_ttl, self.pkce_encoding = rotate_refresh, access_ttl, pkce_encoding
         self.token_extra = token_extra or (lambda: {})
+        self.wrap_token = wrap_token
         self.codes: dict[str, dict[str, str]] = {}
         self.access_tokens: dict[str, float] = {}  # token -> expiry (epoch)
         self.refresh_tokens: set[str] = set()
@@ -224,7 +226,8 @@ class OAuthFake(FakeServer):
                 and self._challenge(form.get("code_verifier", "")) != pending["code_challenge"]
             ):
                 return js(400, {"error": "invalid_grant", "error_description": "PKCE verification failed"})
-            return js(200, self.issue())
+            token = self.issue()
+            return js(200, {"data": [token]} if self.wrap_token else token)
         if grant == "refresh_token":
             with self.lock:
                 ok = form.get("refresh_token") in self.refresh_tokens

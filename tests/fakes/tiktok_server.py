@@ -148,10 +148,20 @@ class TikTokFake(OAuthFake):
         pid = ("v_inbox_file~v2." if inbox else "v_pub_file~v2-1.") + secrets.token_hex(6)
         upload_id = secrets.token_hex(6)
         self.publishes[pid] = {
-            "size": size, "chunk": chunk, "count": count, "received": 0, "upload_id": upload_id,
-            "inbox": inbox, "polls": 0, "done": False, "body": body, "chunks": 0,
+            "size": size,
+            "chunk": chunk,
+            "count": count,
+            "received": 0,
+            "upload_id": upload_id,
+            "inbox": inbox,
+            "polls": 0,
+            "done": False,
+            "body": body,
+            "chunks": 0,
         }
-        return envelope(200, {"publish_id": pid, "upload_url": f"{self.url}/upload/?upload_id={upload_id}&upload_token=tok"})
+        return envelope(
+            200, {"publish_id": pid, "upload_url": f"{self.url}/upload/?upload_id={upload_id}&upload_token=tok"}
+        )
 
     def _put(self, req: Request, _m: Any) -> Response:
         pub = next((p for p in self.publishes.values() if p["upload_id"] == req.query.get("upload_id")), None)

@@ -47,12 +47,16 @@ class YouTubeFake(OAuthFake):
 
     def _auth(self, req: Request) -> Response | None:
         if not self.valid(req.bearer()):
-            return js(401, {"error": {"code": 401, "message": "Invalid Credentials", "errors": [{"reason": "authError"}]}})
+            return js(
+                401, {"error": {"code": 401, "message": "Invalid Credentials", "errors": [{"reason": "authError"}]}}
+            )
         return None
 
     @staticmethod
     def google_error(status: int, reason: str) -> Response:
-        return js(status, {"error": {"code": status, "message": reason, "errors": [{"reason": reason, "message": reason}]}})
+        return js(
+            status, {"error": {"code": status, "message": reason, "errors": [{"reason": reason, "message": reason}]}}
+        )
 
     def _channels(self, req: Request, _m: Any) -> Response:
         return self._auth(req) or js(200, {"items": [{"id": "UC-fake-channel", "snippet": {"title": "Fake Channel"}}]})

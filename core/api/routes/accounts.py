@@ -21,7 +21,7 @@ from core.api.deps import AppDep, Id, PageDep, UserDep, owned, scoped
 from core.api.errors import Conflict
 from core.api.schemas import AccountOut, In, PageOut
 from core.errors import InputError
-from core.models import SocialAccount
+from core.models import Post, Schedule, SocialAccount
 
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
 OAUTH_COOKIE = "clipcast_oauth"
@@ -137,8 +137,6 @@ def read_account(account_id: Id, user: UserDep, app: AppDep) -> SocialAccount:
     responses={409: {"description": "a post to this account is being published"}},
 )
 def delete_account(account_id: Id, user: UserDep, app: AppDep) -> None:
-    from core.models import Post
-
     with app.session() as s:
         owned(s, SocialAccount, account_id, user, "account")
         busy = s.exec(
@@ -146,4 +144,10 @@ def delete_account(account_id: Id, user: UserDep, app: AppDep) -> None:
         ).first()
     if busy is not None:
         raise Conflict(f"post {busy} to this account is being published", "wait for it to finish")
+    with app.session() as s:  # its schedules go with it; posts keep their history
+        for schedule in s.exec(select(Schedule).where(Schedule.account_id == account_id)).all():
+            for post in s.exec(select(Post).where(Post.schedule_id == schedule.id)).all():
+                post.schedule_id = None
+                s.add(post)
+            s.delete(schedule)
     accounts.disconnect(app, account_id)

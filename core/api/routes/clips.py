@@ -16,11 +16,22 @@ from core.api.routes.processing import queue_render
 from core.api.schemas import ClipOut, ClipPatch, JobOut, PageOut
 from core.errors import InputError
 from core.models import Clip, ClipStatus, Video, utcnow
+from core.pipeline.render import retrim_clip
 
 router = APIRouter(prefix="/api/clips", tags=["clips"])
 
 #: Fields whose change alters the rendered picture or sound (and so the render hash).
-PICTURE = ("start", "end", "reframe", "caption_style", "brand", "remove_silence", "remove_fillers")
+PICTURE = (
+    "start",
+    "end",
+    "aspect",
+    "reframe",
+    "captions",
+    "caption_style",
+    "brand",
+    "remove_silence",
+    "remove_fillers",
+)
 STYLE = PICTURE[2:]
 MIN_CLIP_SECONDS = 1.0
 
@@ -98,7 +109,7 @@ def update_clip(clip_id: Id, body: ClipPatch, user: UserDep, app: AppDep) -> dic
         if video is not None and video.duration and end > video.duration + 0.05:
             raise InputError(f"end {end} is past the end of the video ({video.duration:.2f} s)")
         picture_changed = any(k in changes and changes[k] != _current(clip, k) for k in PICTURE)
-        for key in ("title", "caption", "hashtags", "start", "end"):
+        for key in ("title", "caption", "hashtags"):
             if key in changes:
                 setattr(clip, key, changes[key])
         style = {k: changes[k] for k in STYLE if k in changes}
@@ -111,6 +122,8 @@ def update_clip(clip_id: Id, body: ClipPatch, user: UserDep, app: AppDep) -> dic
         s.add(clip)
         rerender = picture_changed and bool(clip.video_key)
         video_id, render_options = clip.video_id, dict(clip.render_options)
+    if "start" in changes or "end" in changes:  # moves the bounds and refreshes the clip's text from the transcript
+        retrim_clip(app, clip_id, start=changes.get("start"), end=changes.get("end"))
     job = queue_render(app, user, video_id, clip_id, render_options) if rerender else None
     with app.session() as s:
         out = ClipOut.model_validate(s.get(Clip, clip_id)).model_dump()

@@ -20,8 +20,11 @@ from core.users import Principal
 router = APIRouter(prefix="/api/videos", tags=["videos"])
 
 
-def start_analysis(app: Clipcast, user: Principal, video: Video, options: dict[str, Any]) -> JobOut:
-    """Quota check, then an analyze (or process, with ``render``) job for ``video``, sent to the workers."""
+def start_analysis(
+    app: Clipcast, user: Principal, video: Video | None, options: dict[str, Any], *, source: str | None = None
+) -> JobOut:
+    """Quota check, then an analyze (or process, with ``render``) job for ``video`` — or for a checked URL
+    ``source`` that the worker downloads first — sent to the workers."""
     with app.session() as s:
         quotas.check_processing(s, app.settings, user.id, video)
     sel = app.settings.selection
@@ -44,9 +47,11 @@ def start_analysis(app: Clipcast, user: Principal, video: Video, options: dict[s
     if options.get("render"):
         kind = "process"
         job_options["render_options"] = {k: v for k, v in (options.get("style") or {}).items() if v is not None}
-    job = jobs.create_job(app, kind, video_id=video.id, user_id=user.id, options=job_options)
+    if video is None:
+        job_options["source"] = source
+    job = jobs.create_job(app, kind, video_id=video.id if video else None, user_id=user.id, options=job_options)
     tasks.enqueue(app, job)
-    return JobOut.model_validate(jobs.get_job(app, job.id))  # type: ignore[arg-type]
+    return JobOut.model_validate(job)
 
 
 @router.post(
@@ -101,22 +106,19 @@ def render_video(video_id: Id, body: RenderIn, user: UserDep, app: AppDep) -> li
         rejected = [c.id for c in chosen if c.status == ClipStatus.REJECTED]
         if rejected:
             raise InputError(f"clips {rejected} are rejected", "approve them before rendering")
+        todo = []
         for clip in chosen:
-            clip.render_options = {**(clip.render_options or {}), **style}
-            s.add(clip)
-        chosen_ids = [c.id for c in chosen]
-    out = []
-    for clip_id in chosen_ids:
-        out.append(queue_render(app, user, video_id, clip_id, style))
-    return out
+            if style:
+                clip.render_options = {**(clip.render_options or {}), **style}
+                s.add(clip)
+            todo.append((clip.id, dict(clip.render_options or {})))
+    return [queue_render(app, user, video_id, clip_id, options) for clip_id, options in todo]
 
 
-def queue_render(app: Clipcast, user: Principal, video_id: int, clip_id: int, style: dict[str, Any]) -> JobOut:
-    with app.session() as s:
-        clip = s.get(Clip, clip_id)
-        merged = {**((clip.render_options if clip else None) or {}), **style}
+def queue_render(app: Clipcast, user: Principal, video_id: int, clip_id: int, options: dict[str, Any]) -> JobOut:
+    """A render job for one clip with its full render options (the clip's stored style plus this request's)."""
     job = jobs.create_job(
-        app, "render", video_id=video_id, clip_id=clip_id, user_id=user.id, options={"render_options": merged}
+        app, "render", video_id=video_id, clip_id=clip_id, user_id=user.id, options={"render_options": options}
     )
     tasks.enqueue(app, job)
-    return JobOut.model_validate(jobs.get_job(app, job.id))  # type: ignore[arg-type]
+    return JobOut.model_validate(job)

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -45,11 +46,13 @@ _UPLOAD_DOC: dict[str, Any] = {
 }
 
 
-def _queue_analysis(app: Clipcast, user: Principal, video: Video, options: dict[str, Any]) -> Any:
+def _queue_analysis(
+    app: Clipcast, user: Principal, video: Video | None, options: dict[str, Any], source: str | None = None
+) -> Any:
     """Create and send an analyze job after the quota check (processing module helper, shared here)."""
     from core.api.routes.processing import start_analysis
 
-    return start_analysis(app, user, video, options)
+    return start_analysis(app, user, video, options, source=source)
 
 
 @router.post(
@@ -57,15 +60,21 @@ def _queue_analysis(app: Clipcast, user: Principal, video: Video, options: dict[
     response_model=VideoCreated,
     status_code=201,
     summary='Add a video: multipart upload (field `file`) or JSON `{"url": ...}`',
+    description=(
+        "An upload is stored and probed now (201). A URL with `analyze` (the default) is checked now and downloaded "
+        "by the worker as the job's first stage (202, `video` null until then); with `analyze: false` it is "
+        "downloaded during the request."
+    ),
     openapi_extra=_UPLOAD_DOC,
     responses={
+        202: {"description": "URL accepted: the job downloads and analyzes it", "model": VideoCreated},
         400: {"description": "not a usable video, or a URL Clipcast may not fetch (the message says why)"},
         413: {"description": "larger than api.max_upload_mb"},
         415: {"description": "neither multipart/form-data nor application/json"},
         429: {"description": "daily videos quota used up"},
     },
 )
-async def add_video(request: Request, user: UserDep, app: AppDep) -> VideoCreated:
+async def add_video(request: Request, user: UserDep, app: AppDep) -> VideoCreated | JSONResponse:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in ("multipart/form-data", "application/json"):
         raise UnsupportedMediaType(
@@ -89,8 +98,11 @@ async def add_video(request: Request, user: UserDep, app: AppDep) -> VideoCreate
                 detail=[{"loc": list(map(str, e["loc"])), "msg": e["msg"], "type": e["type"]} for e in exc.errors()],
             )
         url = check_url(body.url, app.settings)
+        if body.analyze:  # the download happens in the worker, with progress on the job
+            job = await run_in_threadpool(_queue_analysis, app, user, None, {}, url)
+            return JSONResponse(VideoCreated(video=None, job=job).model_dump(mode="json"), status_code=202)
         video = await run_in_threadpool(ingest, app, url, user_id=user.id)
-        analyze = body.analyze
+        analyze = False
     else:
         form = await request.form(max_files=1, max_fields=10, max_part_size=64 * 1024)
         try:

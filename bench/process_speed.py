@@ -1,0 +1,128 @@
+"""End-to-end speed of `clipcast process` on a generated talk, per stage, as a multiple of real time.
+
+    .venv/bin/python bench/process_speed.py [--minutes 10] [--reframe blur] [--keep DIR]
+
+Prints each stage's wall time divided by the source duration (0.10x = a 10-minute video takes 1 minute),
+then the render stage beside a bare baseline measured in the same run: one plain ffmpeg crop+scale+encode
+per clip over the same segments, same preset, same parallelism. Targets (issue 4, 2 cores, defaults):
+whole pipeline < 0.15x of the source duration; render within 1.5x of the baseline for blur mode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core.app import Clipcast
+from core.config import Settings
+from core.contracts import SelectionRequest
+from core.media import ffmpeg
+from core.media.synth import talk_video
+from core.pipeline.process import process
+from core.pipeline.render import RenderOptions
+
+OPENERS = [
+    "Here is the thing nobody tells you about",
+    "The biggest mistake I see with",
+    "If you remember one thing about",
+    "Let me tell you a quick story about",
+    "Most people get this wrong when it comes to",
+    "The secret to getting better at",
+]
+TOPICS = ["saving money", "public speaking", "learning to code", "running a small shop", "sleep", "cooking at home"]
+POINTS = [
+    "You do not need more time, you need fewer things on your list.",
+    "Start small, do it every day, and measure what changes.",
+    "The first version will be bad, and that is exactly the point.",
+    "Ask one more question than feels comfortable.",
+    "Write it down, because memory lies to you in the morning.",
+    "Nobody is watching as closely as you think they are.",
+    "The boring option is usually the one that works.",
+    "Stop comparing your first year with somebody's tenth.",
+]
+
+
+def script(minutes: float, seed: int = 7) -> list[str]:
+    """Paragraphs of plain talk, about ``minutes`` long when spoken at 165 words per minute."""
+    rnd = random.Random(seed)
+    words_needed = int(minutes * 165 * 0.92)  # pauses take the rest
+    parts, count = [], 0
+    while count < words_needed:
+        text = f"{rnd.choice(OPENERS)} {rnd.choice(TOPICS)}. " + " ".join(rnd.sample(POINTS, 3))
+        parts.append(text)
+        count += len(text.split())
+    return parts
+
+
+def baseline(src: Path, clips: list, out: Path, parallel: int, preset: str, crf: int) -> float:
+    """Bare ffmpeg: seek, centre crop to 9:16, scale to 1080x1920, encode; one process per clip."""
+
+    def one(i: int, start: float, end: float) -> None:
+        ffmpeg.run(
+            ["-ss", f"{start:.3f}", "-t", f"{end - start:.3f}", "-i", str(src),
+             "-vf", "crop=ih*9/16:ih,scale=1080:1920", "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
+             "-c:a", "aac", "-ar", "48000", str(out / f"bare-{i}.mp4")],
+            timeout=3600,
+        )  # fmt: skip
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        list(pool.map(lambda a: one(*a), [(i, c.start, c.end) for i, c in enumerate(clips)]))
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--reframe", default="blur", choices=["crop", "blur", "face"])
+    ap.add_argument("--clips", type=int, default=5)
+    ap.add_argument("--keep", type=Path, help="keep the work directory here")
+    args = ap.parse_args()
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="clipcast-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        src = work / "talk.mp4"
+        if not src.is_file():
+            t = time.perf_counter()
+            talk_video(script(args.minutes), src, pause=0.8, picture="testsrc2=sar=1")
+            print(f"generated {src.name} in {time.perf_counter() - t:.0f} s")
+        duration = ffmpeg.probe(src).duration
+        run = work / f"run-{int(time.time())}"  # fresh database and storage: no cached transcript or render
+        settings = Settings(data_dir=run / "data", output_dir=run / "clips")
+        app = Clipcast(settings)
+        request = SelectionRequest(clips=args.clips, min_seconds=settings.selection.min_seconds,
+                                   max_seconds=settings.selection.max_seconds)  # fmt: skip
+        t = time.perf_counter()
+        result = process(app, src, request=request, render_options=RenderOptions(reframe=args.reframe),
+                         output_dir=run / "out")  # fmt: skip
+        total = time.perf_counter() - t
+        rendered = sum(c.rendered_duration or 0 for c in result.clips)
+        r = settings.render
+        bare = baseline(src, result.clips, run, r.parallel, r.preset, r.crf)
+
+        print(f"\nsource: {duration / 60:.1f} min generated talk, {len(result.clips)} clips, "
+              f"{rendered:.0f} s rendered ({args.reframe}, {r.aspect}, {r.caption_style}, preset {r.preset}, "
+              f"parallel {r.parallel})")  # fmt: skip
+        print(f"{'stage':<12}{'seconds':>9}{'x real time':>13}")
+        for stage, secs in result.timings.items():
+            print(f"{stage:<12}{secs:>9.1f}{secs / duration:>12.3f}x")
+        print(f"{'total':<12}{total:>9.1f}{total / duration:>12.3f}x   (target < 0.15x)")
+        render = result.timings.get("render", 0.0)
+        print(f"\nrender stage {render:.1f} s vs bare ffmpeg crop+encode of the same segments {bare:.1f} s: "
+              f"ratio {render / bare:.2f}  (target <= 1.5 for blur)")  # fmt: skip
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

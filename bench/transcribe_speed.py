@@ -1,0 +1,136 @@
+"""Transcription speed: our pipeline (ingest + ensure_audio + transcribe through the plugin) against plain
+faster-whisper on the same audio, same model and options, same run.
+
+    .venv/bin/python bench/transcribe_speed.py [MINUTES] [--keep DIR] [--repeat N]   (default 10 minutes, 2)
+
+A talk of about MINUTES minutes is generated with espeak-ng (varied sentences, pauses between paragraphs).
+Both sides load the default model (bundled tiny.en, int8, beam_size 1, word timestamps) inside their timing.
+Prints each as a multiple of real time and our overhead in percent (target: under 10%). The machine's other
+load shows up in both figures; the ratio is the number to compare across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from core.app import Clipcast
+from core.config import Settings
+from core.media import ffmpeg
+from core.media.synth import talk_video
+from core.pipeline.ingest import ensure_audio, ingest
+from core.pipeline.transcribe import transcribe
+from core.plugins import get_manager
+from plugins.stt.faster_whisper import FasterWhisper, bundled_model_path
+
+SUBJECTS = ["Our team", "The new library", "A good editor", "This small change", "The city council", "My neighbour"]
+VERBS = ["improved", "slowed down", "rebuilt", "explained", "questioned", "measured", "celebrated", "ignored"]
+OBJECTS = [
+    "the way we ship software",
+    "the morning train schedule",
+    "the price of fresh bread",
+    "how children learn to read",
+    "the energy bill for the whole building",
+    "three years of careful work",
+    "the rules for public parks",
+    "a surprising number of complaints",
+]
+TAILS = [
+    "and nobody expected it.",
+    "which took about two weeks.",
+    "because the old approach had failed twice.",
+    "so the results will be published in spring.",
+    "even though the budget was tiny.",
+    "and the reaction online was mixed.",
+]
+QUESTIONS = ["Why does this matter?", "What would you do?", "Is that really true?", "How did we get here?"]
+
+
+def paragraphs(minutes: float, seed: int = 7) -> list[str]:
+    """About ``minutes`` of speech at espeak's 165 words per minute, in paragraphs of 3-5 sentences."""
+    rng = random.Random(seed)
+    words_needed = int(minutes * 172)  # espeak-ng at 165 wpm plus 1.2 s pauses: ~172 words per minute overall
+    out: list[str] = []
+    count = 0
+    while count < words_needed:
+        sentences = []
+        for _ in range(rng.randint(3, 5)):
+            sentence = f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)} {rng.choice(TAILS)}"
+            if rng.random() < 0.25:
+                sentence += " " + rng.choice(QUESTIONS)
+            sentences.append(sentence)
+        text = " ".join(sentences)
+        out.append(text)
+        count += len(text.split())
+    return out
+
+
+def baseline(audio: Path) -> tuple[float, int]:
+    """Plain faster-whisper with the backend's default options: seconds taken (model load included), words."""
+    from faster_whisper import WhisperModel
+
+    o = FasterWhisper.Options()
+    t0 = time.perf_counter()
+    model = WhisperModel(str(bundled_model_path()), device=o.device, compute_type=o.compute_type)
+    segments, _info = model.transcribe(str(audio), beam_size=o.beam_size, word_timestamps=True)
+    words = sum(len(s.words or []) for s in segments)
+    return time.perf_counter() - t0, words
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("minutes", nargs="?", type=float, default=10.0)
+    parser.add_argument("--keep", type=Path, help="directory to keep (and reuse) the generated talk in")
+    parser.add_argument("--repeat", type=int, default=2, help="interleaved runs of each side; the best counts")
+    args = parser.parse_args()
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="clipcast-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    video_path = work / f"talk-{args.minutes:g}min.mp4"
+    if not video_path.is_file():
+        t0 = time.perf_counter()
+        talk_video(paragraphs(args.minutes), video_path, pause=1.2, size="320x180")
+        print(f"generated {video_path} in {time.perf_counter() - t0:.1f} s")
+    duration = ffmpeg.probe(video_path).duration
+    print(f"talk: {duration / 60:.2f} min of generated speech")
+
+    # Plain faster-whisper gets the exact WAV our pipeline feeds the backend, extracted outside its timing.
+    reference_wav = ffmpeg.extract_audio(video_path, work / "reference.wav")
+    t0 = time.perf_counter()
+    get_manager().backends("stt")  # process start-up (plugin imports): paid once per worker, not per video
+    print(f"plugin start-up (once per process, not timed below): {time.perf_counter() - t0:.1f} s")
+
+    base_runs: list[float] = []
+    our_runs: list[tuple[float, float, float, float]] = []
+    for _ in range(args.repeat):  # interleaved, best of N: the machine's other load hits both sides alike
+        base_s, base_words = baseline(reference_wav)
+        base_runs.append(base_s)
+        # A fresh data directory each time: nothing cached, and the model is loaded again like the baseline's.
+        app = Clipcast(Settings(data_dir=Path(tempfile.mkdtemp(prefix="clipcast-bench-data-"))))
+        t0 = time.perf_counter()
+        video = ingest(app, video_path)
+        t1 = time.perf_counter()
+        ensure_audio(app, video)
+        t2 = time.perf_counter()
+        transcript = transcribe(app, video)
+        t3 = time.perf_counter()
+        our_runs.append((t3 - t0, t1 - t0, t2 - t1, t3 - t2))
+        print(f"  run: plain {base_s:.1f} s, pipeline {t3 - t0:.1f} s")
+
+    base_s = min(base_runs)
+    ours_s, ingest_s, audio_s, stt_s = min(our_runs)
+    print(f"plain faster-whisper : {base_s:7.1f} s  {duration / base_s:5.1f}x real time  ({base_words} words)")
+    print(
+        f"clipcast pipeline    : {ours_s:7.1f} s  {duration / ours_s:5.1f}x real time  ({len(transcript.words)} words)"
+        f"  [ingest {ingest_s:.1f} s, audio {audio_s:.1f} s, transcribe {stt_s:.1f} s]"
+    )
+    print(f"overhead             : {(ours_s - base_s) / base_s * 100:+.1f}%  (target < 10%; best of {args.repeat})")
+
+
+if __name__ == "__main__":
+    main()

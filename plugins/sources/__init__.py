@@ -1,0 +1,1 @@
+"""Watched-source backends: a folder, a YouTube channel or playlist, an RSS/Atom feed."""

@@ -1,0 +1,313 @@
+"""Route families in-process: clips, jobs (SSE, cancel, retry), accounts (OAuth with state), schedules, posts,
+sources, quotas, health, metrics and plugins.
+
+Jobs are not run here (``core.tasks.enqueue`` records what would be sent); test_api_flow.py runs real ones.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from api_support import client, error_of, make_user, seed
+from fakes.youtube_server import YouTubeFake
+
+from core import jobs
+from core.api.routes.accounts import OAUTH_COOKIE
+from core.models import AiUsage, Clip, Job, Post, SocialAccount, Video
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    sent: list[int] = []
+    monkeypatch.setattr("core.tasks.enqueue", lambda app, job, **kw: sent.append(job.id))
+    return sent
+
+
+@pytest.fixture
+def alice(app):
+    return make_user(app, "alice@example.com")
+
+
+@pytest.fixture
+def api(app):
+    return client(app)
+
+
+def _clips(app, user_id, video_id, specs):
+    with app.session() as s:
+        rows = [Clip(video_id=video_id, user_id=user_id, rank=i, start=a, end=b, score=sc, status=st)
+                for i, (a, b, sc, st) in enumerate(specs)]  # fmt: skip
+        s.add_all(rows)
+        s.flush()
+        return [r.id for r in rows]
+
+
+def test_clip_filters_sort_and_status_changes(app, api, alice):
+    ids = seed(app, alice.id)
+    extra = _clips(app, alice.id, ids["video"], [(2, 9, 95, "proposed"), (20, 30, 40, "rejected")])
+    h = alice.headers
+    by_score = [c["id"] for c in api.get("/api/clips?sort=score", headers=h).json()["items"]]
+    assert by_score == [extra[0], ids["clip"], extra[1]]
+    assert [c["id"] for c in api.get("/api/clips?min_score=50", headers=h).json()["items"]] == [extra[0], ids["clip"]]
+    assert [c["id"] for c in api.get("/api/clips?status=rejected", headers=h).json()["items"]] == [extra[1]]
+    by_start = [c["start"] for c in api.get("/api/clips?sort=start", headers=h).json()["items"]]
+    assert by_start == [1.0, 2.0, 20.0]
+    page = api.get("/api/clips?limit=1&offset=1", headers=h).json()
+    assert page["total"] == 3 and len(page["items"]) == 1
+    assert api.post(f"/api/clips/{extra[1]}/approve", headers=h).json()["status"] == "approved"
+    assert api.post(f"/api/clips/{ids['clip']}/reject", headers=h).json()["status"] == "rejected"
+    r = api.get(f"/api/clips/{ids['clip']}/download", headers=h)
+    assert r.status_code == 409 and "render it first" in error_of(r)["detail"]["hint"]
+
+
+def test_editing_the_picture_of_a_rendered_clip_queues_a_rerender(app, api, alice, sent):
+    ids = seed(app, alice.id)
+    with app.session() as s:
+        clip = s.get(Clip, ids["clip"])
+        clip.video_key, clip.status = "clips/x.mp4", "rendered"
+        s.add(clip)
+    h = alice.headers
+    r = api.patch(f"/api/clips/{ids['clip']}", json={"title": "New title", "caption": "c"}, headers=h)
+    assert r.status_code == 200 and r.json()["render_job"] is None and sent == []
+    r = api.patch(f"/api/clips/{ids['clip']}", json={"caption_style": "pop", "reframe": "crop"}, headers=h)
+    job = r.json()["render_job"]
+    assert job["kind"] == "render" and job["clip_id"] == ids["clip"] and sent == [job["id"]]
+    assert job["options"]["render_options"] == {"caption_style": "pop", "reframe": "crop"}
+    r = api.patch(f"/api/clips/{ids['clip']}", json={"start": 2.0, "end": 12.5}, headers=h)
+    assert r.json()["start"] == 2.0 and r.json()["end"] == 12.5 and len(sent) == 2
+    r = api.patch(f"/api/clips/{ids['clip']}", json={"caption_style": "pop"}, headers=h)  # unchanged: no job
+    assert r.json()["render_job"] is None and len(sent) == 2
+
+
+def test_analyze_and_render_queue_jobs_with_options(app, api, alice, sent):
+    ids = seed(app, alice.id)
+    h = alice.headers
+    r = api.post(
+        f"/api/videos/{ids['video']}/analyze", json={"clips": 3, "min_seconds": 5, "max_seconds": 20}, headers=h
+    )
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert job["kind"] == "analyze" and job["options"]["request"]["clips"] == 3 and sent == [job["id"]]
+    r = api.post(f"/api/videos/{ids['video']}/analyze", json={}, headers=h)
+    assert r.status_code == 409 and "already analyzing" in error_of(r)["message"]
+    r = api.post(f"/api/videos/{ids['video']}/analyze", json={"min_seconds": 30, "max_seconds": 10}, headers=h)
+    assert r.status_code == 422
+    r = api.post(f"/api/videos/{ids['video']}/render", json={}, headers=h)
+    assert r.status_code == 400 and "no approved clips" in error_of(r)["message"]
+    r = api.post(f"/api/videos/{ids['video']}/render", json={"clip_ids": [ids["clip"]], "aspect": "1:1"}, headers=h)
+    assert r.status_code == 202 and r.json()[0]["options"]["render_options"] == {"aspect": "1:1"}
+    r = api.post(f"/api/videos/{ids['video']}/render", json={"clip_ids": [999]}, headers=h)
+    assert r.status_code == 400 and "not clips of video" in error_of(r)["message"]
+
+
+def test_unknown_backend_names_are_400_before_any_work(app, api, alice, sent):
+    ids = seed(app, alice.id)
+    r = api.post(f"/api/videos/{ids['video']}/analyze", json={"llm": "gpt-99"}, headers=alice.headers)
+    assert r.status_code == 400 and "unknown llm backend" in error_of(r)["message"] and sent == []
+
+
+def test_job_events_stream_progress_until_the_job_ends(app, api, alice):
+    ids = seed(app, alice.id)
+    job = jobs.create_job(app, "analyze", video_id=ids["video"], user_id=alice.id)
+
+    def work() -> None:
+        time.sleep(0.3)
+        jobs.start_attempt(app, job.id)
+        for stage, pct in (("transcribe", 10.0), ("transcribe", 60.0), ("select", 50.0)):
+            jobs.update_job(app, job.id, stage=stage, progress=pct, message=f"{stage} {pct}")
+            time.sleep(0.6)
+        jobs.succeed(app, job.id, "2 clips proposed")
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    events = []
+    with api.stream("GET", f"/api/jobs/{job.id}/events", headers=alice.headers) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        name = None
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                events.append((name, json.loads(line[5:])))
+                if name == "end":
+                    break
+    worker.join()
+    progress = [(d["status"], d["stage"], d["progress"]) for n, d in events if n == "progress"]
+    assert progress[0][0] == "queued" and ("running", "transcribe", 60.0) in progress
+    assert events[-1][0] == "end" and events[-1][1]["status"] == "succeeded"
+    assert events[-1][1]["message"] == "2 clips proposed"
+
+
+def test_cancel_and_retry(app, api, alice, sent):
+    ids = seed(app, alice.id)
+    queued = jobs.create_job(app, "analyze", video_id=ids["video"], user_id=alice.id)
+    r = api.post(f"/api/jobs/{queued.id}/cancel", headers=alice.headers)
+    assert r.json()["status"] == "cancelled"
+    r = api.post(f"/api/jobs/{ids['job']}/retry", headers=alice.headers)  # the seeded failed job
+    assert r.status_code == 200 and r.json()["status"] == "queued" and ids["job"] in sent
+    r = api.post(f"/api/jobs/{ids['job']}/retry", headers=alice.headers)
+    assert r.status_code == 400 and "only failed or cancelled" in error_of(r)["message"]
+    listed = api.get("/api/jobs?status=cancelled", headers=alice.headers).json()["items"]
+    assert [j["id"] for j in listed] == [queued.id]
+
+
+def test_oauth_connect_checks_state_and_owner(app, api, alice):
+    bob = make_user(app, "bob@example.com")
+    with YouTubeFake() as fake:
+        app.settings.publishers = {"youtube": fake.options()}
+        app.settings.secret_key = "api test passphrase, not a real secret"
+        r = api.get("/api/accounts/connect/youtube", headers=alice.headers, follow_redirects=False)
+        assert r.status_code == 307 and r.headers["location"].startswith(fake.url)
+        sealed = r.cookies.get(OAUTH_COOKIE)
+        assert sealed and "httponly" in r.headers["set-cookie"].lower()
+        back = fake.authorize(r.headers["location"])
+        path = back.split("testserver", 1)[1]
+        api.cookies.clear()
+        # the right redirect, but a forged state
+        forged = path.replace("state=", "state=x")
+        r = api.get(forged, headers=alice.headers, cookies={OAUTH_COOKIE: sealed})
+        assert r.status_code == 400 and "state does not match" in error_of(r)["message"]
+        r = api.get(path, headers=alice.headers)  # no cookie: not started from this browser
+        assert r.status_code == 400 and "no connection was started" in error_of(r)["message"]
+        r = api.get(path, headers=bob.headers, cookies={OAUTH_COOKIE: sealed})
+        assert r.status_code == 400 and "another user" in error_of(r)["message"]
+        r = api.get(path, headers=alice.headers, cookies={OAUTH_COOKIE: sealed})
+        assert r.status_code == 200, r.text
+        account = r.json()
+        assert account["platform"] == "youtube" and account["user_id"] == alice.id
+        with app.session() as s:
+            row = s.get(SocialAccount, account["id"])
+            assert row.token_encrypted and "at-" not in row.token_encrypted
+        listed = api.get("/api/accounts", headers=alice.headers).json()["items"]
+        assert [a["status"] for a in listed] == ["ok"]
+        assert api.delete(f"/api/accounts/{account['id']}", headers=alice.headers).status_code == 204
+        assert api.get("/api/accounts", headers=alice.headers).json()["items"] == []
+
+
+def test_schedules_crud(app, api, alice):
+    ids = seed(app, alice.id)
+    h = alice.headers
+    r = api.post("/api/schedules", json={"account_id": ids["account"], "cron": "0 9,18 * * *",
+                                          "timezone": "Europe/Paris", "min_score": 60}, headers=h)  # fmt: skip
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    r = api.patch(f"/api/schedules/{sid}", json={"cron": "30 12 * * 1-5", "enabled": False}, headers=h)
+    assert r.json()["cron"] == "30 12 * * 1-5" and r.json()["enabled"] is False
+    assert api.get("/api/schedules", headers=h).json()["total"] == 2
+    assert api.delete(f"/api/schedules/{sid}", headers=h).status_code == 204
+    assert api.get(f"/api/schedules/{sid}", headers=h).status_code == 404
+
+
+def test_posts_schedule_reschedule_and_cancel(app, api, alice):
+    ids = seed(app, alice.id)
+    with app.session() as s:
+        clip = s.get(Clip, ids["clip"])
+        clip.video_key, clip.status = "clips/x.mp4", "rendered"
+        s.add(clip)
+        s.delete(s.get(Post, ids["post"]))
+    h = alice.headers
+    at = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    r = api.post(
+        "/api/posts", json={"clip_id": ids["clip"], "account_id": ids["account"], "at": at.isoformat()}, headers=h
+    )
+    assert r.status_code == 201, r.text
+    post = r.json()
+    assert post["status"] == "scheduled" and post["scheduled_at"].startswith(at.strftime("%Y-%m-%dT%H:%M"))
+    r = api.post("/api/posts", json={"clip_id": ids["clip"], "account_id": ids["account"]}, headers=h)
+    assert r.status_code == 400 and "already scheduled" in error_of(r)["message"]
+    r = api.post("/api/posts", json={"clip_id": ids["clip"], "account_id": ids["account"], "at": "2030-01-01T10:00"},
+                 headers=h)  # fmt: skip
+    assert r.status_code == 400 and "time zone" in error_of(r)["message"]
+    later = (at + timedelta(hours=3)).isoformat()
+    assert (
+        api.patch(f"/api/posts/{post['id']}", json={"at": later, "caption": "hi"}, headers=h).json()["caption"] == "hi"
+    )
+    assert api.delete(f"/api/posts/{post['id']}", headers=h).json()["status"] == "cancelled"
+    r = api.patch(f"/api/posts/{post['id']}", json={"caption": "again"}, headers=h)
+    assert r.status_code == 409
+
+
+def test_sources_crud(app, api, alice, tmp_path):
+    h = alice.headers
+    r = api.post("/api/sources", json={"kind": "folder", "target": str(tmp_path), "interval_minutes": 5}, headers=h)
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    r = api.post("/api/sources", json={"kind": "carrier-pigeon", "target": "x"}, headers=h)
+    assert r.status_code == 400 and "available" in error_of(r)["message"]
+    r = api.post("/api/sources", json={"kind": "rss", "target": "http://192.168.1.5/feed.xml"}, headers=h)
+    assert r.status_code == 400 and "private" in error_of(r)["message"]
+    assert api.patch(f"/api/sources/{sid}", json={"enabled": False}, headers=h).json()["enabled"] is False
+    assert api.delete(f"/api/sources/{sid}", headers=h).status_code == 204
+    assert api.get("/api/sources", headers=h).json()["items"] == []
+
+
+def test_delete_video_removes_its_clips_and_posts_but_keeps_history(app, api, alice):
+    ids = seed(app, alice.id)
+    h = alice.headers
+    assert api.delete(f"/api/videos/{ids['video']}", headers=h).status_code == 204
+    assert api.get(f"/api/videos/{ids['video']}", headers=h).status_code == 404
+    with app.session() as s:
+        assert s.get(Clip, ids["clip"]) is None and s.get(Post, ids["post"]) is None
+        assert s.get(Job, ids["job"]).video_id is None  # the job's history stays
+
+
+def test_daily_quotas_answer_429_with_what_and_when(app, api, sent):
+    carl = make_user(app, "carl@example.com", videos_per_day=1, minutes_per_day=1.0, llm_usd_per_day=0.5)
+    ids = seed(app, carl.id)  # one video today already
+    h = carl.headers
+    r = api.post("/api/videos", json={"url": "https://example.com/talk"}, headers=h)
+    assert r.status_code == 429, r.text
+    err = error_of(r)
+    assert err["code"] == "quota_exceeded" and err["detail"]["quota"] == "videos_per_day"
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    assert err["detail"]["resets_at"].startswith(tomorrow) and int(r.headers["Retry-After"]) > 0
+    r = api.post(f"/api/videos/{ids['video']}/analyze", json={}, headers=h)  # 42 s fits in the 1 minute
+    assert r.status_code == 202, r.text
+    with app.session() as s:
+        second = Video(user_id=carl.id, source="b.mp4", sha256="b" * 8, duration=30.0)
+        s.add(second)
+        s.add(AiUsage(user_id=carl.id, provider="openai", cost_usd=0.2))
+        s.flush()
+        second_id = second.id
+    r = api.post(f"/api/videos/{second_id}/analyze", json={}, headers=h)
+    assert r.status_code == 429 and error_of(r)["detail"]["quota"] == "minutes_per_day"
+    with app.session() as s:
+        s.get(Video, second_id).duration = 1.0
+        s.add(AiUsage(user_id=carl.id, provider="openai", cost_usd=0.4))
+    r = api.post(f"/api/videos/{second_id}/analyze", json={}, headers=h)
+    assert r.status_code == 429 and error_of(r)["detail"]["quota"] == "llm_usd_per_day"
+    assert "0.6 used of 0.5" in error_of(r)["message"]
+    usage = api.get("/api/users/me/usage", headers=h).json()
+    assert usage["used"]["videos"] == 2 and usage["limits"]["videos_per_day"] == 1
+
+
+def test_health_ready_metrics_plugins(app, api, alice):
+    seed(app, alice.id)
+    assert api.get("/healthz").json() == {"status": "ok"}
+    ready = api.get("/readyz").json()
+    assert ready["status"] == "ok" and set(ready["checks"]) == {"database", "broker", "storage"}
+    app.settings.redis_url = "redis://127.0.0.1:1/0"  # nothing listens there
+    r = api.get("/readyz")
+    assert r.status_code == 503 and r.json()["checks"]["broker"]["ok"] is False
+    app.settings.redis_url = None
+    text = api.get("/metrics").text
+    assert 'clipcast_jobs{kind="analyze",state="failed"} 1.0' in text
+    assert 'clipcast_posts{platform="folder",status="scheduled"} 1.0' in text
+    assert 'clipcast_queue_depth{queue="render"} 0.0' in text
+    plugins = api.get("/api/plugins", headers=alice.headers).json()
+    assert "heuristic" in plugins["backends"]["llm"] and "folder" in plugins["backends"]["publisher"]
+    assert api.get("/api/plugins").status_code == 401
+    spec = api.get("/openapi.json").json()
+    assert "/api/jobs/{job_id}/events" in spec["paths"] and "/api/videos" in spec["paths"]
+
+
+def test_url_with_analysis_becomes_a_download_job(app, api, alice, sent):
+    r = api.post("/api/videos", json={"url": "https://93.184.215.14/talk.mp4"}, headers=alice.headers)
+    assert r.status_code == 202, r.text
+    body = r.json()
+    assert body["video"] is None and body["job"]["options"]["source"] == "https://93.184.215.14/talk.mp4"
+    assert sent == [body["job"]["id"]] and body["job"]["kind"] == "analyze"
