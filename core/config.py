@@ -210,6 +210,16 @@ class Settings(Section):
     # Filled by ``load_settings``: where the values came from (for messages).
     source_file: Path | None = Field(None, exclude=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections(cls, data: Any) -> Any:
+        """A section written with every entry commented out (``publishers:``) parses as null: treat it as empty."""
+        if isinstance(data, dict):
+            for key in ("publishers", "schedules", "sources"):
+                if key in data and data[key] is None:
+                    data[key] = [] if key != "publishers" else {}
+        return data
+
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'clipcast.db').resolve()}"

@@ -96,7 +96,13 @@ def configure(level: str = "INFO", fmt: str = "auto", stream: Any = None, secret
 
 
 def get_logger(name: str | None = None, **bound: Any) -> Any:
-    return structlog.get_logger(name).bind(**bound)
+    """A lazy logger: safe at import time, it follows whatever ``configure`` sets up later."""
+    return structlog.get_logger(name, **bound)
+
+
+if not structlog.is_configured():
+    # Before ``configure`` runs, log to stderr: stdout belongs to command output such as ``--json``.
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
 
 
 bind = structlog.contextvars.bind_contextvars

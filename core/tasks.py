@@ -2,8 +2,8 @@
 
 Broker: Redis when ``settings.redis_url`` (or ``REDIS_URL``) is set, so any number of ``clipcast worker``
 processes on any machines share the queues; otherwise a StubBroker with one embedded worker in this process
-(single-machine installs; queued work survives a restart because ``start_embedded_worker`` re-sends the job rows
-that were still queued or running).
+(single-machine installs; queued work survives a restart because ``clipcast serve`` calls
+``start_embedded_worker(resume=True)``, which re-sends the job rows that were still queued or running).
 
 Queues: ``analyze`` (ingest → transcribe → select), ``render`` (one message per clip), ``publish`` (upload once,
 then status checks retried with backoff), so heavy rendering never starves publishing. Messages carry a job id
@@ -160,9 +160,7 @@ def enqueue(app: Any, job: Job, *, delay_ms: int | None = None) -> None:
     """Send a job's message to its queue (starting the embedded worker when there is no Redis)."""
     broker = setup(app)
     if isinstance(broker, StubBroker) and _state.worker is None:
-        start_embedded_worker(app, resume=False)
-        if job.id in resume_unfinished(app) and not delay_ms:
-            return  # the first start re-sent every unfinished row, this one included
+        start_embedded_worker(app, resume=False)  # only `clipcast serve` re-sends unfinished rows at start
     actor_name = "analyze" if job.kind in ("analyze", "process") else job.kind
     _state.actors[actor_name].send_with_options(args=(job.id,), delay=delay_ms)
 
@@ -172,7 +170,12 @@ def is_embedded(app: Any) -> bool:
 
 
 def start_embedded_worker(app: Any, *, threads: int = 4, resume: bool = True) -> dramatiq.Worker:
-    """The one in-process worker for installs without Redis. Re-sends unfinished job rows on first start."""
+    """The one in-process worker for installs without Redis.
+
+    ``resume`` re-sends the job rows left queued or running (their messages died with the previous process): only
+    the process that owns the installation's work (``clipcast serve``) should do that, or two processes would run
+    the same jobs.
+    """
     broker = setup(app)
     with _state.lock:
         if _state.worker is not None:

@@ -197,6 +197,11 @@ def test_schedules_crud(app, api, alice):
     sid = r.json()["id"]
     r = api.patch(f"/api/schedules/{sid}", json={"cron": "30 12 * * 1-5", "enabled": False}, headers=h)
     assert r.json()["cron"] == "30 12 * * 1-5" and r.json()["enabled"] is False
+    r = api.patch(f"/api/schedules/{sid}", json={"blackout": [{"start": "22:00", "end": "07:00", "days": ["sat"]}]},
+                  headers=h)  # fmt: skip
+    assert r.json()["blackout"][0]["days"] == ["sat"]
+    r = api.patch(f"/api/schedules/{sid}", json={"blackout": [{"start": "late"}]}, headers=h)
+    assert r.status_code == 400 and "blackout" in error_of(r)["message"]
     assert api.get("/api/schedules", headers=h).json()["total"] == 2
     assert api.delete(f"/api/schedules/{sid}", headers=h).status_code == 204
     assert api.get(f"/api/schedules/{sid}", headers=h).status_code == 404
@@ -311,3 +316,13 @@ def test_url_with_analysis_becomes_a_download_job(app, api, alice, sent):
     body = r.json()
     assert body["video"] is None and body["job"]["options"]["source"] == "https://93.184.215.14/talk.mp4"
     assert sent == [body["job"]["id"]] and body["job"]["kind"] == "analyze"
+
+
+def test_admin_acting_on_a_users_video_leaves_the_work_theirs(app, api, alice, sent):
+    admin = make_user(app, "root@example.com", admin=True)
+    ids = seed(app, alice.id)
+    r = api.post(f"/api/videos/{ids['video']}/render", json={"clip_ids": [ids["clip"]]}, headers=admin.headers)
+    assert r.status_code == 202 and r.json()[0]["user_id"] == alice.id
+    r = api.post(f"/api/videos/{ids['video']}/analyze", json={}, headers=admin.headers)
+    assert r.status_code == 202 and r.json()["user_id"] == alice.id
+    assert r.json()["id"] in {j["id"] for j in api.get("/api/jobs", headers=alice.headers).json()["items"]}

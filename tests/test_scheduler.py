@@ -191,3 +191,48 @@ def test_two_scheduler_processes_dispatch_every_due_post_once(redis_url: str, tm
         keys = list(client.scan_iter(f"{namespace}:*"))
         if keys:
             client.delete(*keys)
+
+
+def test_scheduler_jobs_have_fixed_ids_coalesce_and_a_misfire_grace(app: Clipcast) -> None:
+    lease = scheduler.Lease(app)
+    sched = scheduler.build_scheduler(app, lease, blocking=False)
+    ids = {job.id for job in sched.get_jobs()}
+    assert ids == {"dispatch-due-posts", "posting-schedules", "watched-sources", "token-refresh", "scheduler-lease"}
+    assert sched._job_defaults == {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
+    assert type(sched).__name__ == "BackgroundScheduler"
+    assert type(scheduler.build_scheduler(app, lease)).__name__ == "BlockingScheduler"
+
+
+def test_a_standby_scheduler_takes_over_when_the_active_one_stops(app: Clipcast) -> None:
+    app.settings.scheduler.dispatch_interval = 0.2
+    due = seed_posts(app, 1)
+    stops = [threading.Event(), threading.Event()]
+    first = threading.Thread(target=scheduler.run, args=(app,), kwargs={"stop": stops[0]})
+    first.start()
+    time.sleep(1.0)
+    second = threading.Thread(target=scheduler.run, args=(app,), kwargs={"stop": stops[1], "standby_poll": 0.2})
+    second.start()
+    try:
+        time.sleep(1.0)
+        with app.session() as s:
+            assert s.get(Post, due[0]).dispatched_at is not None  # the active one dispatched it
+        stops[0].set()
+        first.join(timeout=10)
+        late = seed_posts(app, 1, later=0)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with app.session() as s:
+                if s.get(Post, late[0]).dispatched_at is not None:
+                    break
+            time.sleep(0.1)
+        with app.session() as s:
+            assert s.get(Post, late[0]).dispatched_at is not None  # the standby took over
+            assert len(list(s.exec(select(Job).where(Job.kind == "publish")))) == 2
+    finally:
+        for stop in stops:
+            stop.set()
+        first.join(timeout=10)
+        second.join(timeout=10)
+        from core import tasks
+
+        tasks.stop_embedded_worker()

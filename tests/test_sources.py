@@ -178,6 +178,7 @@ def test_source_due_by_interval_and_cron() -> None:
     ]
 
 
+@pytest.mark.slow
 def test_yaml_sources_sync_and_a_new_file_is_analyzed_end_to_end(tmp_path: Path, monkeypatch: Any) -> None:
     """Scheduler tick → job → embedded worker → clips, with the ffmpeg-backed test stages."""
     from test_tasks import STAGES, make_video

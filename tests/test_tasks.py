@@ -157,6 +157,7 @@ def run_job(app: Clipcast, kind: str, timeout: float = 60, **options: Any) -> An
 # ----------------------------------------------------------------------------------------------- tests
 
 
+@pytest.mark.slow
 def test_process_job_analyzes_then_renders_every_clip(embedded: Any, short_video: Path) -> None:
     app = embedded(isolate_analyze=False)
     job = run_job(app, "process", source=str(short_video))
@@ -180,6 +181,7 @@ def test_process_job_analyzes_then_renders_every_clip(embedded: Any, short_video
     assert jobs.get_job(app, job.id).attempts == 1
 
 
+@pytest.mark.slow
 def test_analysis_in_a_child_process_reports_progress(embedded: Any, short_video: Path) -> None:
     app = embedded(isolate_analyze=True)
     os.environ["CUT_ANALYZE_SLEEP"] = "0.4"
@@ -198,6 +200,7 @@ def test_analysis_in_a_child_process_reports_progress(embedded: Any, short_video
     assert any(stage == "transcribe" and 0 < pct < 100 for stage, pct in seen), seen
 
 
+@pytest.mark.slow
 def test_corrupt_input_fails_once_with_stage_and_reason_then_retry_after_fix(
     embedded: Any, short_video: Path, tmp_path: Path
 ) -> None:
@@ -210,12 +213,14 @@ def test_corrupt_input_fails_once_with_stage_and_reason_then_retry_after_fix(
     assert job.attempts == 1  # a PermanentError is not retried
 
     bad.write_bytes(short_video.read_bytes())  # the user fixes the file
+    app.settings.worker.isolate_analyze = False  # (saves a second child process; the first one proved the path)
     jobs.retry_job(app, job.id)
     job = jobs.wait_for_job(app, job.id, timeout=60)
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.attempts == 2 and job.error is None
 
 
+@pytest.mark.slow
 def test_a_crashing_plugin_is_retried_then_failed_with_the_last_error(
     embedded: Any, short_video: Path, tmp_path: Path
 ) -> None:
@@ -272,6 +277,7 @@ def test_queued_job_cancels_at_once_and_never_runs(embedded: Any, short_video: P
     assert job.status == JobStatus.CANCELLED and job.attempts == 0
 
 
+@pytest.mark.slow
 def test_time_limit_kills_a_stuck_analysis_process(embedded: Any, short_video: Path) -> None:
     app = embedded(isolate_analyze=True, analyze_time_limit=8, max_retries=0)
     app.settings.worker.stages["analyze"] = "test_tasks:sleepy_analyze"
@@ -334,6 +340,7 @@ def test_unknown_job_and_kind_errors(embedded: Any) -> None:
         jobs.create_job(app, "transmogrify")
 
 
+@pytest.mark.slow
 def test_due_post_is_dispatched_and_published_once_through_the_publish_queue(embedded: Any, short_video: Path) -> None:
     """Scheduler dispatch → publish actor → publish_post with the folder publisher (a real copy into an outbox)."""
     from core import scheduler
@@ -366,6 +373,7 @@ def test_due_post_is_dispatched_and_published_once_through_the_publish_queue(emb
     assert scheduler.dispatch_due(app) == []
 
 
+@pytest.mark.slow
 def test_embedded_worker_resends_jobs_left_unfinished_by_a_restart(embedded: Any, short_video: Path) -> None:
     app = embedded(isolate_analyze=False)
     queued = jobs.create_job(app, "analyze", options={"source": str(short_video)})

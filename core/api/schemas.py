@@ -273,6 +273,9 @@ class ScheduleIn(In):
     min_score: float = Field(0.0, ge=0, le=100)
     auto_approve: bool = False
     max_per_day: int | None = Field(None, ge=1, le=1000)
+    blackout: list[dict[str, Any]] = Field(
+        default_factory=list, max_length=100, description="windows without posts, e.g. {start: '22:00', end: '07:00'}"
+    )
     enabled: bool = True
 
 
@@ -283,6 +286,7 @@ class SchedulePatch(In):
     min_score: float | None = Field(None, ge=0, le=100)
     auto_approve: bool | None = None
     max_per_day: int | None = Field(None, ge=1, le=1000)
+    blackout: list[dict[str, Any]] | None = Field(None, max_length=100)
     enabled: bool | None = None
 
 
@@ -296,6 +300,7 @@ class ScheduleOut(Out):
     min_score: float
     auto_approve: bool
     max_per_day: int | None
+    blackout: list[dict[str, Any]]
     enabled: bool
     last_slot_at: datetime | None
     created_at: datetime

@@ -17,3 +17,11 @@ def check() -> None:
     settings = state.settings()
     typer.echo(yaml.safe_dump(effective_config(settings), sort_keys=False, allow_unicode=True))
     console.print(f"[green]configuration OK[/green] ({settings.source_file or 'embedded defaults'})")
+
+
+@app.command("example")
+def example() -> None:
+    """Print a complete, commented configuration with every option at its default."""
+    from core.config_example import example_yaml
+
+    typer.echo(example_yaml(), nl=False)

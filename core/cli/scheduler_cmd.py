@@ -20,7 +20,13 @@ def scheduler() -> None:
     """
     from core.scheduler import main_loop
 
-    main_loop(state.app())
+    app = state.app()
+    if not app.settings.redis_url:
+        console.print(
+            "[yellow]no Redis configured: jobs this scheduler creates run inside this process "
+            "(in embedded mode, `clipcast serve` already runs the scheduler)[/yellow]"
+        )
+    main_loop(app)
 
 
 schedules_app = typer.Typer(help="Posting schedules (cron slots per account).", no_args_is_help=True)

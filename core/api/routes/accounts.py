@@ -21,6 +21,7 @@ from core.api.deps import AppDep, Id, PageDep, UserDep, owned, scoped
 from core.api.errors import Conflict
 from core.api.schemas import AccountOut, In, PageOut
 from core.errors import InputError
+from core.logging import add_secret
 from core.models import Post, Schedule, SocialAccount
 
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
@@ -105,6 +106,7 @@ def connect(
     responses={400: {"description": "state mismatch, expired flow, or the platform refused"}},
 )
 def callback(platform: str, request: Request, user: UserDep, app: AppDep) -> Response:
+    add_secret(request.query_params.get("code"))  # the access log prints this URL: never the one-time code
     sealed = request.cookies.get(OAUTH_COOKIE)
     if not sealed:
         raise oauth.OAuthStateError(

@@ -25,8 +25,9 @@ def start_analysis(
 ) -> JobOut:
     """Quota check, then an analyze (or process, with ``render``) job for ``video`` — or for a checked URL
     ``source`` that the worker downloads first — sent to the workers."""
+    owner = video.user_id if video is not None and video.user_id is not None else user.id  # admins act for owners
     with app.session() as s:
-        quotas.check_processing(s, app.settings, user.id, video)
+        quotas.check_processing(s, app.settings, owner, video)
     sel = app.settings.selection
     request = {
         "clips": options.get("clips") or sel.clips,
@@ -49,7 +50,7 @@ def start_analysis(
         job_options["render_options"] = {k: v for k, v in (options.get("style") or {}).items() if v is not None}
     if video is None:
         job_options["source"] = source
-    job = jobs.create_job(app, kind, video_id=video.id if video else None, user_id=user.id, options=job_options)
+    job = jobs.create_job(app, kind, video_id=video.id if video else None, user_id=owner, options=job_options)
     tasks.enqueue(app, job)
     return JobOut.model_validate(job)
 
@@ -116,9 +117,14 @@ def render_video(video_id: Id, body: RenderIn, user: UserDep, app: AppDep) -> li
 
 
 def queue_render(app: Clipcast, user: Principal, video_id: int, clip_id: int, options: dict[str, Any]) -> JobOut:
-    """A render job for one clip with its full render options (the clip's stored style plus this request's)."""
+    """A render job for one clip with its full render options (the clip's stored style plus this request's).
+
+    The job belongs to the clip's owner (an admin acting on someone's clip does not take it over)."""
+    with app.session() as s:
+        video = s.get(Video, video_id)
+        owner = video.user_id if video is not None and video.user_id is not None else user.id
     job = jobs.create_job(
-        app, "render", video_id=video_id, clip_id=clip_id, user_id=user.id, options={"render_options": options}
+        app, "render", video_id=video_id, clip_id=clip_id, user_id=owner, options={"render_options": options}
     )
     tasks.enqueue(app, job)
     return JobOut.model_validate(job)

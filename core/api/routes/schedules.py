@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
-from apscheduler.triggers.cron import CronTrigger
 from fastapi import APIRouter
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -13,21 +12,14 @@ from core.api.deps import AppDep, Id, PageDep, UserDep, owned, scoped
 from core.api.schemas import PageOut, ScheduleIn, ScheduleOut, SchedulePatch
 from core.errors import InputError
 from core.models import Post, Schedule, SocialAccount
+from core.schedules import validate_schedule
 
 router = APIRouter(prefix="/api/schedules", tags=["schedules"])
 
 
-def _check_slots(cron: str, timezone: str) -> None:
-    try:
-        tz = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(f"unknown time zone {timezone!r}", "use an IANA name such as UTC or Europe/Paris")
-    if len(cron.split()) != 5:
-        raise InputError(f"cron {cron!r} must have 5 fields (minute hour day month weekday)", "e.g. '0 9,18 * * *'")
-    try:
-        CronTrigger.from_crontab(cron, timezone=tz)
-    except (ValueError, KeyError) as exc:
-        raise InputError(f"cron {cron!r} is not a valid crontab expression: {exc}", "e.g. '0 9,18 * * *'")
+def _check_slots(cron: str, timezone: str, blackout: list[dict[str, Any]] | None = None) -> None:
+    """The scheduler's own validation (``core.schedules``), so the API accepts exactly what it can run."""
+    validate_schedule(cron, timezone, blackout)
 
 
 @router.get("", response_model=PageOut[ScheduleOut], summary="Your schedules")
@@ -41,7 +33,7 @@ def list_schedules(user: UserDep, app: AppDep, pg: PageDep) -> dict:
 
 @router.post("", response_model=ScheduleOut, status_code=201, summary="Create a schedule for one of your accounts")
 def add_schedule(body: ScheduleIn, user: UserDep, app: AppDep) -> Schedule:
-    _check_slots(body.cron, body.timezone)
+    _check_slots(body.cron, body.timezone, body.blackout)
     with app.session() as s:
         account = owned(s, SocialAccount, body.account_id, user, "account")
         row = Schedule(**body.model_dump(), user_id=account.user_id)
@@ -59,12 +51,14 @@ def read_schedule(schedule_id: Id, user: UserDep, app: AppDep) -> Schedule:
 @router.patch("/{schedule_id}", response_model=ScheduleOut, summary="Change a schedule")
 def update_schedule(schedule_id: Id, body: SchedulePatch, user: UserDep, app: AppDep) -> Schedule:
     changes = body.model_dump(exclude_unset=True)
-    for key in ("cron", "timezone", "min_score", "auto_approve", "enabled", "name"):
+    for key in ("cron", "timezone", "min_score", "auto_approve", "enabled", "name", "blackout"):
         if key in changes and changes[key] is None:
             raise InputError(f"{key} cannot be null", "leave it out to keep its value")
     with app.session() as s:
         row = owned(s, Schedule, schedule_id, user)
-        _check_slots(changes.get("cron", row.cron), changes.get("timezone", row.timezone))
+        _check_slots(
+            changes.get("cron", row.cron), changes.get("timezone", row.timezone), changes.get("blackout", row.blackout)
+        )
         for key, value in changes.items():
             setattr(row, key, value)
         s.add(row)
