@@ -377,18 +377,15 @@ def backend_options(
     for section, kind in _SECTION_KIND.items():
         choice: BackendSection = getattr(settings, section)
         available = manager.backends(kind)
+        listed = ", ".join(sorted(available))
         result[section] = {}
         if choice.backend not in available:
-            problems.append(
-                f"{section}.backend: unknown {kind} backend {choice.backend!r}; available: {', '.join(sorted(available))}"
-            )
+            problems.append(f"{section}.backend: unknown {kind} backend {choice.backend!r}; available: {listed}")
         names = set(choice.sections()) | ({choice.backend} & set(available))
         for name in sorted(names):
             raw = choice.sections().get(name) or {}
             if name not in available:
-                problems.append(
-                    f"{section}.{name}: no {kind} backend called {name!r}; available: {', '.join(sorted(available))}"
-                )
+                problems.append(f"{section}.{name}: no {kind} backend called {name!r}; available: {listed}")
                 continue
             if not isinstance(raw, dict):
                 problems.append(f"{section}.{name}: expected a mapping of options, got {type(raw).__name__}")

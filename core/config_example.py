@@ -36,8 +36,12 @@ def _scalar(value: Any) -> str:
 
 
 def _needs_quotes(value: str) -> bool:
-    return value == "" or value.strip() != value or any(c in value for c in ":#{}[],&*!|>'\"%@`") or value.lower() in (
-        "yes", "no", "true", "false", "null", "on", "off")
+    return (
+        value == ""
+        or value.strip() != value
+        or any(c in value for c in ":#{}[],&*!|>'\"%@`")
+        or value.lower() in ("yes", "no", "true", "false", "null", "on", "off")
+    )
 
 
 def _default(field: FieldInfo) -> tuple[bool, Any]:
@@ -73,7 +77,7 @@ def _model_lines(model: type[BaseModel], indent: int, commented: bool = False) -
 
 def _backend_block(section: str, kind: str, selected: str | None) -> list[str]:
     backends = get_manager().backends(kind)
-    lines = [f"{section}:"] if selected else [f"{section}:"]
+    lines = [f"{section}:"]
     if selected:
         lines.append(f"  # backend: one of {', '.join(sorted(backends))}")
         lines.append(f"  backend: {selected}")

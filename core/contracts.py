@@ -286,7 +286,7 @@ class Backend(abc.ABC):
     #: Set by the core: where ``report_usage`` sends records (an AI usage row in the database).
     usage_sink: Callable[[UsageRecord], None] | None = None
 
-    def bind(self, settings: Any) -> None:
+    def bind(self, settings: Any) -> None:  # noqa: B027 (optional: most backends need nothing)
         """Called once after construction with the installation's ``Settings`` (data_dir, public URL...)."""
 
     def report_usage(self, record: UsageRecord) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from core.contracts import Publisher, PublishRequest, PublishResult, PostStatus, Segment, SpeechToText, Transcript, Word
+from core.contracts import PostStatus, Publisher, PublishRequest, PublishResult, Segment, SpeechToText, Transcript, Word
 from core.hookspecs import hookimpl
 
 
