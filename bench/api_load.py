@@ -52,7 +52,11 @@ async def main(url, method, paths, body, headers, clients, total):
                 except asyncio.QueueEmpty:
                     return
                 t0 = time.perf_counter()
-                r = await http.request(method, path, json=body)
+                try:
+                    r = await http.request(method, path, json=body)
+                except httpx.HTTPError as exc:
+                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                    continue
                 lat.append(time.perf_counter() - t0)
                 if r.status_code >= 300:
                     errors[r.status_code] = errors.get(r.status_code, 0) + 1
@@ -151,7 +155,9 @@ def main() -> int:
     event.listen(db.get_engine(app.db_url), "before_cursor_execute", count)
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(app), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        uvicorn.Config(
+            create_app(app), host="127.0.0.1", port=port, log_level="warning", access_log=False, timeout_keep_alive=30
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -192,6 +198,8 @@ def main() -> int:
             p50 = statistics.median(lat) * 1000
             p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
             errors = sum(result["errors"].values())
+            if result["errors"]:
+                print(f"  {name}: errors by kind {result['errors']}")
             print(
                 f"{name:<11} {rps:>8.0f} {rps / base_rps:>7.2f} {p50:>8.1f} {p99:>8.1f} "
                 f"{used / len(lat):>12.2f} {errors:>8}"

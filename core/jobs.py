@@ -157,6 +157,8 @@ def cancel_job(app: Any, job_id: int) -> Job:
             update_job(app, target.id, cancel_requested=True)  # type: ignore[arg-type]
         else:
             update_job(app, target.id, cancel_requested=True, message="cancelling")  # type: ignore[arg-type]
+    if job.kind == "process" and job.stage == "render":
+        refresh_parent(app, job_id)  # all its clips may have been queued: then it is cancelled now
     return get_job(app, job_id)
 
 

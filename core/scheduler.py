@@ -5,9 +5,9 @@ Posting times live in the database; this process only dispatches. Its jobs (fixe
 
 * ``dispatch-due-posts`` (every ``scheduler.dispatch_interval`` s): claims due ``scheduled`` posts, marks them
   dispatched and creates their publish jobs in one transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a
-  conditional ``UPDATE ... WHERE dispatched_at IS NULL`` on SQLite), then sends the messages. A post still
-  ``scheduled`` ten minutes after dispatch (its message was lost) is claimed again; ``publish_post`` claims the
-  post itself atomically, so that can never upload twice.
+  conditional ``UPDATE ... WHERE dispatched_at IS NULL`` on SQLite), then sends the messages. A publish job
+  still ``queued`` 30 minutes later (its message was lost) is sent again; ``publish_post`` claims the post
+  itself atomically, so that can never upload twice.
 * ``posting-schedules``: ``core.schedules.run_schedules``.
 * ``watched-sources``: polls each due source; a new item becomes an analyze/process job, recorded in
   ``SourceItemSeen`` (unique per source and item) in the same transaction, so it is never processed twice.
@@ -35,14 +35,15 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from core import jobs
 from core.errors import ClipcastError, InputError
 from core.logging import get_logger
 from core.models import Job, Post, SourceItemSeen, WatchedSource, utcnow
 
 log = get_logger("clipcast.scheduler")
 
-#: A dispatched post still ``scheduled`` after this long is dispatched again (its message was lost).
-REDISPATCH_AFTER = timedelta(minutes=10)
+#: A publish job still ``queued`` after this long is sent again (its message was lost; longer than any backoff).
+RESEND_AFTER = timedelta(minutes=30)
 
 
 def _is_postgres(app: Any) -> bool:
@@ -60,17 +61,15 @@ def dispatch_due(
     Safe to run from several processes at once: a post is claimed by exactly one of them.
     """
     now = now or utcnow()
-    stale = now - REDISPATCH_AFTER
     claimed: list[tuple[int, Job]] = []
     with app.session() as s:
         if _is_postgres(app):
             rows = s.connection().execute(
                 text(
                     "SELECT id FROM post WHERE status = 'scheduled' AND scheduled_at <= :now"
-                    " AND (dispatched_at IS NULL OR dispatched_at < :stale)"
-                    " ORDER BY scheduled_at LIMIT :limit FOR UPDATE SKIP LOCKED"
+                    " AND dispatched_at IS NULL ORDER BY scheduled_at LIMIT :limit FOR UPDATE SKIP LOCKED"
                 ),
-                {"now": now, "stale": stale, "limit": limit},
+                {"now": now, "limit": limit},
             )
             ids = [r[0] for r in rows]
             if ids:
@@ -81,7 +80,7 @@ def dispatch_due(
             candidates = s.exec(
                 select(Post.id)
                 .where(Post.status == "scheduled", col(Post.scheduled_at) <= now)
-                .where((col(Post.dispatched_at).is_(None)) | (col(Post.dispatched_at) < stale))
+                .where(col(Post.dispatched_at).is_(None))
                 .order_by(col(Post.scheduled_at))
                 .limit(limit)
             ).all()
@@ -90,15 +89,20 @@ def dispatch_due(
                 res = s.connection().execute(
                     text(
                         "UPDATE post SET dispatched_at = :now WHERE id = :id AND status = 'scheduled'"
-                        " AND (dispatched_at IS NULL OR dispatched_at < :stale)"
+                        " AND dispatched_at IS NULL"
                     ),
-                    {"now": now, "id": post_id, "stale": stale},
+                    {"now": now, "id": post_id},
                 )
                 if res.rowcount == 1:
                     ids.append(post_id)
         for post_id in ids:
             post = s.get(Post, post_id)
-            job = Job(kind="publish", user_id=post.user_id if post else None, options={"post_id": post_id})
+            job = Job(
+                kind="publish",
+                user_id=post.user_id if post else None,
+                clip_id=post.clip_id if post else None,
+                options={"post_id": post_id},
+            )
             s.add(job)
             claimed.append((post_id, job))
         s.flush()
@@ -109,10 +113,36 @@ def dispatch_due(
         for post_id, job in claimed:
             try:
                 sender(app, job)
-            except Exception as exc:  # the post is re-dispatched after REDISPATCH_AFTER
+            except Exception as exc:  # resend_stale sends it again after RESEND_AFTER
                 log.error("could not send a publish message", post_id=post_id, job_id=job.id, error=repr(exc))
         log.info("dispatched due posts", count=len(claimed))
     return [post_id for post_id, _ in claimed]
+
+
+def resend_stale(app: Any, *, now: datetime | None = None, send: Callable[[Any, Job], None] | None = None) -> list[int]:
+    """Send again the publish jobs still ``queued`` after ``RESEND_AFTER`` (their message was lost).
+
+    The same job is re-sent, never a new one; ``publish_post`` claims its post atomically, so even a message
+    that was only slow cannot post twice.
+    """
+    cutoff = (now or utcnow()) - RESEND_AFTER
+    with app.session() as s:
+        rows = list(
+            s.exec(select(Job).where(Job.kind == "publish", Job.status == "queued", col(Job.updated_at) < cutoff))
+        )
+    if rows:
+        from core import tasks
+
+        for job in rows:
+            jobs.update_job(app, job.id, message="re-sent: its message was lost")  # type: ignore[arg-type]
+            (send or tasks.enqueue)(app, job)
+        log.warning("re-sent publish jobs whose messages were lost", jobs=[j.id for j in rows])
+    return [j.id for j in rows]  # type: ignore[misc]
+
+
+def _dispatch_tick(app: Any) -> None:
+    dispatch_due(app)
+    resend_stale(app)
 
 
 # -------------------------------------------------------------------------------------------- watched sources
@@ -401,7 +431,7 @@ def build_scheduler(app: Any, lease: Lease, *, blocking: bool = True) -> Any:
 
     first = datetime.now(UTC)
     plan = [
-        ("dispatch-due-posts", dispatch_due, cfg.dispatch_interval),
+        ("dispatch-due-posts", _dispatch_tick, cfg.dispatch_interval),
         ("posting-schedules", _run_schedules, cfg.schedules_interval),
         ("watched-sources", poll_sources, cfg.sources_interval),
         ("token-refresh", refresh_tokens, cfg.token_refresh_interval),

@@ -196,3 +196,9 @@ def test_large_json_bodies_are_refused(api, alice):
     r = api.post("/api/tokens", content=b'{"name": "' + b"x" * 2_000_000 + b'"}',
                  headers={**alice.headers, "Content-Type": "application/json"})  # fmt: skip
     assert r.status_code == 413
+
+
+def test_a_json_body_on_the_upload_path_is_small(api, alice):
+    body = b'{"url": "https://example.com/' + b"a" * 100_000 + b'"}'
+    r = api.post("/api/videos", content=body, headers={**alice.headers, "Content-Type": "application/json"})
+    assert r.status_code == 413 and "at most 64 KB" in error_of(r)["message"]

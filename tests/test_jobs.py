@@ -88,3 +88,12 @@ def test_parent_follows_its_render_children(cli_app: Clipcast) -> None:
     final = jobs.refresh_parent(cli_app, parent.id)
     assert final.status == JobStatus.FAILED and final.stage == "render"
     assert final.error == "1 of 4 clips failed to render: clip None: out of disk"
+
+
+def test_cancelling_a_parent_cancels_its_queued_clips_at_once(cli_app: Clipcast) -> None:
+    parent = jobs.create_job(cli_app, "process")
+    kids = [jobs.create_job(cli_app, "render", options={"parent_id": parent.id}) for _ in range(2)]
+    jobs.start_attempt(cli_app, parent.id)
+    jobs.update_job(cli_app, parent.id, stage="render")
+    assert jobs.cancel_job(cli_app, parent.id).status == JobStatus.CANCELLED
+    assert [jobs.get_job(cli_app, k.id).status for k in kids] == [JobStatus.CANCELLED] * 2

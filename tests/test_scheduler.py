@@ -72,9 +72,11 @@ def test_due_posts_are_dispatched_once_on_sqlite(app: Clipcast) -> None:
         later = list(s.exec(select(Post).where(Post.dispatched_at == None)))  # noqa: E711
     assert sorted(j.options["post_id"] for j in jobs) == sorted(due)
     assert len(later) == 2  # not due yet
-    # A post whose message was lost is dispatched again once REDISPATCH_AFTER has passed (publish_post is the
-    # atomic claim, so this cannot post twice).
-    assert sorted(scheduler.dispatch_due(app, send=send, now=utcnow() + timedelta(minutes=11))) == sorted(due)
+    # A job whose message was lost is sent again (the same job) once RESEND_AFTER has passed.
+    assert scheduler.resend_stale(app, send=send) == []
+    resent = scheduler.resend_stale(app, send=send, now=utcnow() + timedelta(minutes=31))
+    assert sorted(resent) == sorted(j.id for j in jobs)
+    assert len(sent) == 10 and scheduler.dispatch_due(app, send=send, now=utcnow() + timedelta(minutes=31)) == []
 
 
 def test_concurrent_dispatchers_on_postgresql_claim_each_post_once(postgres_url: str, tmp_path: Path) -> None:

@@ -84,6 +84,7 @@ def _word(transcript: Transcript, text: str, nth: int = 0) -> Word:
 
 @pytest.mark.slow
 def test_default_transcript_of_real_speech(talk: dict[str, Any]) -> None:
+    """Defaults (beam_size 1, VAD): known phrases present, word times within 0.5 s, nothing in the pause."""
     t: Transcript = talk["transcript"]
     text = t.text.lower()
     assert "example video" in text and "banana" in text
@@ -94,16 +95,17 @@ def test_default_transcript_of_real_speech(talk: dict[str, Any]) -> None:
     assert abs(_word(t, "time", 0).end - 13.1) <= TOLERANCE  # "...you can see the time."
     assert abs(_word(t, "when").start - 13.9) <= TOLERANCE
     assert not [w for w in t.words if 18.5 < w.start < 38.4], "words inside the long pause"
-    last = t.words[-1]
-    assert "banana" in last.text.lower() and last.start >= 38.9 - TOLERANCE and last.end <= 41.0 + TOLERANCE
+    late = [w for w in t.words if w.start > 18.5]  # after the pause: only the final "banana banana"
+    assert late and all(w.start >= 38.9 - TOLERANCE and w.end <= 41.0 + TOLERANCE for w in late), late
+    assert any("banana" in w.text.lower() for w in late), late
     for w in t.words:
         assert 0 <= w.start <= w.end <= t.duration and 0 <= w.probability <= 1
 
 
 @pytest.mark.slow
 def test_word_times_within_half_a_second_with_beam_5(tmp_path: Path, talk_video: Path) -> None:
-    """beam_size 5 (slower, ~11x real time) reproduces the reference transcript word for word."""
-    app = _app(tmp_path / "data", {"beam_size": 5})
+    """The most accurate setting (beam_size 5, no VAD; ~11x real time) reproduces the reference transcript."""
+    app = _app(tmp_path / "data", {"beam_size": 5, "vad_filter": False})
     t = transcribe(app, ingest(app, talk_video))
     assert "when the time reaches 40 seconds, i will say banana" in t.text.lower()
     assert abs(_word(t, "hello").start - 0.0) <= TOLERANCE
@@ -119,7 +121,8 @@ def test_progress_is_reported_and_stored_in_the_cache(talk: dict[str, Any]) -> N
     reporter: Recorder = talk["reporter"]
     assert "transcribe" in reporter.stages
     assert reporter.percents == sorted(reporter.percents) and reporter.percents[-1] == 100.0
-    assert len([p for p in reporter.percents if 0 < p < 100]) >= 3  # per segment, not just start and end
+    per_segment = [p for p in reporter.percents if 0 < p < 100]  # one update per segment, not just start/end
+    assert len(per_segment) == len(talk["transcript"].segments) >= 2
     app, video = talk["app"], talk["video"]
     with app.session() as s:
         rows = s.exec(select(models.Transcript)).all()
@@ -176,8 +179,8 @@ def test_english_only_model_refuses_other_languages(spoken: Path) -> None:
 
 
 @pytest.mark.slow
-def test_batched_pipeline_and_vad(spoken: Path) -> None:
-    for options in ({"batched": True, "batch_size": 4}, {"vad_filter": True, "beam_size": 2}):
+def test_batched_pipeline_and_no_vad(spoken: Path) -> None:
+    for options in ({"batched": True, "batch_size": 4}, {"vad_filter": False, "beam_size": 2}):
         t = FasterWhisper(FasterWhisper.Options.model_validate(options)).transcribe(spoken)
         assert "welcome" in t.text.lower() and "your health" in t.text.lower()
         assert all(w.end >= w.start for w in t.words) and t.words
@@ -188,7 +191,7 @@ def test_cache_key_follows_options_that_change_output() -> None:
         return FasterWhisper(FasterWhisper.Options.model_validate(o)).cache_key()
 
     assert key() == key(cpu_threads=2, download_root="/tmp/models")
-    assert len({key(), key(beam_size=5), key(model="small"), key(vad_filter=True), key(batched=True)}) == 5
+    assert len({key(), key(beam_size=5), key(model="small"), key(vad_filter=False), key(batched=True)}) == 5
     assert key(language="de") != key()
 
 

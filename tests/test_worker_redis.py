@@ -78,6 +78,14 @@ class Cluster:
         self.workers.append(proc)
         return proc
 
+    def wait_for_workers(self, count: int, timeout: float = 60) -> None:
+        """Until ``count`` worker processes beat in Redis (each has its own broker id)."""
+        client = redis.Redis.from_url(self.redis_url)
+        deadline = time.monotonic() + timeout
+        while client.zcard(f"{self.namespace}:__heartbeats__") < count:
+            assert time.monotonic() < deadline, "the workers did not start"
+            time.sleep(0.2)
+
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*CLIPCAST, *args], env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=60)
 
@@ -128,7 +136,8 @@ def watch(app: Clipcast, job_id: int, timeout: float = 90) -> tuple[Any, set[tup
 @pytest.mark.slow
 def test_worker_process_analyzes_and_renders_with_visible_progress(cluster: Any, video: Path) -> None:
     c = cluster()
-    c.start_worker("--threads", "2")
+    supervisor = c.start_worker("--processes", "2", "--threads", "1")
+    c.wait_for_workers(2)
     job = jobs.create_job(c.app, "process", options={"source": str(video)})
     tasks.enqueue(c.app, job)
     job, seen = watch(c.app, job.id)
@@ -139,6 +148,11 @@ def test_worker_process_analyzes_and_renders_with_visible_progress(cluster: Any,
     assert len(kids) == 3 and all(k.status == JobStatus.SUCCEEDED for k in kids)
 
     assert {j.id for j in jobs.list_jobs(c.app)} == {job.id, *(k.id for k in kids)}
+    pids = {line.split()[1] for line in (c.app.settings.data_dir / "render-log.txt").read_text().splitlines()}
+    assert len(pids) == 2  # the renders spread over both worker processes
+
+    supervisor.send_signal(signal.SIGTERM)  # graceful stop: children finish and exit, then the supervisor
+    assert supervisor.wait(timeout=60) == 0
 
 
 @pytest.mark.slow

@@ -62,10 +62,12 @@ def create_app(clipcast: Clipcast) -> FastAPI:
         module = _import_routes(name, api.state.missing_routes)
         if module is not None:
             api.include_router(module.router)
-    try:
-        clipcast.plugins.hook.register_routes(app=api)
-    except Exception as exc:  # a plugin's routes must not take the API down
-        log.warning("a plugin failed to register routes", error=repr(exc))
+    for impl in clipcast.plugins.hook.register_routes.get_hookimpls():
+        try:
+            impl.function(app=api)
+        except Exception as exc:  # one plugin's broken routes must not take the API (or other plugins) down
+            log.warning("a plugin failed to register routes", plugin=impl.plugin_name, error=repr(exc))
+            clipcast.plugins.load_errors[impl.plugin_name] = f"register_routes failed: {exc!r}"
     return api
 
 

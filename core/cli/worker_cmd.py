@@ -15,6 +15,7 @@ import time
 import typer
 
 from core.cli.common import console, state
+from core.errors import InputError
 from core.tasks import QUEUES
 
 
@@ -25,12 +26,19 @@ def worker(
 ) -> None:
     """Take work from the analyze/render/publish queues (needs Redis: redis_url or REDIS_URL)."""
     names = [q.strip() for q in queues.split(",") if q.strip()]
+    unknown = sorted(set(names) - set(QUEUES))
+    if unknown:
+        raise InputError(f"unknown queue(s): {', '.join(unknown)}", f"use some of: {', '.join(QUEUES)}")
     if processes == 1:
         from core.tasks import run_worker
 
         run_worker(state.app(), queues=names, threads=threads)
         return
-    state.settings()  # fail early on a bad configuration, before starting children
+    settings = state.settings()  # fail early on a bad configuration, before starting children
+    if not (settings.redis_url or os.environ.get("REDIS_URL")):
+        from core.tasks import run_worker
+
+        run_worker(state.app(), queues=names, threads=threads)  # raises the "needs Redis" error
     _supervise(names, processes, threads)
 
 
@@ -50,11 +58,17 @@ def _supervise(queues: list[str], processes: int, threads: int) -> None:
     signal.signal(signal.SIGINT, stop)
     children = [subprocess.Popen(argv) for _ in range(processes)]
     console.print(f"started {processes} worker processes: {', '.join(str(c.pid) for c in children)}")
+    started = [time.monotonic()] * processes
+    failed = False
     while not stopping:
         for i, child in enumerate(children):
             if child.poll() is not None:
+                if time.monotonic() - started[i] < 10:  # died during start-up: a configuration problem, not bad luck
+                    console.print(f"worker process {child.pid} exited with {child.returncode} right after starting")
+                    stopping = failed = True
+                    break
                 console.print(f"worker process {child.pid} exited with {child.returncode}; starting another")
-                children[i] = subprocess.Popen(argv)
+                children[i], started[i] = subprocess.Popen(argv), time.monotonic()
         time.sleep(1)
     for child in children:
         if child.poll() is None:
@@ -65,3 +79,5 @@ def _supervise(queues: list[str], processes: int, threads: int) -> None:
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             os.kill(child.pid, signal.SIGKILL)
+    if failed:
+        raise typer.Exit(1)

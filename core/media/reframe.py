@@ -70,8 +70,9 @@ def reframe_filter(
         bw, bh = _even(out_w / 4), _even(out_h / 4)
         return (
             f"[{inp}]split=2[{out}_fg][{out}_bg];"
-            f"[{out}_bg]scale={bw}:{bh}:force_original_aspect_ratio=increase,crop={bw}:{bh},"
-            f"boxblur=luma_radius=12:luma_power=2,scale={out_w}:{out_h},setsar=1[{out}_bgs];"
+            # Background: crop to the output shape first, shrink, blur small, scale up (bilinear: it is a blur).
+            f"[{out}_bg]crop={cw}:{ch},scale={bw}:{bh}:flags=fast_bilinear,"
+            f"boxblur=luma_radius=12:luma_power=2,scale={out_w}:{out_h}:flags=fast_bilinear,setsar=1[{out}_bgs];"
             f"[{out}_fg]scale={out_w}:{out_h}:force_original_aspect_ratio=decrease:force_divisible_by=2,"
             f"setsar=1[{out}_fgs];"
             f"[{out}_bgs][{out}_fgs]overlay=x=(W-w)/2:y=(H-h)/2[{out}]"

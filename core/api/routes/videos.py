@@ -16,7 +16,7 @@ from sqlmodel import col, select
 
 from core.api import quotas
 from core.api.deps import AppDep, Id, PageDep, UserDep, owned, scoped
-from core.api.errors import Conflict, UnsupportedMediaType, ValidationProblem
+from core.api.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationProblem
 from core.api.schemas import PageOut, VideoCreated, VideoDetail, VideoOut, VideoUrlIn
 from core.app import Clipcast
 from core.errors import InputError
@@ -55,6 +55,20 @@ def _queue_analysis(
     return start_analysis(app, user, video, options, source=source)
 
 
+#: A JSON body on the upload path is a URL request: it never needs more than this.
+JSON_LIMIT = 64 * 1024
+
+
+async def _small_body(request: Request) -> bytes:
+    """The body, refused with 413 as soon as it passes ``JSON_LIMIT`` (the upload path allows gigabytes)."""
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > JSON_LIMIT:
+            raise PayloadTooLarge(f"a JSON body here is at most {JSON_LIMIT // 1024} KB", 'send only {"url": ...}')
+    return bytes(data)
+
+
 @router.post(
     "",
     response_model=VideoCreated,
@@ -89,7 +103,7 @@ async def add_video(request: Request, user: UserDep, app: AppDep) -> VideoCreate
     await run_in_threadpool(check_quota)
     if ctype == "application/json":
         try:
-            body = VideoUrlIn.model_validate_json(await request.body())
+            body = VideoUrlIn.model_validate_json(await _small_body(request))
         except ValidationError as exc:
             if any(e["type"] == "json_invalid" for e in exc.errors()):
                 raise InputError("the request body is not valid JSON")
