@@ -4,14 +4,18 @@
 
 Prints each stage's wall time divided by the source duration (0.10x = a 10-minute video takes 1 minute),
 then the render stage beside a bare baseline measured in the same run: one plain ffmpeg crop+scale+encode
-per clip over the same segments, same preset, same parallelism. Targets (issue 4, 2 cores, defaults):
+per clip over the same segments, same preset, same parallelism. CPU seconds (this process and its ffmpeg
+children) are printed too: on a shared, busy machine they compare fairly where wall times do not.
+Targets (issue 4, 2 cores, defaults):
 whole pipeline < 0.15x of the source duration; render within 1.5x of the baseline for blur mode.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import resource
 import shutil
 import sys
 import tempfile
@@ -62,6 +66,33 @@ def script(minutes: float, seed: int = 7) -> list[str]:
     return parts
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process plus its finished children (ffmpeg), user + system."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class StageCPU:
+    """A Reporter that notes CPU seconds per stage."""
+
+    def __init__(self) -> None:
+        self.cpu: dict[str, float] = {}
+        self.current: str | None = None
+        self.mark = cpu_seconds()
+
+    def stage(self, name: str) -> None:
+        now = cpu_seconds()
+        if self.current:
+            self.cpu[self.current] = self.cpu.get(self.current, 0.0) + now - self.mark
+        self.current, self.mark = name, now
+
+    def progress(self, percent: float, message: str = "") -> None:
+        pass
+
+    def check_cancelled(self) -> None:
+        pass
+
+
 def baseline(src: Path, clips: list, out: Path, parallel: int, preset: str, crf: int) -> float:
     """Bare ffmpeg: seek, centre crop to 9:16, scale to 1080x1920, encode; one process per clip."""
 
@@ -101,24 +132,31 @@ def main() -> None:
         app = Clipcast(settings)
         request = SelectionRequest(clips=args.clips, min_seconds=settings.selection.min_seconds,
                                    max_seconds=settings.selection.max_seconds)  # fmt: skip
+        cpu = StageCPU()
         t = time.perf_counter()
         result = process(app, src, request=request, render_options=RenderOptions(reframe=args.reframe),
-                         output_dir=run / "out")  # fmt: skip
+                         output_dir=run / "out", reporter=cpu)  # fmt: skip
         total = time.perf_counter() - t
+        cpu.stage("done")
         rendered = sum(c.rendered_duration or 0 for c in result.clips)
         r = settings.render
+        cpu_before = cpu_seconds()
         bare = baseline(src, result.clips, run, r.parallel, r.preset, r.crf)
+        bare_cpu = cpu_seconds() - cpu_before
 
         print(f"\nsource: {duration / 60:.1f} min generated talk, {len(result.clips)} clips, "
               f"{rendered:.0f} s rendered ({args.reframe}, {r.aspect}, {r.caption_style}, preset {r.preset}, "
               f"parallel {r.parallel})")  # fmt: skip
-        print(f"{'stage':<12}{'seconds':>9}{'x real time':>13}")
+        print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores)")
+        print(f"{'stage':<12}{'seconds':>9}{'x real time':>13}{'CPU s':>9}")
         for stage, secs in result.timings.items():
-            print(f"{stage:<12}{secs:>9.1f}{secs / duration:>12.3f}x")
+            print(f"{stage:<12}{secs:>9.1f}{secs / duration:>12.3f}x{cpu.cpu.get(stage, 0.0):>9.1f}")
         print(f"{'total':<12}{total:>9.1f}{total / duration:>12.3f}x   (target < 0.15x)")
         render = result.timings.get("render", 0.0)
+        render_cpu = cpu.cpu.get("render", 0.0)
         print(f"\nrender stage {render:.1f} s vs bare ffmpeg crop+encode of the same segments {bare:.1f} s: "
               f"ratio {render / bare:.2f}  (target <= 1.5 for blur)")  # fmt: skip
+        print(f"CPU: render {render_cpu:.1f} s vs bare {bare_cpu:.1f} s: ratio {render_cpu / bare_cpu:.2f}")
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

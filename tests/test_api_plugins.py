@@ -31,3 +31,21 @@ def test_plugin_routes_are_served_and_a_broken_plugin_is_listed(app):
     listed = api.get("/api/plugins", headers=user.headers).json()
     assert "routes on fire" in listed["errors"]["broken-routes"]
     assert "hello-routes" in {p["name"] for p in listed["plugins"]}
+
+
+def test_dashboard_page_is_served_with_a_strict_policy_and_calls_only_real_routes(app):
+    import re
+
+    api = client(app)
+    r = api.get("/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    page = r.text
+    assert 'id="login"' in page and "EventSource" in page
+    spec = api.get("/openapi.json").json()
+    assert "/" not in spec["paths"]
+    patterns = [re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", p) + "$") for p in spec["paths"]]
+    used = {re.sub(r"\$\{[^}]+\}", "1", u).split("?")[0] for u in re.findall(r"[`\"](/api/[^`\"]+)[`\"]", page)}
+    assert len(used) >= 8, used
+    unknown = [u for u in used if not any(p.match(u) for p in patterns)]
+    assert not unknown, f"the dashboard calls routes that do not exist: {unknown}"

@@ -35,6 +35,7 @@ ROUTE_MODULES = [
     "sources",
     "plugins",
     "metrics",
+    "web",
 ]
 
 DESCRIPTION = """Clipcast turns long videos into short vertical clips and publishes them on schedules.
