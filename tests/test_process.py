@@ -74,6 +74,16 @@ def test_process_writes_clips_and_manifest(processed) -> None:  # type: ignore[n
 
 
 @pytest.mark.slow
+def test_processing_again_reuses_transcript_and_renders(processed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    app, src, first = processed
+    request = SelectionRequest(clips=2, min_seconds=4, max_seconds=12)
+    again = process(app, src, request=request, render_options=RenderOptions(preset="ultrafast"), output_dir=tmp_path)
+    assert sorted(c.id for c in again.clips) == sorted(c.id for c in first.clips)
+    assert {c.video_key for c in again.clips} == {c.video_key for c in first.clips}  # not re-rendered
+    assert (tmp_path / "clips.json").is_file() and (tmp_path / "clip-01.mp4").is_file()
+
+
+@pytest.mark.slow
 def test_failed_renders_are_reported_not_hidden(processed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     app, src, _ = processed
     kit = tmp_path / "kit.yaml"

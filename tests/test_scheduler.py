@@ -141,7 +141,7 @@ def test_two_scheduler_processes_dispatch_every_due_post_once(redis_url: str, tm
     namespace = f"cc-test-{uuid.uuid4().hex[:8]}"
     config = tmp_path / "clipcast.yaml"
     config.write_text(
-        yaml.safe_dump({"worker": {"namespace": namespace}, "scheduler": {"dispatch_interval": 0.5, "lock_ttl": 3}})
+        yaml.safe_dump({"worker": {"namespace": namespace}, "scheduler": {"dispatch_interval": 0.5, "lock_ttl": 10}})
     )
     env = {
         **os.environ,
@@ -166,12 +166,16 @@ def test_two_scheduler_processes_dispatch_every_due_post_once(redis_url: str, tm
         subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for _ in range(2)
     ]
+    lines: list[list[str]] = [[], []]
+    readers = [threading.Thread(target=lambda i=i: lines[i].extend(procs[i].stdout), daemon=True) for i in range(2)]
+    for r in readers:
+        r.start()
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:  # both running: one active (dispatching), one standing by
             with app.session() as s:
                 pending = s.exec(select(Post).where(Post.dispatched_at == None, Post.id.in_(due))).all()  # noqa: E711
-            if not pending:
+            if not pending and any("standing by" in line for out in lines for line in out):
                 break
             time.sleep(0.3)
         assert not pending
@@ -179,7 +183,11 @@ def test_two_scheduler_processes_dispatch_every_due_post_once(redis_url: str, tm
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
-        outputs = [p.communicate(timeout=30)[0] for p in procs]
+        for p in procs:
+            p.wait(timeout=30)
+        for r in readers:
+            r.join(timeout=5)
+        outputs = ["".join(out) for out in lines]
     client = redis.Redis.from_url(redis_url)
     try:
         messages = [json.loads(m) for m in client.hgetall(f"{namespace}:publish.msgs").values()]

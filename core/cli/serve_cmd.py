@@ -16,7 +16,6 @@ from core.cli.common import console, state
 def serve(
     host: str | None = typer.Option(None, "--host", help="address to bind (default: server.host, 127.0.0.1)"),
     port: int | None = typer.Option(None, "--port", min=0, max=65535, help="port (default: server.port, 8000)"),
-    workers: bool = typer.Option(True, "--workers/--no-workers", help="embedded mode: run the worker in-process"),
 ) -> None:
     """Serve the HTTP API (and, without Redis, the worker and scheduler too)."""
     import uvicorn
@@ -30,7 +29,7 @@ def serve(
     port = settings.server.port if port is None else port
     embedded = not settings.redis_url
     stop_scheduler = None
-    if embedded and workers:
+    if embedded:
         tasks.start_embedded_worker(app)
         stop_scheduler = _start_scheduler(app)
         console.print("embedded mode: worker" + (" and scheduler" if stop_scheduler else "") + " running in-process")
@@ -39,7 +38,7 @@ def serve(
     finally:
         if stop_scheduler:
             stop_scheduler()
-        if embedded and workers:
+        if embedded:
             tasks.stop_embedded_worker()
 
 

@@ -112,6 +112,24 @@ def export_clip(app: Any, clip: models.Clip, output_dir: Path, stem: str) -> dic
     return files
 
 
+def _settled_clips(app: Any, video_id: int, request: SelectionRequest | None) -> list[models.Clip]:
+    """The video's clips from an earlier run (analysis does not propose moments already acted on): processing
+    the same video again re-exports them (their renders are reused) instead of returning nothing."""
+    from sqlmodel import col, select
+
+    limit = request.clips if request else app.settings.selection.clips
+    with app.session() as s:
+        rows = s.exec(
+            select(models.Clip)
+            .where(models.Clip.video_id == video_id, col(models.Clip.status) != models.ClipStatus.REJECTED)
+            .order_by(col(models.Clip.score).desc())
+            .limit(limit)
+        ).all()
+        for row in rows:
+            s.expunge(row)
+    return list(rows)
+
+
 def process(
     app: Any,
     source: str | Path | int,
@@ -134,7 +152,7 @@ def process(
     timed = _Timed(reporter or NullReporter())
     analysis = analyze(app, source, request, stt=stt, llm=llm, user_id=user_id, reporter=timed)
     video = analysis.video
-    clips = sorted(analysis.clips, key=lambda c: (c.rank, c.start))
+    clips = sorted(analysis.clips, key=lambda c: (c.rank, c.start)) or _settled_clips(app, video.id, request)
     timed.stage("render")
     results = render_clips(app, [c.id for c in clips], options=render_options, reporter=timed)
     timed.stage("export")

@@ -251,7 +251,9 @@ def render_clip(
     with app.session() as s:
         clip = s.get(models.Clip, clip_id)
         if clip is None:
-            raise InputError(f"there is no clip {clip_id}", "list clips with `clipcast clips` or the API")
+            raise InputError(
+                f"there is no clip {clip_id}", "clip ids are in clips.json from `clipcast process`, or GET /api/clips"
+            )
         video = s.get(models.Video, clip.video_id)
         assert video is not None
         s.expunge_all()

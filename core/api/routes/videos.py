@@ -18,6 +18,7 @@ from core.api import quotas
 from core.api.deps import AppDep, Id, PageDep, UserDep, owned, scoped
 from core.api.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationProblem
 from core.api.schemas import PageOut, VideoCreated, VideoDetail, VideoOut, VideoUrlIn
+from core.api.upload import stream_upload
 from core.app import Clipcast
 from core.errors import InputError
 from core.models import AiUsage, Clip, Job, Post, SourceItemSeen, Transcript, Video
@@ -118,18 +119,13 @@ async def add_video(request: Request, user: UserDep, app: AppDep) -> VideoCreate
         video = await run_in_threadpool(ingest, app, url, user_id=user.id)
         analyze = False
     else:
-        form = await request.form(max_files=1, max_fields=10, max_part_size=64 * 1024)
-        try:
-            upload = form.get("file")
-            if upload is None or isinstance(upload, str):
-                raise InputError("the multipart body has no file in the field `file`")
-            analyze = str(form.get("analyze", "true")).strip().lower() not in ("false", "0", "no", "off")
-            max_bytes = int(app.settings.api.max_upload_mb * 1024 * 1024)
-            video = await run_in_threadpool(
-                ingest_upload, app, upload.file, upload.filename or "upload", user_id=user.id, max_bytes=max_bytes
-            )
-        finally:
-            await form.close()
+        max_bytes = int(app.settings.api.max_upload_mb * 1024 * 1024)
+
+        def store(stream: Any, filename: str) -> Video:
+            return ingest_upload(app, stream, filename, user_id=user.id, max_bytes=max_bytes)
+
+        video, fields = await stream_upload(request, store)
+        analyze = fields.get("analyze", "true").strip().lower() not in ("false", "0", "no", "off")
     job = await run_in_threadpool(_queue_analysis, app, user, video, {}) if analyze else None
     return VideoCreated(video=VideoOut.model_validate(video), job=job)
 
