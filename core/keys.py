@@ -1,8 +1,12 @@
-"""Storage keys: relative POSIX paths, validated before any backend sees them."""
+"""Storage keys: relative POSIX paths, validated before any backend sees them, and signed for public URLs."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
+import time
 
 from core.errors import StorageError
 
@@ -29,3 +33,16 @@ def validate_key(key: str) -> str:
 
 def video_key(sha256: str, ext: str) -> str:
     return f"videos/{sha256[:2]}/{sha256}/original.{ext.lstrip('.') or 'bin'}"
+
+
+def sign(key: str, expires_at: int, secret: str) -> str:
+    """HMAC-SHA256 over a storage key and its expiry (Unix seconds): a presigned URL for local storage."""
+    mac = hmac.new(secret.encode(), f"{key}\n{expires_at}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def verify(key: str, expires_at: int, signature: str, secret: str, now: float | None = None) -> bool:
+    """True when ``signature`` was made by ``sign`` with this secret and the expiry has not passed."""
+    if expires_at < (time.time() if now is None else now):
+        return False
+    return hmac.compare_digest(sign(key, expires_at, secret), signature)

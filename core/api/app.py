@@ -35,6 +35,7 @@ ROUTE_MODULES = [
     "sources",
     "plugins",
     "metrics",
+    "files",
     "web",
 ]
 

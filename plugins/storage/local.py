@@ -1,7 +1,10 @@
 """Local filesystem storage (the default): files under ``root`` (default ``<data_dir>/storage``).
 
-URLs: with ``public_base_url`` set (a web server or the Clipcast API serving the directory), ``url()`` returns
-``<public_base_url>/<key>``; without it, there is no URL a platform could fetch and ``url()`` returns None.
+URLs a platform can fetch (Instagram pulls the video, webhooks pass a download link):
+- ``public_base_url`` set (your own web server or CDN serving ``root``): ``<public_base_url>/<key>``;
+- otherwise, with ``server.public_base_url`` and ``secret_key`` set, the Clipcast API serves the file at
+  ``<server.public_base_url>/files/<key>?expires=...&sig=...``, signed and expiring like an S3 presigned URL;
+- otherwise there is no such URL and ``url()`` returns None.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -18,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.contracts import Storage
 from core.errors import StorageError
 from core.hookspecs import hookimpl
-from core.keys import validate_key
+from core.keys import sign, validate_key
 
 CHUNK = 1024 * 1024
 
@@ -36,12 +40,14 @@ class LocalStorage(Storage):
         super().__init__(options)
         self.root = Path(self.options.root or "clipcast-data/storage").resolve()
         self.public_base_url: str | None = None
+        self._signing_secret: str | None = None
 
     def bind(self, settings: Any) -> None:
         if self.options.root is None:
             self.root = (Path(settings.data_dir) / "storage").resolve()
-        if self.options.public_base_url is None and settings.server.public_base_url:
+        if self.options.public_base_url is None and settings.server.public_base_url and settings.secret_key:
             self.public_base_url = f"{settings.server.public_base_url.rstrip('/')}/files"
+            self._signing_secret = settings.secret_key.get_secret_value()
 
     def _path(self, key: str) -> Path:
         path = (self.root / validate_key(key)).resolve()
@@ -101,8 +107,14 @@ class LocalStorage(Storage):
 
     def url(self, key: str, expires: int = 3600) -> str | None:
         validate_key(key)
-        base = self.options.public_base_url or self.public_base_url
-        return f"{base.rstrip('/')}/{key}" if base else None
+        if self.options.public_base_url:
+            return f"{self.options.public_base_url.rstrip('/')}/{key}"
+        if self.public_base_url and self._signing_secret:
+            expires_at = int(time.time()) + expires
+            return (
+                f"{self.public_base_url}/{key}?expires={expires_at}&sig={sign(key, expires_at, self._signing_secret)}"
+            )
+        return None
 
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)
