@@ -124,7 +124,7 @@ def main() -> None:
         src = work / "talk.mp4"
         if not src.is_file():
             t = time.perf_counter()
-            talk_video(script(args.minutes), src, pause=0.8, picture="testsrc2=sar=1")
+            talk_video(script(args.minutes), src, pause=0.8, picture="testsrc2")
             print(f"generated {src.name} in {time.perf_counter() - t:.0f} s")
         duration = ffmpeg.probe(src).duration
         run = work / f"run-{int(time.time())}"  # fresh database and storage: no cached transcript or render

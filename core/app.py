@@ -19,6 +19,7 @@ from core.config import Settings, load_settings, make_backend, make_publisher
 from core.contracts import ClipSelector, Event, Publisher, SpeechToText, Storage
 from core.logging import get_logger
 from core.plugins import PluginManager, get_manager
+from core.usage import make_sink  # AI usage rows, tagged by core.usage.usage_context
 
 log = get_logger("clipcast.app")
 
@@ -52,8 +53,6 @@ class Clipcast:
             if (section, name) not in self._backends:
                 backend = make_backend(self.settings, section, name)
                 backend.bind(self.settings)
-                from core.usage import make_sink  # AI usage rows, tagged by core.usage.usage_context
-
                 backend.usage_sink = make_sink(self)
                 self._backends[(section, name)] = backend
             return self._backends[(section, name)]

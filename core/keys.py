@@ -45,4 +45,4 @@ def verify(key: str, expires_at: int, signature: str, secret: str, now: float | 
     """True when ``signature`` was made by ``sign`` with this secret and the expiry has not passed."""
     if expires_at < (time.time() if now is None else now):
         return False
-    return hmac.compare_digest(sign(key, expires_at, secret), signature)
+    return hmac.compare_digest(sign(key, expires_at, secret).encode(), signature.encode())

@@ -63,9 +63,26 @@ class _RedactingFilter(logging.Filter):
         return True
 
 
+class _Stderr:
+    """Whatever ``sys.stderr`` is at write time (test runners swap and close it; a bound stream would go stale)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
+#: Libraries whose INFO lines are noise in a CLI or server log (migrations on every start, per-second ticks).
+_QUIET = ("alembic", "apscheduler", "httpx", "botocore", "urllib3", "faster_whisper")
+
+
 def configure(level: str = "INFO", fmt: str = "auto", stream: Any = None, secrets: list[str] | None = None) -> None:
     """Configure structlog and the standard library logging. Safe to call more than once."""
-    stream = stream or sys.stderr
+    stream = stream or _Stderr()
     for s in secrets or []:
         add_secret(s)
     json_lines = fmt == "json" or (fmt == "auto" and not getattr(stream, "isatty", lambda: False)())
@@ -93,6 +110,8 @@ def configure(level: str = "INFO", fmt: str = "auto", stream: Any = None, secret
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(level)
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def get_logger(name: str | None = None, **bound: Any) -> Any:
@@ -102,7 +121,7 @@ def get_logger(name: str | None = None, **bound: Any) -> Any:
 
 if not structlog.is_configured():
     # Before ``configure`` runs, log to stderr: stdout belongs to command output such as ``--json``.
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=_Stderr()))
 
 
 bind = structlog.contextvars.bind_contextvars

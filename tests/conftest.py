@@ -45,9 +45,9 @@ def redis_url() -> str:
     return url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database for this test session, dropped afterwards."""
+    """A throwaway PostgreSQL database for one test, dropped afterwards (tests never see each other's rows)."""
     need(_port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
     import psycopg
 

@@ -152,9 +152,3 @@ def test_cli_creates_the_first_admin_and_a_token(tmp_path, monkeypatch):
         assert api.get("/api/users/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     finally:
         state._app = None
-        # the CLI configured logging onto CliRunner's captured stderr, which is closed now: point it back
-        import sys
-
-        from core.logging import configure
-
-        configure("INFO", "console", stream=sys.__stderr__)

@@ -202,3 +202,14 @@ def test_a_json_body_on_the_upload_path_is_small(api, alice):
     body = b'{"url": "https://example.com/' + b"a" * 100_000 + b'"}'
     r = api.post("/api/videos", content=body, headers={**alice.headers, "Content-Type": "application/json"})
     assert r.status_code == 413 and "at most 64 KB" in error_of(r)["message"]
+
+
+def test_style_and_brand_must_be_preset_names_not_paths(app, api) -> None:  # type: ignore[no-untyped-def]
+    """The CLI accepts YAML paths for styles and brands; over HTTP that would read the server's files."""
+    from api_support import make_user
+
+    user = make_user(app, "paths@example.com")
+    for field, value in (("caption_style", "/etc/clipcast/secret.yaml"), ("brand", "../brands/x")):
+        r = api.post("/api/videos/1/render", json={field: value}, headers=user.headers)
+        assert r.status_code == 422, r.text
+        assert field in r.text

@@ -1,13 +1,12 @@
 """``create_app(clipcast)``: the FastAPI application around one ``Clipcast`` context.
 
-Route modules are included one by one; a module whose pipeline dependency is not installed yet is left out and
-listed in ``app.state.missing_routes`` (and by /readyz), so the API never pretends to offer what it cannot do.
+Route modules (one per resource, in ``core/api/routes``) are included in the order of ``ROUTE_MODULES``, then
+plugins add theirs through ``register_routes``.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -57,13 +56,10 @@ def create_app(clipcast: Clipcast) -> FastAPI:
     api = FastAPI(title="Clipcast", version=ver, description=DESCRIPTION)
     api.state.clipcast = clipcast
     api.state.auth_limiter = RateLimiter(clipcast.settings.api.auth_rate_per_minute)
-    api.state.missing_routes = {}
     errors.install(api)
     api.add_middleware(BodyLimit, upload_bytes=int(clipcast.settings.api.max_upload_mb * 1024 * 1024))
     for name in ROUTE_MODULES:
-        module = _import_routes(name, api.state.missing_routes)
-        if module is not None:
-            api.include_router(module.router)
+        api.include_router(importlib.import_module(f"core.api.routes.{name}").router)
     for impl in clipcast.plugins.hook.register_routes.get_hookimpls():
         try:
             impl.function(app=api)
@@ -71,15 +67,3 @@ def create_app(clipcast: Clipcast) -> FastAPI:
             log.warning("a plugin failed to register routes", plugin=impl.plugin_name, error=repr(exc))
             clipcast.plugins.load_errors[impl.plugin_name] = f"register_routes failed: {exc!r}"
     return api
-
-
-def _import_routes(name: str, missing: dict[str, str]) -> Any:
-    try:
-        return importlib.import_module(f"core.api.routes.{name}")
-    except ModuleNotFoundError as exc:
-        # Only a missing *pipeline* module (built by another part of the project) is tolerated.
-        if exc.name and exc.name.startswith("core.") and not exc.name.startswith("core.api"):
-            log.warning("route family left out: a module it needs is missing", routes=name, module=exc.name)
-            missing[name] = exc.name
-            return None
-        raise

@@ -120,14 +120,18 @@ class SelectionIn(In):
         return self
 
 
+PRESET_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+
+
 class StyleIn(In):
     """How clips look; unset fields use the ``render`` section of the configuration."""
 
     aspect: Literal["9:16", "1:1", "16:9"] | None = None
     reframe: Reframe | None = None
     captions: bool | None = Field(None, description="burn captions into the picture")
-    caption_style: str | None = Field(None, max_length=100)
-    brand: str | None = Field(None, max_length=100)
+    # Names only: the CLI also accepts YAML file paths here, which over HTTP would read the server's files.
+    caption_style: str | None = Field(None, max_length=100, pattern=PRESET_NAME, description="a preset name")
+    brand: str | None = Field(None, max_length=100, pattern=PRESET_NAME, description="a brand kit name")
     remove_silence: bool | None = None
     remove_fillers: bool | None = None
 

@@ -8,9 +8,9 @@ import typer
 from rich.markdown import Markdown
 from rich.table import Table
 
-from core.cli.common import console, out, state
+from core.cli.common import console, out, selection_request, state
 from core.cli.progress import CliReporter
-from core.contracts import ClipPlan, SelectionRequest
+from core.contracts import ClipPlan
 
 
 def _stamp(t: float) -> str:
@@ -33,13 +33,7 @@ def analyze(
     from core.pipeline.analyze import write_transcript
 
     app = state.app()
-    sel = app.settings.selection
-    request = SelectionRequest(
-        clips=clips or sel.clips,
-        min_seconds=min_seconds or sel.min_seconds,
-        max_seconds=max_seconds or sel.max_seconds,
-        language=language,
-    )
+    request = selection_request(app.settings, clips, min_seconds, max_seconds, language)
     with CliReporter(console) as reporter:
         result = run_analysis(app, source, request, stt=stt, llm=llm, reporter=reporter)
     transcript_path = write_transcript(app, result.video, result.transcript)

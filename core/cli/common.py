@@ -8,6 +8,7 @@ from rich.console import Console
 
 from core.app import Clipcast
 from core.config import Settings, load_settings
+from core.contracts import SelectionRequest
 from core.logging import configure
 
 console = Console(stderr=True)
@@ -33,3 +34,20 @@ class State:
 
 
 state = State()
+
+
+def selection_request(
+    settings: Settings,
+    clips: int | None,
+    min_seconds: float | None,
+    max_seconds: float | None,
+    language: str | None = None,
+) -> SelectionRequest:
+    """The CLI's clip-count and length options over the configured ``selection`` defaults."""
+    sel = settings.selection
+    return SelectionRequest(
+        clips=clips or sel.clips,
+        min_seconds=min_seconds or sel.min_seconds,
+        max_seconds=max_seconds or sel.max_seconds,
+        language=language,
+    )

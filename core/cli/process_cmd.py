@@ -13,7 +13,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from core.cli.common import console, out, state
+from core.cli.common import console, out, selection_request, state
 from core.cli.progress import CliReporter
 from core.contracts import SelectionRequest
 
@@ -93,16 +93,12 @@ def process_command(
     output: Path | None = typer.Option(None, "--output", "-o", help="directory for the clips (default: output_dir)"),
     stt: str | None = typer.Option(None, "--stt", help="speech-to-text backend (default: stt.backend)"),
     llm: str | None = typer.Option(None, "--llm", help="clip selector (default: llm.backend)"),
+    language: str | None = typer.Option(None, "--language", help="spoken language code (default: detected)"),
     as_json: bool = typer.Option(False, "--json", help="print clips.json instead of a table"),
 ) -> None:
     """Find the best moments of a video and render them as vertical clips with captions."""
     app = state.app()
-    sel = app.settings.selection
-    request = SelectionRequest(
-        clips=clips or sel.clips,
-        min_seconds=min_seconds or sel.min_seconds,
-        max_seconds=max_seconds or sel.max_seconds,
-    )
+    request = selection_request(app.settings, clips, min_seconds, max_seconds, language)
     options = _options(
         caption_style=style,
         reframe=reframe,
@@ -163,7 +159,7 @@ def demo_command(
     tmp = Path(tempfile.mkdtemp(prefix="clipcast-demo-"))
     try:
         console.print("Generating a sample talk video with espeak-ng…")
-        video = talk_video(DEMO_SCRIPT, tmp / "clipcast-demo.mp4", pause=0.9, picture="testsrc2=sar=1")
+        video = talk_video(DEMO_SCRIPT, tmp / "clipcast-demo.mp4", pause=0.9, picture="testsrc2")
         request = SelectionRequest(clips=clips, min_seconds=8, max_seconds=25)
         result = _run_process(app, video, request, _options(), output, False)
         if keep_video:

@@ -77,7 +77,7 @@ def talk_video(
                 "-f",
                 "lavfi",
                 "-i",
-                f"{picture}:size={size}:rate=30",
+                f"{picture}{':' if '=' in picture else '='}size={size}:rate=30",
                 "-i",
                 str(audio),
                 "-t",

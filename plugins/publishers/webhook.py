@@ -40,7 +40,7 @@ def verify_signature(
         age = abs((now or time.time()) - float(timestamp))
     except ValueError:
         return False
-    return age <= tolerance and hmac.compare_digest(sign(secret, timestamp, body), signature or "")
+    return age <= tolerance and hmac.compare_digest(sign(secret, timestamp, body).encode(), (signature or "").encode())
 
 
 class WebhookPublisher(Publisher):

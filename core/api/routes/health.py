@@ -57,7 +57,4 @@ def readyz(request: Request, app: AppDep) -> JSONResponse:
     checks = {"database": _check(database), "broker": _check(broker), "storage": _check(storage)}
     ok = all(c["ok"] for c in checks.values())
     body = {"status": "ok" if ok else "unavailable", "checks": checks}
-    missing = getattr(request.app.state, "missing_routes", {})
-    if missing:
-        body["missing_routes"] = missing
     return JSONResponse(body, status_code=200 if ok else 503)
