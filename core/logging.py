@@ -76,7 +76,8 @@ class _Stderr:
         return sys.stderr.isatty()
 
 
-#: Libraries whose INFO lines are noise in a CLI or server log (migrations on every start, per-second ticks).
+#: Libraries whose INFO lines are noise in a CLI or server log (migrations on every start, per-second ticks);
+#: held at WARNING unless the level is DEBUG.
 _QUIET = ("alembic", "apscheduler", "httpx", "botocore", "urllib3", "faster_whisper")
 
 
@@ -110,8 +111,8 @@ def configure(level: str = "INFO", fmt: str = "auto", stream: Any = None, secret
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(level)
-    for name in _QUIET:
-        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    for name in _QUIET:  # at DEBUG the user asked for everything
+        logging.getLogger(name).setLevel(logging.NOTSET if level == "DEBUG" else logging.WARNING)
 
 
 def get_logger(name: str | None = None, **bound: Any) -> Any:
