@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rich.console import Console
 
 from core.app import Clipcast
-from core.config import Settings, load_settings
+from core.config import Settings, load_settings, secret_values
 from core.contracts import SelectionRequest
 from core.logging import configure
 
@@ -26,8 +26,6 @@ class State:
     def app(self) -> Clipcast:
         if self._app is None:
             settings = self.settings()
-            from core.config import secret_values
-
             configure(settings.log.level, settings.log.format, secrets=secret_values(settings))
             self._app = Clipcast(settings)
         return self._app
