@@ -116,6 +116,7 @@ def main() -> None:
     ap.add_argument("--reframe", default="blur", choices=["crop", "blur", "face"])
     ap.add_argument("--clips", type=int, default=5)
     ap.add_argument("--keep", type=Path, help="keep the work directory here")
+    ap.add_argument("--preset", help="libx264 preset for both sides (default: render.preset)")
     args = ap.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="clipcast-bench-"))
@@ -129,6 +130,8 @@ def main() -> None:
         duration = ffmpeg.probe(src).duration
         run = work / f"run-{int(time.time())}"  # fresh database and storage: no cached transcript or render
         settings = Settings(data_dir=run / "data", output_dir=run / "clips")
+        if args.preset:
+            settings.render = settings.render.model_copy(update={"preset": args.preset})
         app = Clipcast(settings)
         request = SelectionRequest(clips=args.clips, min_seconds=settings.selection.min_seconds,
                                    max_seconds=settings.selection.max_seconds)  # fmt: skip
