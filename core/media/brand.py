@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.errors import InputError
+from core.media import presets
 from core.media.captions import _HEX
 
 BUILTIN_BRANDS = Path(__file__).resolve().parents[2] / "config" / "brands"
@@ -55,31 +55,15 @@ class BrandKit(BaseModel):
                 )
 
 
+def _dirs(brands_dir: Path | None) -> list[Path]:
+    return [d for d in (brands_dir, BUILTIN_BRANDS) if d is not None]
+
+
 def available_brands(brands_dir: Path | None = None) -> list[str]:
-    dirs = [d for d in (brands_dir, BUILTIN_BRANDS) if d is not None and d.is_dir()]
-    return sorted({p.stem for d in dirs for p in d.glob("*.yaml")})
+    return presets.available(_dirs(brands_dir))
 
 
 def load_brand(name: str, brands_dir: Path | None = None) -> BrandKit:
-    path = Path(name)
-    if not (path.suffix in (".yaml", ".yml") and path.is_file()):
-        dirs = [d for d in (brands_dir, BUILTIN_BRANDS) if d is not None]
-        path = next((d / f"{name}.yaml" for d in dirs if (d / f"{name}.yaml").is_file()), path)
-    if not path.is_file():
-        raise InputError(
-            f"unknown brand kit {name!r}",
-            f"use one of: {', '.join(available_brands(brands_dir)) or 'none'}, or a path to a brand YAML file",
-        )
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        kit = BrandKit.model_validate({"name": path.stem, **data})
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise InputError(f"brand kit {path} is invalid: {exc}", "fix the kit file")
-    updates = {
-        f: (path.parent / getattr(kit, f)).resolve()
-        for f in ("logo", "intro", "outro")
-        if getattr(kit, f) is not None and not Path(getattr(kit, f)).is_absolute()
-    }
-    kit = kit.model_copy(update=updates)
+    kit = presets.load(name, _dirs(brands_dir), BrandKit, "brand kit", file_fields=("logo", "intro", "outro"))
     kit.check_files()
     return kit

@@ -22,11 +22,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.contracts import Word
 from core.errors import InputError
+from core.media import presets
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILTIN_STYLES = ROOT / "config" / "styles"
@@ -88,28 +88,12 @@ def style_dirs(styles_dir: Path | None) -> list[Path]:
 
 
 def available_styles(styles_dir: Path | None = None) -> list[str]:
-    names = {p.stem for d in style_dirs(styles_dir) if d.is_dir() for p in d.glob("*.yaml")}
-    return sorted(names)
+    return presets.available(style_dirs(styles_dir))
 
 
 def load_style(name: str, styles_dir: Path | None = None) -> CaptionStyle:
     """A preset by name (user ``styles_dir`` first, then the built-ins) or a path to a YAML file."""
-    path = Path(name)
-    if not (path.suffix in (".yaml", ".yml") and path.is_file()):
-        path = next((d / f"{name}.yaml" for d in style_dirs(styles_dir) if (d / f"{name}.yaml").is_file()), path)
-    if not path.is_file():
-        raise InputError(
-            f"unknown caption style {name!r}",
-            f"use one of: {', '.join(available_styles(styles_dir))}, or a path to a style YAML file",
-        )
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        style = CaptionStyle.model_validate({"name": path.stem, **data})
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise InputError(f"caption style {path} is invalid: {exc}", "fix the preset file")
-    if style.font_file is not None and not style.font_file.is_absolute():
-        style = style.model_copy(update={"font_file": (path.parent / style.font_file).resolve()})
-    return style
+    return presets.load(name, style_dirs(styles_dir), CaptionStyle, "caption style", file_fields=("font_file",))
 
 
 @lru_cache(maxsize=64)
