@@ -9,13 +9,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cached_property
 from typing import Any
 
 from sqlmodel import Session
 
 from core import db
-from core.config import Settings, load_settings, make_backend, make_publisher
+from core.config import Settings, load_settings, make_backend
 from core.contracts import ClipSelector, Event, Publisher, SpeechToText, Storage
 from core.logging import get_logger
 from core.plugins import PluginManager, get_manager
@@ -48,6 +47,7 @@ class Clipcast:
             yield s
 
     def _backend(self, section: str, name: str | None) -> Any:
+        """One instance per (section, backend name), built on first use and bound to this installation."""
         name = name or getattr(self.settings, section).backend
         with self._lock:
             if (section, name) not in self._backends:
@@ -57,7 +57,7 @@ class Clipcast:
                 self._backends[(section, name)] = backend
             return self._backends[(section, name)]
 
-    @cached_property
+    @property
     def storage(self) -> Storage:
         return self._backend("storage", None)
 
@@ -68,12 +68,7 @@ class Clipcast:
         return self._backend("llm", name)
 
     def publisher(self, name: str) -> Publisher:
-        with self._lock:
-            if ("publisher", name) not in self._backends:
-                backend = make_publisher(self.settings, name)
-                backend.bind(self.settings)
-                self._backends[("publisher", name)] = backend
-            return self._backends[("publisher", name)]
+        return self._backend("publishers", name)
 
     def emit(self, name: str, **fields: Any) -> None:
         """Fire ``on_event``; a failing listener is logged and never breaks the pipeline."""

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from core.errors import ConfigError, PluginError
+from core.errors import ConfigError
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -228,10 +228,6 @@ class Settings(Section):
 # ------------------------------------------------------------------------------------------------ loading
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that interpolates ``${VAR}`` in scalars and remembers each key path's line."""
-
-
 def _interpolate(value: str, where: str) -> str:
     def sub(m: re.Match[str]) -> str:
         name, default = m.group(1), m.group(2)
@@ -286,14 +282,16 @@ def find_config_file(explicit: str | Path | None = None) -> Path | None:
 
 def read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
     """Parse a YAML file into data plus a key-path → line map; syntax errors name the file and line."""
-    text = path.read_text(encoding="utf-8")
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
+    loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+    try:  # compose once: the node tree gives the lines, the same tree gives the data
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
         raise ConfigError(f"{path}, {line}: invalid YAML: {exc.problem}", "fix the syntax at that line")
+    finally:
+        loader.dispose()
     lines: dict[tuple[str, ...], int] = {}
     if node is not None:
         _node_lines(node, (), lines)
@@ -410,27 +408,20 @@ def backend_options(
 
 
 def make_backend(settings: Settings, section: str, name: str | None = None) -> Any:
-    """Instantiate the configured (or named) backend of a section ('stt', 'llm', 'storage')."""
+    """Instantiate the configured (or named) backend of a section: 'stt', 'llm', 'storage' or 'publishers'."""
     from core.plugins import get_manager
 
-    choice: BackendSection = getattr(settings, section)
-    name = name or choice.backend
-    cls = get_manager().backend(_SECTION_KIND[section], name)
-    raw = choice.sections().get(name) or {}
+    if section == "publishers":
+        kind, name, raw = "publisher", name, settings.publishers.get(name or "") or {}
+    else:
+        choice: BackendSection = getattr(settings, section)
+        kind, name = _SECTION_KIND[section], name or choice.backend
+        raw = choice.sections().get(name) or {}
+    cls = get_manager().backend(kind, name or "")
     try:
         return cls(cls.Options.model_validate(raw))
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, (section, name), None, settings.source_file))
-
-
-def make_publisher(settings: Settings, name: str) -> Any:
-    from core.plugins import get_manager
-
-    cls = get_manager().backend("publisher", name)
-    try:
-        return cls(cls.Options.model_validate(settings.publishers.get(name) or {}))
-    except ValidationError as exc:
-        raise PluginError(format_validation_error(exc, ("publishers", name), None, settings.source_file))
+        raise ConfigError(format_validation_error(exc, (section, name or ""), None, settings.source_file))
 
 
 def effective_config(settings: Settings) -> dict[str, Any]:

@@ -17,21 +17,22 @@ import structlog
 
 _SECRET_KEYS = re.compile(r"(token|secret|password|authorization|api[_-]?key|cookie)", re.I)
 _secrets: set[str] = set()
+_ordered: tuple[str, ...] = ()
 _lock = threading.Lock()
 MASK = "****"
 
 
 def add_secret(value: str | None) -> None:
     """Never print ``value`` in a log line (values shorter than 6 characters are ignored as too common)."""
-    if value and len(value) >= 6:
+    global _ordered
+    if value and len(value) >= 6 and value not in _secrets:
         with _lock:
             _secrets.add(value)
+            _ordered = tuple(sorted(_secrets, key=len, reverse=True))  # longest first: no partial masks
 
 
 def redact(text: str) -> str:
-    with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for s in secrets:
+    for s in _ordered:  # sorted once per added secret, not once per log line
         if s in text:
             text = text.replace(s, MASK)
     return text

@@ -23,13 +23,13 @@ from core.errors import PluginError, UnknownBackendError
 
 #: Built-in plugins: modules with hook implementations, loaded before anything else.
 BUILTIN_PLUGINS = [
-    "plugins.storage.local",
     "plugins.stt.faster_whisper",
     "plugins.stt.openai",
-    "plugins.storage.s3",
     "plugins.llm.heuristic",
     "plugins.llm.openai",
     "plugins.llm.gemini",
+    "plugins.storage.local",
+    "plugins.storage.s3",
     "plugins.publishers.folder",
     "plugins.publishers.webhook",
     "plugins.publishers.youtube",
