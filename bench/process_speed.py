@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
 import shutil
 import sys
 import tempfile
@@ -24,6 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from measure import cpu_seconds
 
 from core.app import Clipcast
 from core.config import Settings
@@ -64,12 +65,6 @@ def script(minutes: float, seed: int = 7) -> list[str]:
         parts.append(text)
         count += len(text.split())
     return parts
-
-
-def cpu_seconds() -> float:
-    """CPU time of this process plus its finished children (ffmpeg), user + system."""
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 class StageCPU:

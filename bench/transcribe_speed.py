@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import argparse
 import random
-import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from measure import cpu_seconds
+
 from core.app import Clipcast
 from core.config import Settings
 from core.media import ffmpeg
@@ -70,13 +71,6 @@ def paragraphs(minutes: float, seed: int = 7) -> list[str]:
         out.append(text)
         count += len(text.split())
     return out
-
-
-def cpu_seconds() -> float:
-    """CPU time of this process (all threads) and its finished children (ffmpeg): unlike wall time, barely
-    moved by other work on the machine."""
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def baseline(audio: Path) -> tuple[float, float, int]:
