@@ -75,3 +75,20 @@ def test_register_commands_adds_a_cli_command(tmp_path: Path) -> None:
     _register_plugin_commands(app)
     result = CliRunner().invoke(app, ["hello-plugin", "ada"])
     assert result.exit_code == 0 and "hello ada" in result.output
+
+
+def test_a_plugin_whose_commands_fail_is_reported_not_fatal(capsys) -> None:  # type: ignore[no-untyped-def]
+    import typer
+
+    from core.cli import _register_plugin_commands
+    from core.plugins import get_manager
+
+    class Broken:
+        @hookimpl
+        def register_commands(self, cli):  # type: ignore[no-untyped-def]
+            raise RuntimeError("no commands today")
+
+    get_manager().pm.register(Broken(), name="broken-cli")
+    _register_plugin_commands(typer.Typer())
+    assert "no commands today" in get_manager().load_errors["broken-cli"]
+    assert "plugin broken-cli could not add its commands" in capsys.readouterr().err

@@ -65,12 +65,16 @@ app.add_typer(publish_cmd.posts_app, name="posts")
 
 
 def _register_plugin_commands(cli: Any) -> None:
+    """Each plugin's commands on their own: a broken one is reported (and listed by `clipcast plugins`)."""
     from core.plugins import get_manager
 
-    try:
-        get_manager().hook.register_commands(cli=cli)
-    except ClipcastError as exc:  # a plugin's command registration must not break the CLI
-        typer.echo(f"warning: {exc}", err=True)
+    manager = get_manager()
+    for impl in manager.hook.register_commands.get_hookimpls():
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:
+            manager.load_errors[impl.plugin_name] = f"register_commands failed: {exc!r}"
+            typer.echo(f"warning: plugin {impl.plugin_name} could not add its commands: {exc}", err=True)
 
 
 def main() -> None:
