@@ -24,7 +24,7 @@ from sqlmodel import select
 
 from core import crypto, oauth
 from core.errors import ClipcastError, InputError, PermanentError
-from core.models import SocialAccount, utcnow
+from core.models import Post, SocialAccount, utcnow
 
 log = structlog.get_logger("clipcast.accounts")  # lazy: follows core.logging.configure() made later
 
@@ -79,6 +79,13 @@ class AccountHandle:
         return self.access_token
 
 
+def _handle_of(
+    account: SocialAccount, token: dict[str, Any], refresher: Callable[[AccountHandle], dict[str, Any]] | None = None
+) -> AccountHandle:
+    meta = dict(account.meta or {})
+    return AccountHandle(account.id, account.platform, account.remote_id, account.name, meta, token, refresher)
+
+
 def _is_postgres(app: Any) -> bool:
     return app.db_url.startswith(("postgres", "postgresql"))
 
@@ -108,7 +115,7 @@ def account_status(account: SocialAccount, token: dict[str, Any] | None = None, 
     """ok | expiring | reconnect. Needs the decrypted token for the grant's end; without it uses the row."""
     if account.status == "reconnect":
         return "reconnect"
-    if token is None or not token:
+    if not token:
         return account.status or "ok"
     now = now or time.time()
     grant_end = token.get("refresh_expires_at")
@@ -253,14 +260,8 @@ def handle(app: Any, account_id: int, *, refresh_if_due: bool = True) -> Account
             f"{acc.platform} account {acc.name} must be reconnected (the platform refused its token)",
             f"run `clipcast accounts connect {acc.platform}`",
         )
-    h = AccountHandle(
-        id=acc.id,
-        platform=acc.platform,
-        remote_id=acc.remote_id,
-        name=acc.name,
-        meta=dict(acc.meta or {}),
-        token=token,
-        refresher=lambda h: refresh_account(app, account_id, stale_access_token=h.token.get("access_token")),
+    h = _handle_of(
+        acc, token, lambda h: refresh_account(app, account_id, stale_access_token=h.token.get("access_token"))
     )
     if refresh_if_due and token and app.publisher(acc.platform).refresh_due(token, time.time()):
         h.token = refresh_account(app, account_id, stale_access_token=token.get("access_token"))
@@ -285,9 +286,8 @@ def refresh_account(app: Any, account_id: int, *, stale_access_token: str | None
             if stale_access_token is not None and token.get("access_token") != stale_access_token:
                 return token  # another worker refreshed while we waited for the lock
             publisher = app.publisher(acc.platform)
-            current = AccountHandle(acc.id, acc.platform, acc.remote_id, acc.name, dict(acc.meta or {}), token)
             try:
-                new = publisher.refresh_token(current)
+                new = publisher.refresh_token(_handle_of(acc, token))
             except (oauth.OAuthError, ReconnectNeeded) as exc:
                 acc.status = "reconnect"
                 acc.updated_at = utcnow()
@@ -343,12 +343,9 @@ def disconnect(app: Any, account_id: int, *, user_id: int | None = None, delete:
     try:
         token = _decrypt(app, acc)
         if token:
-            h = AccountHandle(acc.id, acc.platform, acc.remote_id, acc.name, dict(acc.meta or {}), token)
-            revoked = app.publisher(acc.platform).revoke(h)
+            revoked = app.publisher(acc.platform).revoke(_handle_of(acc, token))
     except ClipcastError as exc:
         log.warning("revocation skipped", account_id=account_id, error=str(exc))
-    from core.models import Post
-
     with app.session() as s:
         row = s.get(SocialAccount, account_id)
         if row is None:

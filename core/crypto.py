@@ -1,7 +1,7 @@
 """Encryption of platform tokens at rest (Fernet: AES-128-CBC + HMAC-SHA256, with a timestamp).
 
 The key comes from ``CLIPCAST_SECRET_KEY`` / ``settings.secret_key``. Either a Fernet key (44 url-safe base64
-characters, from ``clipcast.crypto.generate_key()``) or any passphrase of at least 16 characters (stretched with
+characters, from ``core.crypto.generate_key()``) or any passphrase of at least 16 characters (stretched with
 SHA-256). Several comma-separated keys rotate: the first encrypts, all of them decrypt. Without a key, storing a
 token is refused: an installation never writes a platform token in clear text.
 """

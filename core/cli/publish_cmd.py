@@ -1,4 +1,4 @@
-"""``clipcast publish CLIP --account ID [--at TIME]`` and ``clipcast posts`` (list, check, cancel)."""
+"""``clipcast publish CLIP --account ID [--at TIME]`` and ``clipcast posts`` (list, check, cancel, retry)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import typer
 from rich.table import Table
 
 from core.cli.common import console, out, state
-from core.errors import InputError
+from core.errors import InputError, RetryableError
 from core.pipeline import publish as pub
 
-posts_app = typer.Typer(help="Posts: list, check, cancel.", invoke_without_command=True)
+posts_app = typer.Typer(help="Posts: list, check, cancel, retry.", invoke_without_command=True)
 
 
 def parse_time(text: str, now: datetime | None = None) -> datetime:
@@ -91,7 +91,9 @@ def _row(p: pub.Post) -> dict[str, object]:
 @posts_app.callback()
 def list_posts(
     ctx: typer.Context,
-    status: str | None = typer.Option(None, "--status", help="scheduled | uploading | processing | published | failed"),
+    status: str | None = typer.Option(
+        None, "--status", help="scheduled | uploading | processing | published | failed | cancelled"
+    ),
     limit: int = typer.Option(50, "--limit", "-n", min=1, max=1000),
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
 ) -> None:
@@ -120,8 +122,6 @@ def cancel(post_id: int = typer.Argument(..., help="post id")) -> None:
 @posts_app.command("check")
 def check(post_id: int = typer.Argument(..., help="post id")) -> None:
     """Ask the platform where a sent post stands."""
-    from core.errors import RetryableError
-
     try:
         post = pub.check_post(state.app(), post_id)
     except RetryableError:

@@ -45,15 +45,10 @@ def _aware(at: datetime) -> datetime:
 
 
 def _next_slot(app: Any, account_id: int) -> datetime | None:
+    from core.schedules import next_free_slot  # lazy: it pulls in APScheduler
+
     try:
-        from core import schedules  # the workers engineer's module, when present
-    except ImportError:
-        return None
-    fn = getattr(schedules, "next_free_slot", None)
-    if fn is None:
-        return None
-    try:
-        return fn(app, account_id)
+        return next_free_slot(app, account_id)
     except ClipcastError:
         raise
     except Exception as exc:  # a schedule bug must not block an explicit post

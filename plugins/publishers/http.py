@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
+from pydantic import SecretStr
 
 from core.errors import PermanentError, RetryableError
 
@@ -94,6 +95,11 @@ class HttpClient:
                 attempt += 1
                 continue
             return res
+
+
+def secret_value(secret: SecretStr | None) -> str:
+    """The plain text of an optional secret option ("" when unset)."""
+    return secret.get_secret_value() if secret else ""
 
 
 def json_or_empty(res: requests.Response) -> dict[str, Any]:

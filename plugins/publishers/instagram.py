@@ -28,7 +28,7 @@ from core.contracts import PostStatus, Publisher, PublishRequest, PublishResult
 from core.errors import PermanentError, RetryableError
 from core.hookspecs import hookimpl
 from core.logging import add_secret
-from plugins.publishers.http import HttpClient, PlatformError, json_or_empty
+from plugins.publishers.http import HttpClient, PlatformError, json_or_empty, secret_value
 
 DAY = 86400.0
 RETRY_SUBCODES = {2207003, 2207001, 2207032, 2207053, 2207082}
@@ -58,7 +58,7 @@ def map_error(res: Any, during: str) -> Exception:
     if sub in RETRY_SUBCODES or err.get("is_transient") or res.status_code >= 500:
         return RetryableError(f"Instagram had a transient problem during {during}: {msg}")
     if code == 190:
-        return PlatformError("Instagram rejected the access token", "reconnect the account", retryable=False)
+        return PlatformError("Instagram rejected the access token", "reconnect the account")
     if sub == 2207010 or code == 36004:
         return PlatformError("the caption is too long or has too many hashtags/mentions for Instagram")
     if sub == 2207026 or code == 352:
@@ -99,8 +99,7 @@ class InstagramPublisher(Publisher):
 
     def __init__(self, options: BaseModel | None = None) -> None:
         super().__init__(options)
-        if self.options.client_secret:  # some calls carry it in a URL (Instagram's token exchange)
-            add_secret(self.options.client_secret.get_secret_value())
+        add_secret(secret_value(self.options.client_secret))  # the token exchange carries it in a URL
         self.http = HttpClient("instagram", retries=self.options.retries, backoff=self.options.backoff_seconds)
 
     def _url(self, path: str) -> str:
@@ -116,9 +115,6 @@ class InstagramPublisher(Publisher):
 
     # ------------------------------------------------------------------------------------------ accounts
 
-    def _secret(self) -> str:
-        return self.options.client_secret.get_secret_value() if self.options.client_secret else ""
-
     def oauth_client(self) -> oauth.OAuthClient:
         o = self.options
         return oauth.OAuthClient(
@@ -126,7 +122,7 @@ class InstagramPublisher(Publisher):
             auth_url=o.auth_url,
             token_url=o.token_url,
             client_id=o.client_id or "",
-            client_secret=self._secret(),
+            client_secret=secret_value(o.client_secret),
             scopes=o.scopes,
             scope_separator=",",
             client_auth="body",
@@ -141,7 +137,7 @@ class InstagramPublisher(Publisher):
             auth=None,
             params={
                 "grant_type": "ig_exchange_token",
-                "client_secret": self._secret(),
+                "client_secret": secret_value(self.options.client_secret),
                 "access_token": token["access_token"],
             },
         )

@@ -28,7 +28,7 @@ from core.contracts import PostStatus, Publisher, PublishRequest, PublishResult
 from core.errors import PermanentError, RetryableError
 from core.hookspecs import hookimpl
 from core.logging import add_secret
-from plugins.publishers.http import HttpClient, PlatformError, json_or_empty
+from plugins.publishers.http import HttpClient, PlatformError, json_or_empty, secret_value
 
 PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
 
@@ -160,8 +160,7 @@ class TikTokPublisher(Publisher):
 
     def __init__(self, options: BaseModel | None = None) -> None:
         super().__init__(options)
-        if self.options.client_secret:  # some calls carry it in a URL (Instagram's token exchange)
-            add_secret(self.options.client_secret.get_secret_value())
+        add_secret(secret_value(self.options.client_secret))
         self.http = HttpClient("tiktok", retries=self.options.retries, backoff=self.options.backoff_seconds)
         self.limits = RateLimiter(self.options.rate_limit_wait_seconds)
 
@@ -177,7 +176,7 @@ class TikTokPublisher(Publisher):
             auth_url=o.auth_url,
             token_url=o.token_url,
             client_id=o.client_key or "",
-            client_secret=o.client_secret.get_secret_value() if o.client_secret else "",
+            client_secret=secret_value(o.client_secret),
             scopes=o.scopes,
             scope_separator=",",
             client_id_param="client_key",

@@ -25,7 +25,7 @@ from core.contracts import PostStatus, Publisher, PublishRequest, PublishResult
 from core.errors import PermanentError, RetryableError
 from core.hookspecs import hookimpl
 from core.logging import add_secret
-from plugins.publishers.http import HttpClient, PlatformError, json_or_empty
+from plugins.publishers.http import TRANSIENT, HttpClient, PlatformError, json_or_empty, secret_value
 
 CHUNK_MULTIPLE = 256 * 1024
 SCOPES = ["https://www.googleapis.com/auth/youtube.upload", "https://www.googleapis.com/auth/youtube.readonly"]
@@ -54,7 +54,7 @@ def map_error(res: Any, during: str) -> Exception:
             "try again in 24 hours",
             retryable=True,
         )
-    if reason in ("rateLimitExceeded", "userRateLimitExceeded") or res.status_code in (429, 500, 502, 503, 504):
+    if reason in ("rateLimitExceeded", "userRateLimitExceeded") or res.status_code in TRANSIENT:
         return RetryableError(f"YouTube is throttling or unavailable during {during} (HTTP {res.status_code})")
     if reason == "youtubeSignupRequired":
         return PlatformError("the Google account has no YouTube channel", "create a channel, then reconnect")
@@ -100,8 +100,7 @@ class YouTubePublisher(Publisher):
 
     def __init__(self, options: BaseModel | None = None) -> None:
         super().__init__(options)
-        if self.options.client_secret:  # some calls carry it in a URL (Instagram's token exchange)
-            add_secret(self.options.client_secret.get_secret_value())
+        add_secret(secret_value(self.options.client_secret))
         self.http = HttpClient("youtube", retries=self.options.retries, backoff=self.options.backoff_seconds)
 
     # ------------------------------------------------------------------------------------------ accounts
@@ -113,7 +112,7 @@ class YouTubePublisher(Publisher):
             auth_url=o.auth_url,
             token_url=o.token_url,
             client_id=o.client_id or "",
-            client_secret=o.client_secret.get_secret_value() if o.client_secret else "",
+            client_secret=secret_value(o.client_secret),
             scopes=o.scopes,
             extra_params={"access_type": "offline", "prompt": "consent", "include_granted_scopes": "true"},
             revoke_url=o.revoke_url,
@@ -294,7 +293,7 @@ class YouTubePublisher(Publisher):
                     continue
                 if res is not None and res.status_code in (404, 410):
                     raise RetryableError("the YouTube upload session expired; the next attempt starts a new one")
-                if res is not None and res.status_code not in (429, 500, 502, 503, 504):
+                if res is not None and res.status_code not in TRANSIENT:
                     raise map_error(res, "uploading the video")
                 failures += 1
                 if failures > self.options.retries:
