@@ -29,10 +29,26 @@ DEMO_SCRIPT = [
 ]
 
 
-def _options(**kw: Any) -> Any:
+def _options(
+    style: str | None,
+    reframe: str | None,
+    aspect: str | None,
+    brand: str | None,
+    remove_silence: bool | None,
+    remove_fillers: bool | None,
+) -> Any:
+    """The render flags ``process`` and ``render`` share; unset ones take ``settings.render``'s value."""
     from core.pipeline.render import RenderOptions
 
-    return RenderOptions(**{k: v for k, v in kw.items() if v is not None})
+    given = {
+        "caption_style": style,
+        "reframe": reframe,
+        "aspect": aspect,
+        "brand": brand,
+        "remove_silence": remove_silence,
+        "remove_fillers": remove_fillers,
+    }
+    return RenderOptions(**{k: v for k, v in given.items() if v is not None})
 
 
 def _summary(result: Any, seconds: float) -> None:
@@ -99,14 +115,7 @@ def process_command(
     """Find the best moments of a video and render them as vertical clips with captions."""
     app = state.app()
     request = selection_request(app.settings, clips, min_seconds, max_seconds, language)
-    options = _options(
-        caption_style=style,
-        reframe=reframe,
-        aspect=aspect,
-        brand=brand,
-        remove_silence=remove_silence,
-        remove_fillers=remove_fillers,
-    )
+    options = _options(style, reframe, aspect, brand, remove_silence, remove_fillers)
     _run_process(app, source, request, options, output, as_json, stt=stt, llm=llm)
 
 
@@ -129,14 +138,7 @@ def render_command(
     app = state.app()
     if start is not None or end is not None:
         retrim_clip(app, clip_id, start=start, end=end)
-    options = _options(
-        caption_style=style,
-        reframe=reframe,
-        aspect=aspect,
-        brand=brand,
-        remove_silence=remove_silence,
-        remove_fillers=remove_fillers,
-    )
+    options = _options(style, reframe, aspect, brand, remove_silence, remove_fillers)
     with CliReporter() as bars:
         bars.stage("render")
         clip = render_clip(app, clip_id, options=options, reporter=bars)
@@ -160,8 +162,8 @@ def demo_command(
     try:
         console.print("Generating a sample talk video with espeak-ng…")
         video = talk_video(DEMO_SCRIPT, tmp / "clipcast-demo.mp4", pause=0.9, picture="testsrc2")
-        request = SelectionRequest(clips=clips, min_seconds=8, max_seconds=25)
-        result = _run_process(app, video, request, _options(), output, False)
+        request = selection_request(app.settings, clips, 8, 25)
+        result = _run_process(app, video, request, None, output, False)
         if keep_video:
             shutil.copy2(video, result.output_dir / "demo-source.mp4")
     finally:

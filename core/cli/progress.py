@@ -16,7 +16,7 @@ from core.cli.common import console as stderr_console
 
 
 class CliReporter:
-    def __init__(self, console: Console | None = None, *, enabled: bool = True) -> None:
+    def __init__(self, console: Console | None = None) -> None:
         self.ui = Progress(
             TextColumn("[bold]{task.description:<10}"),
             BarColumn(),
@@ -24,11 +24,9 @@ class CliReporter:
             TimeElapsedColumn(),
             TextColumn("[dim]{task.fields[detail]}"),
             console=console or stderr_console,
-            disable=not enabled,
         )
         self.task: TaskID | None = None
         self.current = ""
-        self.stages: list[str] = []
 
     def __enter__(self) -> CliReporter:
         self.ui.start()
@@ -44,7 +42,6 @@ class CliReporter:
             return
         self.finish()
         self.current = name
-        self.stages.append(name)
         self.task = self.ui.add_task(name, total=100, detail="")
 
     def progress(self, percent: float, message: str = "") -> None:

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from core.contracts import Word
 from core.errors import InputError
 from core.media import presets
+from core.media.cuts import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILTIN_STYLES = ROOT / "config" / "styles"
@@ -221,7 +222,7 @@ def to_vtt(cues: Sequence[Cue]) -> str:
 
 
 def parse_srt(text: str) -> list[tuple[float, float, str]]:
-    """(start, end, text) per cue: used by tests and by re-imports of edited subtitles."""
+    """(start, end, text) per cue (the tests read rendered subtitles back with it)."""
 
     def secs(stamp: str) -> float:
         h, m, rest = stamp.strip().replace(",", ".").split(":")
@@ -255,7 +256,7 @@ def _word_text(w: Word, style: CaptionStyle) -> str:
     text = w.text.strip()
     if style.uppercase:
         text = text.upper()
-    key = re.sub(r"[^\w']", "", w.text.lower())
+    key = normalise(w.text)
     if key in style.emoji:
         text = f"{text} {style.emoji[key]}"
     return _escape(text)
@@ -266,7 +267,7 @@ def to_ass(cues: Sequence[Cue], style: CaptionStyle, width: int = 1080, height: 
     k = width / 1080
     align = {"bottom": 2, "middle": 5, "top": 8}[style.position]
     border_style = 3 if style.box else 1
-    emphasis = {re.sub(r"[^\w']", "", e.lower()) for e in style.emphasis_words}
+    emphasis = {normalise(e) for e in style.emphasis_words}
     hi, base, emph = (
         ass_colour(style.highlight_colour),
         ass_colour(style.primary_colour),
@@ -294,7 +295,7 @@ def to_ass(cues: Sequence[Cue], style: CaptionStyle, width: int = 1080, height: 
     ]
 
     def colour_of(w: Word) -> str | None:
-        return emph if re.sub(r"[^\w']", "", w.text.lower()) in emphasis else None
+        return emph if normalise(w.text) in emphasis else None
 
     def render_line(line: list[Word], active: Word | None, visible: set[int] | None) -> str:
         parts = []

@@ -124,10 +124,6 @@ class Timeline:
     def end(self) -> float:
         return self.segments[-1][1]
 
-    @property
-    def is_cut(self) -> bool:
-        return len(self.segments) > 1
-
     def to_out(self, t: float, *, snap: str = "none") -> float | None:
         """Output time of source time ``t``; inside a cut: None, or the cut's position with ``snap='cut'``."""
         offset = 0.0

@@ -2,7 +2,7 @@
 fill) or ``face`` (crop window following the speaker). Each returns an ffmpeg filter-graph fragment.
 
 The blurred background is made at a quarter of the output size and scaled up: blurring at full 1080x1920 is
-~2.4x slower for a picture nobody looks at closely (see docs/reference figures in libraries.md).
+~2.4x slower for a picture nobody looks at closely.
 """
 
 from __future__ import annotations

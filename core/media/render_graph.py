@@ -113,14 +113,11 @@ class ClipGraph:
             )
         )
         v = "vfit"
-        chain: list[str] = []
         if self.ass_path is not None:
             opt = f"ass=filename={escape_path(self.ass_path)}"
             if self.fonts_dir is not None:
                 opt += f":fontsdir={escape_path(self.fonts_dir)}"
-            chain.append(opt)
-        if chain:
-            graph.append(f"[{v}]{','.join(chain)}[vcap]")
+            graph.append(f"[{v}]{opt}[vcap]")
             v = "vcap"
 
         brand = self.brand
@@ -171,7 +168,6 @@ class ClipGraph:
 
         v_out, a_out = "vmain", "amain"
         if self.intro or self.outro:
-            parts = []
             for tag, item in (("intro", self.intro), ("outro", self.outro)):
                 if item is None:
                     continue
@@ -190,7 +186,6 @@ class ClipGraph:
                         f"anullsrc=r=48000:cl=stereo,atrim=duration={info.duration:.3f},aformat=sample_fmts=fltp[{tag}a]"
                     )
                 n_inputs += 1
-                parts.append(tag)
             order = (["intro"] if self.intro else []) + ["main"] + (["outro"] if self.outro else [])
             labels = "".join("[vmain][amain]" if p == "main" else f"[{p}v][{p}a]" for p in order)
             graph.append(f"{labels}concat=n={len(order)}:v=1:a=1[vall][aall]")
@@ -211,7 +206,7 @@ class ClipGraph:
         return args
 
 
-def caption_colours(style: Any, brand: BrandKit | None) -> dict[str, str]:
+def caption_colours(brand: BrandKit | None) -> dict[str, str]:
     """Style colour overrides from a brand kit (``primary_colour``/``highlight_colour``)."""
     if brand is None:
         return {}

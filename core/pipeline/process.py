@@ -21,13 +21,14 @@ from core import models
 from core.contracts import SelectionRequest, Summary, Transcript
 from core.errors import ClipcastError
 from core.logging import get_logger
-from core.pipeline.render import RenderOptions, render_clips
+from core.pipeline.render import OUTPUTS, RenderOptions, render_clips
 from core.progress import NullReporter, Reporter
 
 log = get_logger("clipcast.process")
 
 MANIFEST = "clips.json"
-_FILES = (("video_key", "mp4"), ("thumbnail_key", "jpg"), ("srt_key", "srt"), ("vtt_key", "vtt"), ("ass_key", "ass"))
+#: Clip field → extension of the exported file (``clip-01.mp4``, ``clip-01.jpg``...).
+_FILES = tuple((field, Path(name).suffix[1:]) for field, (name, _) in OUTPUTS.items())
 
 
 @dataclass
@@ -77,7 +78,7 @@ class _Timed:
         return self.timings
 
 
-def clip_entry(app: Any, clip: models.Clip, files: dict[str, str] | None = None) -> dict[str, Any]:
+def clip_entry(clip: models.Clip, files: dict[str, str] | None = None) -> dict[str, Any]:
     """One clip as the manifest and ``clipcast process --json`` show it."""
     return {
         "id": clip.id,
@@ -165,11 +166,11 @@ def process(
         res = results[clip.id]
         if isinstance(res, Exception):
             failed[clip.id] = str(res)
-            entries.append({**clip_entry(app, clip), "error": str(res)})
+            entries.append({**clip_entry(clip), "error": str(res)})
             continue
         files = export_clip(app, res, out, f"clip-{i:02d}")
         rendered.append(res)
-        entries.append(clip_entry(app, res, files))
+        entries.append(clip_entry(res, files))
     manifest = {
         "video": {
             "id": video.id,

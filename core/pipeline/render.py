@@ -40,6 +40,15 @@ log = get_logger("clipcast.render")
 #: Bump when the render code changes what it produces, so old renders are redone.
 RENDER_VERSION = 1
 
+#: Clip field → (file name, in the render's temporary directory and its storage folder; content type).
+OUTPUTS = {
+    "video_key": ("clip.mp4", "video/mp4"),
+    "thumbnail_key": ("thumbnail.jpg", "image/jpeg"),
+    "srt_key": ("captions.srt", "application/x-subrip"),
+    "vtt_key": ("captions.vtt", "text/vtt"),
+    "ass_key": ("captions.ass", "text/x-ssa"),
+}
+
 
 class RenderOptions(BaseModel):
     """How to render; ``None`` fields take ``settings.render``'s value (see ``resolved``)."""
@@ -80,25 +89,10 @@ class RenderOptions(BaseModel):
 
 
 def source_path(app: Any, video: models.Video) -> Path:
-    """A local file ffmpeg can read for the video (ingest's ``local_source`` when available)."""
-    try:
-        from core.pipeline.ingest import local_source
-    except ImportError:
-        local_source = None
-    if local_source is not None:
-        return Path(local_source(app, video))
-    if video.storage_key:
-        local = app.storage.local_path(video.storage_key)
-        if local is not None:
-            return local
-        cache = Path(app.settings.data_dir) / "cache" / "sources" / Path(video.storage_key).name
-        if not cache.is_file():
-            app.storage.download(video.storage_key, cache)
-        return cache
-    path = Path(video.source)
-    if path.is_file():
-        return path
-    raise InputError(f"video {video.id}: its media is neither in storage nor at {video.source}")
+    """A local file ffmpeg can read for the video (ingest's ``local_source``)."""
+    from core.pipeline.ingest import local_source
+
+    return Path(local_source(app, video))
 
 
 def transcript_words(app: Any, video: models.Video) -> list[Word]:
@@ -129,6 +123,7 @@ class _Prepared(BaseModel):
     spec: RenderSpec
     options: RenderOptions
     style: Any
+    fonts_dir: Path
     brand: BrandKit | None
     words: list[Word]
     render_hash: str
@@ -150,8 +145,8 @@ def _prepare(
     # An explicitly asked style wins, then the brand kit's, then the configured default.
     style_name = explicit_style or (brand.caption_style if brand else None) or options.caption_style or "karaoke"
     style = load_style(style_name, settings.render.styles_dir)
-    style = style.model_copy(update=caption_colours(style, brand))
-    resolve_fonts(style)
+    style = style.model_copy(update=caption_colours(brand))
+    fonts_dir = resolve_fonts(style)
     width, height = output_size(options.aspect or "9:16")
     spec = RenderSpec(
         source=source_path(app, video),
@@ -181,18 +176,14 @@ def _prepare(
         "text": clip.text,
     }
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()
-    return _Prepared(spec=spec, options=options, style=style, brand=brand, words=words, render_hash=digest)
+    return _Prepared(
+        spec=spec, options=options, style=style, fonts_dir=fonts_dir, brand=brand, words=words, render_hash=digest
+    )
 
 
 def _keys(clip: models.Clip, digest: str) -> dict[str, str]:
     base = f"renders/{clip.video_id}/{clip.id}-{digest[:12]}"
-    return {
-        "video_key": f"{base}/clip.mp4",
-        "thumbnail_key": f"{base}/thumbnail.jpg",
-        "srt_key": f"{base}/captions.srt",
-        "vtt_key": f"{base}/captions.vtt",
-        "ass_key": f"{base}/captions.ass",
-    }
+    return {field: f"{base}/{name}" for field, (name, _) in OUTPUTS.items()}
 
 
 def _face_keyframes(spec: RenderSpec, timeline: Timeline, timeout: float) -> list[Keyframe]:
@@ -319,7 +310,7 @@ def render_clip(
             reframe=str(spec.reframe),
             keyframes=keyframes,
             ass_path=(tmp / "captions.ass") if options.captions and out_words else None,
-            fonts_dir=resolve_fonts(prep.style),
+            fonts_dir=prep.fonts_dir,
             brand=brand,
             loudness_lufs=spec.loudness_lufs,
             denoise=spec.denoise,
@@ -344,15 +335,8 @@ def render_clip(
             timeout=120,
             what="thumbnail",
         )
-        files = {
-            "video_key": (mp4, "video/mp4"),
-            "thumbnail_key": (tmp / "thumbnail.jpg", "image/jpeg"),
-            "srt_key": (tmp / "captions.srt", "application/x-subrip"),
-            "vtt_key": (tmp / "captions.vtt", "text/vtt"),
-            "ass_key": (tmp / "captions.ass", "text/x-ssa"),
-        }
-        for field, (path, ctype) in files.items():
-            app.storage.put_file(keys[field], path, ctype)
+        for field, (name, ctype) in OUTPUTS.items():
+            app.storage.put_file(keys[field], tmp / name, ctype)
         duration = ffmpeg.probe(mp4).duration
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
