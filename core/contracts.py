@@ -169,7 +169,8 @@ class RenderSpec(BaseModel):
     """Everything that decides how one clip looks. ``adjust_render`` hooks may edit it before ffmpeg runs.
 
     ``video_filters`` are extra ffmpeg filter strings applied to the final frame (after reframe and captions);
-    ``overlays`` are image paths with an ffmpeg overlay position expression.
+    ``overlays`` are image paths with an ffmpeg overlay position expression. ``caption_style`` and ``brand``
+    are already loaded when the hook runs: hooks may read them, not change them.
     """
 
     model_config = ConfigDict(validate_assignment=True)
