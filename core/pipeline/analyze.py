@@ -19,7 +19,7 @@ from sqlmodel import select
 from core import models
 from core.contracts import ClipPlan, SelectionRequest, Summary, Transcript
 from core.errors import ClipcastError, InputError
-from core.pipeline.select import MAX_OVERLAP, audio_path, check_request, select_clips, speech_only
+from core.pipeline.select import MAX_OVERLAP, audio_path, check_request, overlap_share, select_clips, speech_only
 from core.progress import NullReporter, Reporter
 from core.usage import usage_context
 
@@ -122,7 +122,7 @@ def save_clips(app: Any, video: models.Video, plans: list[ClipPlan], *, limit: i
         kept: list[models.Clip] = []
         rank = 0
         for plan in plans:
-            if any(_overlap(plan.start, plan.end, c.start, c.end) > MAX_OVERLAP for c in settled):
+            if any(overlap_share(plan, c) > MAX_OVERLAP for c in settled):
                 continue  # the user already acted on this moment
             if limit is not None and rank >= limit:
                 break
@@ -162,11 +162,6 @@ def _referenced(s: Any, clip_id: int | None) -> bool:
     job = s.exec(select(models.Job.id).where(models.Job.clip_id == clip_id)).first()
     post = s.exec(select(models.Post.id).where(models.Post.clip_id == clip_id)).first()
     return job is not None or post is not None
-
-
-def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
-    shorter = min(a1 - a0, b1 - b0)
-    return max(0.0, min(a1, b1) - max(a0, b0)) / shorter if shorter > 0 else 1.0
 
 
 def write_transcript(app: Any, video: models.Video, transcript: Transcript) -> Path:

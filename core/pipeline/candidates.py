@@ -86,6 +86,7 @@ def core_candidates(transcript: Transcript, request: SelectionRequest, *, max_ga
     """Every window of whole sentences between ``request.min_seconds`` and ``max_seconds`` long that ends on a
     sentence end (punctuation, or the pause before a long silence) and contains no gap over ``max_gap`` s."""
     sentences = split_sentences(transcript)
+    inner_gaps = [_max_inner_gap([s]) for s in sentences]  # each sentence's own longest gap, computed once
     out: list[Candidate] = []
     for i, first in enumerate(sentences):
         found = 0
@@ -93,7 +94,7 @@ def core_candidates(transcript: Transcript, request: SelectionRequest, *, max_ga
             last = sentences[j]
             if j > i and last.start - sentences[j - 1].end > max_gap:
                 break
-            if _max_inner_gap(sentences[i : j + 1]) > max_gap:
+            if inner_gaps[j] > max_gap:
                 break
             duration = last.end - first.start
             if duration > request.max_seconds:

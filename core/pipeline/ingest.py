@@ -343,14 +343,19 @@ def ingest_upload(
 
 def local_source(app: Any, video: models.Video) -> Path:
     """A local path ffmpeg can read for the video's original (a cached copy when storage is remote)."""
-    local = app.storage.local_path(video.storage_key)
+    ext = Path(video.storage_key).suffix or ".bin"
+    return _local_copy(app, video.storage_key, "videos", f"{video.sha256}{ext}")
+
+
+def _local_copy(app: Any, key: str, cache: str, name: str) -> Path:
+    """The storage's own file for ``key``, or (remote storage) a copy downloaded once to ``cache/<cache>/<name>``."""
+    local = app.storage.local_path(key)
     if local is not None:
         return local
-    ext = Path(video.storage_key).suffix or ".bin"
-    dest = _cache_dir(app.settings, "videos") / f"{video.sha256}{ext}"
+    dest = _cache_dir(app.settings, cache) / name
     if not dest.is_file():
         part = dest.with_name(dest.name + ".part")
-        app.storage.download(video.storage_key, part)
+        app.storage.download(key, part)
         part.replace(dest)
     return dest
 
@@ -375,15 +380,7 @@ def ensure_audio(app: Any, video: models.Video, *, reporter: Reporter | None = N
                 row.audio_key = key
                 s.add(row)
         video.audio_key = key
-    local = app.storage.local_path(key)
-    if local is not None:
-        return local
-    dest = _cache_dir(app.settings, "audio") / f"{video.sha256}.wav"
-    if not dest.is_file():
-        part = dest.with_name(dest.name + ".part")
-        app.storage.download(key, part)
-        part.replace(dest)
-    return dest
+    return _local_copy(app, key, "audio", f"{video.sha256}.wav")
 
 
 # ---------------------------------------------------------------------------------------------------- URLs

@@ -156,16 +156,17 @@ def validate_plans(
     fixed.sort(key=lambda p: p.score, reverse=True)
     kept: list[ClipPlan] = []
     for plan in fixed:
-        if all(_overlap_share(plan, k) <= MAX_OVERLAP for k in kept):
+        if all(overlap_share(plan, k) <= MAX_OVERLAP for k in kept):
             kept.append(plan)
         if len(kept) >= request.clips:
             break
     return kept
 
 
-def _overlap_share(a: ClipPlan, b: ClipPlan) -> float:
+def overlap_share(a: Any, b: Any) -> float:
+    """How much of the shorter of two time spans (anything with ``start`` and ``end``) the other one covers."""
     inter = min(a.end, b.end) - max(a.start, b.start)
-    shorter = min(a.duration, b.duration)
+    shorter = min(a.end - a.start, b.end - b.start)
     return max(0.0, inter) / shorter if shorter > 0 else 1.0
 
 
@@ -226,7 +227,7 @@ def select_clips(
     check_request(request)
     selector = app.selector(backend)
     reporter.progress(0, "finding candidate windows")
-    audio = _audio_path(app, video)
+    audio = audio_path(app, video)
     transcript = speech_only(transcript, audio)
     candidates = gather_candidates(app.plugins, transcript, request)
     reporter.check_cancelled()
@@ -252,10 +253,6 @@ def select_clips(
 
 def audio_path(app: Any, video: Any) -> Path | None:
     """The local 16 kHz WAV of a video row, when it was extracted (``ensure_audio``) and storage is local."""
-    return _audio_path(app, video)
-
-
-def _audio_path(app: Any, video: Any) -> Path | None:
     key = getattr(video, "audio_key", None)
     if not key:
         return None

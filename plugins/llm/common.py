@@ -29,6 +29,7 @@ from core.contracts import Candidate, Chapter, ClipPlan, ClipSelector, Selection
 from core.errors import ClipcastError, ConfigError
 from core.logging import add_secret
 from core.pipeline.candidates import Sentence, join_words, split_sentences
+from core.pipeline.select import MAX_OVERLAP, overlap_share
 
 # a lazy proxy: resolves the logging set-up at each call, not at import (core.logging.get_logger binds early)
 log = structlog.get_logger("clipcast.llm")
@@ -337,17 +338,11 @@ def _shortlist(candidates: list[Candidate], scores: dict[int, float], n: int) ->
     picked: list[int] = []
     for i in sorted(scores, key=lambda k: scores[k], reverse=True):
         c = candidates[i]
-        if all(_overlap(c, candidates[j]) <= 0.5 for j in picked):
+        if all(overlap_share(c, candidates[j]) <= MAX_OVERLAP for j in picked):
             picked.append(i)
         if len(picked) >= n:
             break
     return picked
-
-
-def _overlap(a: Candidate, b: Candidate) -> float:
-    inter = min(a.end, b.end) - max(a.start, b.start)
-    shorter = min(a.duration, b.duration)
-    return max(0.0, inter) / shorter if shorter > 0 else 1.0
 
 
 def _bound(x: float) -> float:

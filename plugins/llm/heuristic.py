@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from core.contracts import Candidate, Chapter, ClipPlan, ClipSelector, SelectionRequest, Summary, Transcript, Word
 from core.hookspecs import hookimpl
 from core.pipeline.candidates import Sentence, clean_words, join_words, split_sentences
-from core.pipeline.select import current_audio
+from core.pipeline.select import MAX_OVERLAP, current_audio, overlap_share
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -252,7 +252,7 @@ class HeuristicSelector(ClipSelector):
         # keep a few more than asked: validation may merge or drop some
         plans: list[ClipPlan] = []
         for s in scored:
-            if any(_overlap(s.candidate, p) > 0.5 for p in plans):
+            if any(overlap_share(s.candidate, p) > MAX_OVERLAP for p in plans):
                 continue
             plans.append(self._plan(s, corpus, typical))
             if len(plans) >= request.clips * 2:
@@ -368,11 +368,11 @@ class HeuristicSelector(ClipSelector):
             return Summary(summary="No speech was found in this video.", chapters=[])
         corpus = Corpus(sentences)
         duration = transcript.duration or sentences[-1].end
+        groups = chapter_groups(sentences, duration)
         chapters = [
             Chapter(start=0.0 if i == 0 else round(group[0].start, 1), title=_chapter_title(group, corpus))
-            for i, group in enumerate(chapter_groups(sentences, duration))
+            for i, group in enumerate(groups)
         ]
-        groups = chapter_groups(sentences, duration)
         # one representative sentence per chapter (the most salient), at most six, in the talk's order
         best = [max(g, key=lambda x: (len(tokens(x.text)) >= 4, corpus.salience(x.text, 4))) for g in groups]
         if len(best) > 6:
@@ -469,12 +469,6 @@ def _within(items: list[Any], starts: list[float], cand: Candidate, slack: float
     lo = bisect.bisect_left(starts, cand.start - slack)
     hi = bisect.bisect_right(starts, cand.end + slack)
     return [x for x in items[lo:hi] if x.end <= cand.end + slack]
-
-
-def _overlap(c: Candidate, p: ClipPlan) -> float:
-    inter = min(c.end, p.end) - max(c.start, p.start)
-    shorter = min(c.end - c.start, p.end - p.start)
-    return max(0.0, inter) / shorter if shorter > 0 else 1.0
 
 
 @hookimpl

@@ -165,7 +165,7 @@ class OpenAISpeech(SpeechToText):
                 continue
             start, end = _num(w.start), _num(w.end)
             mid = (start + end) / 2 if math.isfinite(start) and math.isfinite(end) else None
-            index = _segment_for(raw_segments, mid) if mid is not None else _segment_for(raw_segments, None)
+            index = _segment_for(raw_segments, mid)
             buckets[index].append(Word(text=text, start=start + offset, end=end + offset))
         return [
             Segment(start=_num(s.start) + offset, end=_num(s.end) + offset, text=(s.text or "").strip(), words=words)
