@@ -300,10 +300,8 @@ def sync_yaml_sources(app: Any) -> int:
 
 
 def refresh_tokens(app: Any) -> int:
-    try:
-        from core.accounts import refresh_due_tokens
-    except ImportError:
-        return 0
+    from core.accounts import refresh_due_tokens
+
     return refresh_due_tokens(app)
 
 

@@ -47,6 +47,7 @@ from core.errors import ClipcastError, ConfigError, InputError, PermanentError, 
 from core.logging import get_logger
 from core.models import Clip, Job, JobStatus
 from core.progress import Cancelled
+from core.usage import usage_context
 
 log = get_logger("clipcast.tasks")
 
@@ -156,13 +157,17 @@ def _declare_actors(broker: dramatiq.Broker, settings: Any) -> dict[str, dramati
     }
 
 
+def _actor_name(kind: str) -> str:
+    """The actor that runs a job kind (a ``process`` job starts on the analyze actor)."""
+    return "analyze" if kind in ("analyze", "process") else kind
+
+
 def enqueue(app: Any, job: Job, *, delay_ms: int | None = None) -> None:
     """Send a job's message to its queue (starting the embedded worker when there is no Redis)."""
     broker = setup(app)
     if isinstance(broker, StubBroker) and _state.worker is None:
         start_embedded_worker(app, resume=False)  # only `clipcast serve` re-sends unfinished rows at start
-    actor_name = "analyze" if job.kind in ("analyze", "process") else job.kind
-    _state.actors[actor_name].send_with_options(args=(job.id,), delay=delay_ms)
+    _state.actors[_actor_name(job.kind)].send_with_options(args=(job.id,), delay=delay_ms)
 
 
 def is_embedded(app: Any) -> bool:
@@ -205,7 +210,7 @@ def resume_unfinished(app: Any) -> list[int]:
     for job in rows:
         if job.kind == "process" and job.stage == "render" and job.options.get("analysis_done"):
             continue  # its render children are re-sent themselves
-        _state.actors["analyze" if job.kind in ("analyze", "process") else job.kind].send(job.id)
+        _state.actors[_actor_name(job.kind)].send(job.id)
         sent.append(job.id)
     if sent:
         log.info("re-sent unfinished jobs", count=len(sent))
@@ -375,20 +380,22 @@ def _analyze_inline(app: Any, job_id: int, reporter: jobs.JobReporter) -> dict[s
         raise InputError(f"job {job_id} names neither a video nor a source to analyze")
     request = SelectionRequest(**job.options["request"]) if job.options.get("request") else None
     analyze = stage_function(app, "analyze")
-    result = analyze(
-        app,
-        source,
-        request,
-        stt=job.options.get("stt"),
-        llm=job.options.get("llm"),
-        user_id=job.user_id,
-        reporter=reporter,
-    )
+    # runs in the process that calls the backends (the analyze child too): AI usage rows name this job
+    with usage_context(job_id=job_id, user_id=job.user_id, video_id=job.video_id):
+        result = analyze(
+            app,
+            source,
+            request,
+            stt=job.options.get("stt"),
+            llm=job.options.get("llm"),
+            user_id=job.user_id,
+            reporter=reporter,
+        )
     return {"video_id": result.video.id, "clip_ids": [c.id for c in result.clips]}
 
 
-def _settings_payload(settings: Any) -> str:
-    """Settings as JSON with secrets revealed (sent to a child process over a pipe, never written to disk)."""
+def _settings_payload(settings: Any) -> dict[str, Any]:
+    """Settings as JSON data with secrets revealed (sent to a child process over a pipe, never written to disk)."""
 
     def reveal(obj: Any) -> Any:
         if isinstance(obj, SecretStr):
@@ -405,12 +412,12 @@ def _settings_payload(settings: Any) -> str:
             return str(obj)
         return obj
 
-    return json.dumps(reveal(settings))
+    return reveal(settings)
 
 
 def _analyze_in_child(app: Any, job_id: int, reporter: jobs.JobReporter) -> dict[str, Any]:
     """Run the analysis in ``python -m core.tasks analyze-child`` and wait; kill it on cancel or time limit."""
-    payload = json.dumps({"settings": json.loads(_settings_payload(app.settings)), "job_id": job_id})
+    payload = json.dumps({"settings": _settings_payload(app.settings), "job_id": job_id})
     proc = subprocess.Popen(
         [sys.executable, "-m", "core.tasks", "analyze-child"],
         stdin=subprocess.PIPE,
@@ -525,7 +532,7 @@ def render_job(job_id: int) -> None:
         with queue_slot(app, "render", reporter):
             reporter.stage("render")
             render = stage_function(app, "render")
-            render(app, job.clip_id, options=_render_options(app, job.options.get("render_options")), reporter=reporter)
+            render(app, job.clip_id, options=_render_options(job.options.get("render_options")), reporter=reporter)
         jobs.succeed(app, job_id, "clip rendered")
     except Cancelled:
         jobs.mark_cancelled(app, job_id)
@@ -534,13 +541,11 @@ def render_job(job_id: int) -> None:
             jobs.refresh_parent(app, int(parent))
 
 
-def _render_options(app: Any, raw: dict[str, Any] | None) -> Any:
+def _render_options(raw: dict[str, Any] | None) -> Any:
     if not raw:
         return None
-    try:
-        from core.pipeline.render import RenderOptions
-    except ImportError:
-        return raw
+    from core.pipeline.render import RenderOptions
+
     return RenderOptions(**raw)
 
 

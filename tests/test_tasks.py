@@ -43,6 +43,9 @@ class Result:
 
 def cut_analyze(app: Any, source: Any, request: Any = None, *, user_id=None, reporter=None, **_: Any) -> Result:
     """Probe, then propose up to 3 windows of CLIP_SECONDS; files named *explode* raise a plugin-style bug."""
+    from core.usage import current_context
+
+    Path(app.settings.data_dir, "usage-job.txt").write_text(str(current_context().job_id))  # AI usage's job tag
     reporter.stage("ingest")
     with app.session() as s:
         video = s.get(Video, source) if isinstance(source, int) else None
@@ -198,6 +201,7 @@ def test_analysis_in_a_child_process_reports_progress(embedded: Any, short_video
     assert row.status == JobStatus.SUCCEEDED, row.error
     assert row.message == "3 clips proposed" and len(row.options["clip_ids"]) == 3
     assert any(stage == "transcribe" and 0 < pct < 100 for stage, pct in seen), seen
+    assert (app.settings.data_dir / "usage-job.txt").read_text() == str(job.id)  # usage rows name the job
 
 
 @pytest.mark.slow

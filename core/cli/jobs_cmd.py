@@ -33,7 +33,7 @@ def _row(job: jobs.Job) -> dict[str, object]:
 def list_jobs(
     ctx: typer.Context,
     status: str | None = typer.Option(None, "--status", help="queued | running | succeeded | failed | cancelled"),
-    kind: str | None = typer.Option(None, "--kind", help="analyze | process | render | publish"),
+    kind: str | None = typer.Option(None, "--kind", help="analyze | process | render | publish | check"),
     limit: int = typer.Option(30, "--limit", "-n", min=1, max=1000),
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
 ) -> None:

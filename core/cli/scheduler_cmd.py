@@ -131,7 +131,8 @@ def sources_add(
     cron: str | None = typer.Option(None, "--cron", help="poll at crontab times instead (UTC)"),
     preset: str = typer.Option("{}", "--preset", help='JSON, e.g. \'{"clips": 3, "render": true}\''),
 ) -> None:
-    """Watch a source; each new item becomes an analyze job with the preset."""
+    """Watch a source; each new item becomes a job with the preset (analyze + render; analyze only with
+    "render": false)."""
     from core.scheduler import add_source
 
     try:

@@ -29,16 +29,12 @@ def worker(
     unknown = sorted(set(names) - set(QUEUES))
     if unknown:
         raise InputError(f"unknown queue(s): {', '.join(unknown)}", f"use some of: {', '.join(QUEUES)}")
-    if processes == 1:
+    # state.settings() fails early on a bad configuration, before starting children (REDIS_URL is applied there)
+    if processes == 1 or not state.settings().redis_url:
         from core.tasks import run_worker
 
-        run_worker(state.app(), queues=names, threads=threads)
+        run_worker(state.app(), queues=names, threads=threads)  # without Redis: raises the "needs Redis" error
         return
-    settings = state.settings()  # fail early on a bad configuration, before starting children
-    if not (settings.redis_url or os.environ.get("REDIS_URL")):
-        from core.tasks import run_worker
-
-        run_worker(state.app(), queues=names, threads=threads)  # raises the "needs Redis" error
     _supervise(names, processes, threads)
 
 
@@ -47,7 +43,6 @@ def _supervise(queues: list[str], processes: int, threads: int) -> None:
     if state.config_path:
         argv += ["--config", state.config_path]
     argv += ["worker", "--queues", ",".join(queues), "--processes", "1", "--threads", str(threads)]
-    children: list[subprocess.Popen[bytes]] = []
     stopping = False
 
     def stop(*_: object) -> None:
@@ -56,7 +51,7 @@ def _supervise(queues: list[str], processes: int, threads: int) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    children = [subprocess.Popen(argv) for _ in range(processes)]
+    children: list[subprocess.Popen[bytes]] = [subprocess.Popen(argv) for _ in range(processes)]
     console.print(f"started {processes} worker processes: {', '.join(str(c.pid) for c in children)}")
     started = [time.monotonic()] * processes
     failed = False

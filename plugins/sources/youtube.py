@@ -25,9 +25,7 @@ class YouTubeSource(Source):
         limit: int = Field(30, ge=1, le=1000, description="newest entries looked at per poll")
 
     def poll(self, target: str) -> list[SourceItem]:
-        if not target.startswith("https://") or not any(
-            host in target for host in ("youtube.com/", "youtu.be/", "www.youtube.com/")
-        ):
+        if not target.startswith("https://") or not any(host in target for host in ("youtube.com/", "youtu.be/")):
             raise InputError(
                 f"{target!r} is not a YouTube channel or playlist URL",
                 "use e.g. https://www.youtube.com/@name/videos or https://www.youtube.com/playlist?list=...",
