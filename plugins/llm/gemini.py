@@ -8,15 +8,17 @@ which silently stays None on bad output. Retries (429, 408, 5xx, transport error
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from google import genai
-from google.genai import errors, types
 from pydantic import BaseModel, Field
 
 from core.errors import ConfigError, PermanentError, RetryableError
 from core.hookspecs import hookimpl
 from plugins.llm.common import Call, LLMOptions, TwoPassSelector, validate_json
+
+if TYPE_CHECKING:  # the SDK is imported when first used: it costs ~0.7 s at start-up
+    from google import genai
+    from google.genai import errors
 
 
 class GeminiOptions(LLMOptions):
@@ -37,6 +39,9 @@ class GeminiSelector(TwoPassSelector):
 
     @property
     def client(self) -> genai.Client:
+        from google import genai
+        from google.genai import types
+
         if self._client is None:
             key = self.options.api_key.get_secret_value() if self.options.api_key else None
             key = key or os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
@@ -63,6 +68,8 @@ class GeminiSelector(TwoPassSelector):
         return self._client
 
     def _call(self, prompt: str, schema: type[BaseModel]) -> Call:
+        from google.genai import errors, types
+
         config = types.GenerateContentConfig(
             response_mime_type="application/json",
             response_json_schema=schema.model_json_schema(),
@@ -95,6 +102,8 @@ class GeminiSelector(TwoPassSelector):
 
 
 def _translate(exc: errors.APIError, retries: int) -> Exception:
+    from google.genai import errors
+
     message = exc.message or str(exc)
     if exc.code == 429:
         return RetryableError(

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import openai
 from pydantic import BaseModel, Field, ValidationError
 
 from core.errors import ConfigError, PermanentError, RetryableError
 from core.hookspecs import hookimpl
 from plugins.llm.common import Call, LLMOptions, TwoPassSelector, _short_error
+
+if TYPE_CHECKING:  # the SDK is imported when first used: it costs ~1 s at start-up
+    import openai
 
 
 class OpenAIOptions(LLMOptions):
@@ -40,6 +42,8 @@ class OpenAISelector(TwoPassSelector):
 
     @property
     def client(self) -> openai.OpenAI:
+        import openai
+
         if self._client is None:
             key = self.options.api_key.get_secret_value() if self.options.api_key else os.environ.get("OPENAI_API_KEY")
             if not key:
@@ -56,6 +60,8 @@ class OpenAISelector(TwoPassSelector):
         return self._client
 
     def _call(self, prompt: str, schema: type[BaseModel]) -> Call:
+        import openai
+
         kwargs: dict[str, Any] = {"model": self.options.model, "input": prompt, "text_format": schema}
         if self.options.temperature is not None:
             kwargs["temperature"] = self.options.temperature
