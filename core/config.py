@@ -179,7 +179,12 @@ class SourceConfig(Section):
     interval_minutes: float | None = Field(15, gt=0)
     cron: str | None = Field(None, description="poll on crontab times instead of an interval")
     preset: dict[str, Any] = Field(
-        default_factory=dict, description="analyze options: clips, min_seconds, max_seconds, render, accounts"
+        default_factory=dict,
+        description=(
+            "per-item job options: clips, min_seconds, max_seconds, language, render (default true), "
+            "render_options, backfill, options (the source backend's own); accounts is recorded on the job "
+            "but not used for posting yet (schedules pick clips per account)"
+        ),
     )
     enabled: bool = True
 
