@@ -20,9 +20,15 @@ def _stamp(t: float) -> str:
 
 def analyze(
     source: str = typer.Argument(..., metavar="VIDEO_OR_URL", help="a video file or an http(s) URL"),
-    clips: int | None = typer.Option(None, "--clips", "-n", min=1, max=100, help="clips to propose (default 5)"),
-    min_seconds: float | None = typer.Option(None, "--min", min=0.5, help="shortest clip, seconds (default 15)"),
-    max_seconds: float | None = typer.Option(None, "--max", min=0.5, help="longest clip, seconds (default 60)"),
+    clips: int | None = typer.Option(
+        None, "--clips", "-n", min=1, max=100, help="clips to propose (default: selection.clips, 5)"
+    ),
+    min_seconds: float | None = typer.Option(
+        None, "--min", min=0.5, help="shortest clip, s (default: selection.min_seconds, 15)"
+    ),
+    max_seconds: float | None = typer.Option(
+        None, "--max", min=0.5, help="longest clip, s (default: selection.max_seconds, 60)"
+    ),
     llm: str | None = typer.Option(None, "--llm", help="clip selector: heuristic, openai, gemini..."),
     stt: str | None = typer.Option(None, "--stt", help="speech-to-text backend: faster-whisper, openai..."),
     language: str | None = typer.Option(None, "--language", help="spoken language code (default: detected)"),
