@@ -48,7 +48,8 @@ class Clipcast:
 
     def _backend(self, section: str, name: str | None) -> Any:
         """One instance per (section, backend name), built on first use and bound to this installation."""
-        name = name or getattr(self.settings, section).backend
+        if name is None:  # the configured one; publishers are always named ("" is an unknown name, not a default)
+            name = getattr(self.settings, section).backend
         with self._lock:
             if (section, name) not in self._backends:
                 backend = make_backend(self.settings, section, name)
