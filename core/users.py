@@ -46,6 +46,10 @@ def _check_password(password: str) -> None:
         raise InputError("the password is longer than 1024 characters")
 
 
+def _by_email(session: Session, email: str) -> User | None:
+    return session.exec(select(User).where(User.email == email.strip().lower())).first()
+
+
 def create_user(
     session: Session,
     email: str,
@@ -58,7 +62,7 @@ def create_user(
 ) -> User:
     email = _check_email(email)
     _check_password(password)
-    if session.exec(select(User).where(User.email == email)).first():
+    if _by_email(session, email):
         raise Conflict(f"a user with email {email} already exists")
     user = User(
         email=email,
@@ -83,7 +87,7 @@ def get_user(session: Session, user_id: int) -> User:
 def find_user(session: Session, email_or_id: str) -> User:
     if email_or_id.isdigit():
         return get_user(session, int(email_or_id))
-    user = session.exec(select(User).where(User.email == email_or_id.strip().lower())).first()
+    user = _by_email(session, email_or_id)
     if user is None:
         raise NotFound(f"no user with email {email_or_id}")
     return user
@@ -97,7 +101,7 @@ def set_password(session: Session, user: User, password: str) -> None:
 
 def check_login(session: Session, email: str, password: str) -> User:
     """The user if the password matches; one message for unknown email and wrong password alike."""
-    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    user = _by_email(session, email)
     if not verify_password(user.password_hash if user else None, password) or user is None:
         raise Unauthorized("wrong email or password")
     return user

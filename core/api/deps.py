@@ -101,8 +101,14 @@ def owned(session: Session, model: type[T], row_id: int, user: Principal, what: 
     return row
 
 
-def listing(session: Session, stmt: Any, pg: Page) -> list[Any]:
-    return list(session.exec(stmt.offset(pg.offset).limit(pg.limit)).all())
+def paged(session: Session, stmt: Any, count: Any, pg: Page, *conds: Any) -> dict[str, Any]:
+    """One page of ``stmt`` and the ``count`` total as a ``PageOut`` body; each non-None condition filters both."""
+    for cond in conds:
+        if cond is not None:
+            stmt, count = stmt.where(cond), count.where(cond)
+    total = session.exec(count).one()
+    items = session.exec(stmt.offset(pg.offset).limit(pg.limit)).all()
+    return {"items": list(items), "total": total, "limit": pg.limit, "offset": pg.offset}
 
 
-__all__ = ["MAX_ID", "AdminDep", "AppDep", "Id", "Page", "PageDep", "UserDep", "listing", "owned", "scoped", "select"]
+__all__ = ["MAX_ID", "AdminDep", "AppDep", "Id", "Page", "PageDep", "UserDep", "owned", "paged", "scoped", "select"]

@@ -159,8 +159,8 @@ def install(api: FastAPI) -> None:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(400, "malformed_json", "the request body is not valid JSON", _clean(errors))
-        problems = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in errors]
-        return error_response(422, "validation_error", "invalid request: " + "; ".join(problems), _clean(errors))
+        problem = invalid_request(errors)
+        return error_response(problem.status, problem.code, problem.message, problem.detail)
 
     @api.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -177,6 +177,12 @@ def install(api: FastAPI) -> None:
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error", path=request.url.path, error=repr(exc), exc_info=exc)
         return error_response(500, "internal_error", "internal error; the server log has the details")
+
+
+def invalid_request(errors: Any) -> ValidationProblem:
+    """A 422 naming each bad field of pydantic ``errors`` (for bodies validated outside FastAPI's own parsing)."""
+    problems = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in errors]
+    return ValidationProblem("invalid request: " + "; ".join(problems), detail=_clean(errors))
 
 
 def _clean(errors: Any) -> list[dict[str, Any]]:

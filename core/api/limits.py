@@ -13,7 +13,13 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.api.errors import error_body
+
 UPLOAD_PATHS = ("/api/videos",)
+
+
+def _message(limit: int) -> str:
+    return f"the request body is larger than the limit of {limit / 1024 / 1024:g} MB"
 
 
 class BodyTooLarge(HTTPException):
@@ -22,17 +28,13 @@ class BodyTooLarge(HTTPException):
     def __init__(self, limit: int) -> None:
         super().__init__(
             413,
-            f"the request body is larger than the limit of {limit / 1024 / 1024:g} MB",
+            _message(limit),
             headers={"Connection": "close"},  # else the server would read (and discard) the rest
         )
 
 
 def _body(limit: int) -> bytes:
-    mb = limit / 1024 / 1024
-    message = f"the request body is larger than the limit of {mb:g} MB"
-    return json.dumps(
-        {"error": {"code": "payload_too_large", "message": message, "detail": {"limit_bytes": limit}}}
-    ).encode()
+    return json.dumps(error_body("payload_too_large", _message(limit), {"limit_bytes": limit})).encode()
 
 
 class BodyLimit:

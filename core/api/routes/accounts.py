@@ -17,8 +17,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from core import accounts, crypto, oauth
-from core.api.deps import AppDep, Id, PageDep, UserDep, owned, scoped
+from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
 from core.api.errors import Conflict
+from core.api.routes.schedules import drop_schedule
 from core.api.schemas import AccountOut, In, PageOut
 from core.errors import InputError
 from core.logging import add_secret
@@ -29,19 +30,22 @@ OAUTH_COOKIE = "clipcast_oauth"
 
 
 class AccountIn(In):
-    platform: str = Field(max_length=100, description="a publisher that needs no authorization (folder, webhook)")
+    platform: str = Field(
+        min_length=1, max_length=100, description="a publisher that needs no authorization (folder, webhook)"
+    )
     name: str | None = Field(None, max_length=200)
 
 
 @router.get("", response_model=PageOut[AccountOut], summary="Your connected accounts with their token status")
 def list_accounts(user: UserDep, app: AppDep, pg: PageDep) -> dict:
+    stmt = scoped(select(SocialAccount), SocialAccount, user).order_by(col(SocialAccount.id))
     with app.session() as s:
-        total = s.exec(scoped(select(func.count()).select_from(SocialAccount), SocialAccount, user)).one()
-        stmt = scoped(select(SocialAccount), SocialAccount, user).order_by(col(SocialAccount.id))
-        rows = list(s.exec(stmt.offset(pg.offset).limit(pg.limit)).all())
+        page = paged(s, stmt, scoped(select(func.count()).select_from(SocialAccount), SocialAccount, user), pg)
     status = {r["id"]: r["status"] for r in _live_status(app, user)}
-    items = [AccountOut.model_validate(r).model_copy(update={"status": status.get(r.id, r.status)}) for r in rows]
-    return {"items": items, "total": total, "limit": pg.limit, "offset": pg.offset}
+    page["items"] = [
+        AccountOut.model_validate(r).model_copy(update={"status": status.get(r.id, r.status)}) for r in page["items"]
+    ]
+    return page
 
 
 def _live_status(app: Any, user: UserDep) -> list[dict[str, Any]]:
@@ -148,8 +152,5 @@ def delete_account(account_id: Id, user: UserDep, app: AppDep) -> None:
         raise Conflict(f"post {busy} to this account is being published", "wait for it to finish")
     with app.session() as s:  # its schedules go with it; posts keep their history
         for schedule in s.exec(select(Schedule).where(Schedule.account_id == account_id)).all():
-            for post in s.exec(select(Post).where(Post.schedule_id == schedule.id)).all():
-                post.schedule_id = None
-                s.add(post)
-            s.delete(schedule)
+            drop_schedule(s, schedule)
     accounts.disconnect(app, account_id)

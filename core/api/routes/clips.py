@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response, Streamin
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from core.api.deps import AppDep, Id, PageDep, UserDep, owned, scoped
+from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
 from core.api.errors import Conflict, NotFound
 from core.api.routes.processing import queue_render
 from core.api.schemas import ClipOut, ClipPatch, JobOut, PageOut
@@ -61,19 +61,18 @@ def list_clips(
     min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
     sort: Annotated[ClipSort, Query()] = ClipSort.SCORE,
 ) -> dict:
-    stmt = scoped(select(Clip), Clip, user)
+    stmt = scoped(select(Clip), Clip, user).order_by(*_ORDER[sort])
     count = scoped(select(func.count()).select_from(Clip), Clip, user)
-    for cond in (
-        Clip.video_id == video if video else None,
-        Clip.status == status.value if status else None,
-        Clip.score >= min_score if min_score is not None else None,
-    ):
-        if cond is not None:
-            stmt, count = stmt.where(cond), count.where(cond)
     with app.session() as s:
-        total = s.exec(count).one()
-        items = s.exec(stmt.order_by(*_ORDER[sort]).offset(pg.offset).limit(pg.limit)).all()
-        return {"items": list(items), "total": total, "limit": pg.limit, "offset": pg.offset}
+        return paged(
+            s,
+            stmt,
+            count,
+            pg,
+            Clip.video_id == video if video else None,
+            Clip.status == status.value if status else None,
+            Clip.score >= min_score if min_score is not None else None,
+        )
 
 
 @router.get("/{clip_id}", response_model=ClipOut, summary="One clip")

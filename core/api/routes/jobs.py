@@ -15,7 +15,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from core import jobs
-from core.api.deps import AppDep, Id, PageDep, UserDep, owned, scoped
+from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
 from core.api.schemas import JobOut, PageOut
 from core.models import Job, JobStatus
 
@@ -36,19 +36,18 @@ def list_jobs(
     kind: Annotated[str | None, Query(max_length=20)] = None,
     video: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> dict:
-    stmt = scoped(select(Job), Job, user)
+    stmt = scoped(select(Job), Job, user).order_by(col(Job.id).desc())
     count = scoped(select(func.count()).select_from(Job), Job, user)
-    for cond in (
-        Job.status == status.value if status else None,
-        Job.kind == kind if kind else None,
-        Job.video_id == video if video else None,
-    ):
-        if cond is not None:
-            stmt, count = stmt.where(cond), count.where(cond)
     with app.session() as s:
-        total = s.exec(count).one()
-        items = s.exec(stmt.order_by(col(Job.id).desc()).offset(pg.offset).limit(pg.limit)).all()
-        return {"items": list(items), "total": total, "limit": pg.limit, "offset": pg.offset}
+        return paged(
+            s,
+            stmt,
+            count,
+            pg,
+            Job.status == status.value if status else None,
+            Job.kind == kind if kind else None,
+            Job.video_id == video if video else None,
+        )
 
 
 @router.get("/{job_id}", response_model=JobOut, summary="One job: status, stage, progress, error")

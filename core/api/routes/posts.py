@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from core.api.deps import AppDep, Id, PageDep, UserDep, owned, scoped
+from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
 from core.api.errors import Conflict
 from core.api.schemas import PageOut, PostIn, PostOut, PostPatch
 from core.contracts import PostStatus
@@ -28,19 +28,18 @@ def list_posts(
     clip: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     account: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> dict:
-    stmt = scoped(select(Post), Post, user)
+    stmt = scoped(select(Post), Post, user).order_by(col(Post.scheduled_at), col(Post.id))
     count = scoped(select(func.count()).select_from(Post), Post, user)
-    for cond in (
-        Post.status == status.value if status else None,
-        Post.clip_id == clip if clip else None,
-        Post.account_id == account if account else None,
-    ):
-        if cond is not None:
-            stmt, count = stmt.where(cond), count.where(cond)
     with app.session() as s:
-        total = s.exec(count).one()
-        items = s.exec(stmt.order_by(col(Post.scheduled_at), col(Post.id)).offset(pg.offset).limit(pg.limit)).all()
-        return {"items": list(items), "total": total, "limit": pg.limit, "offset": pg.offset}
+        return paged(
+            s,
+            stmt,
+            count,
+            pg,
+            Post.status == status.value if status else None,
+            Post.clip_id == clip if clip else None,
+            Post.account_id == account if account else None,
+        )
 
 
 @router.post(

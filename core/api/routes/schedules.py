@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from core.api.deps import AppDep, Id, PageDep, UserDep, owned, scoped
+from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
 from core.api.schemas import PageOut, ScheduleIn, ScheduleOut, SchedulePatch
 from core.errors import InputError
 from core.models import Post, Schedule, SocialAccount
@@ -17,23 +15,24 @@ from core.schedules import validate_schedule
 router = APIRouter(prefix="/api/schedules", tags=["schedules"])
 
 
-def _check_slots(cron: str, timezone: str, blackout: list[dict[str, Any]] | None = None) -> None:
-    """The scheduler's own validation (``core.schedules``), so the API accepts exactly what it can run."""
-    validate_schedule(cron, timezone, blackout)
+def drop_schedule(s: Session, schedule: Schedule) -> None:
+    """Delete ``schedule``; its posts stay, no longer tied to it."""
+    for post in s.exec(select(Post).where(Post.schedule_id == schedule.id)).all():
+        post.schedule_id = None
+        s.add(post)
+    s.delete(schedule)
 
 
 @router.get("", response_model=PageOut[ScheduleOut], summary="Your schedules")
 def list_schedules(user: UserDep, app: AppDep, pg: PageDep) -> dict:
+    stmt = scoped(select(Schedule), Schedule, user).order_by(col(Schedule.id))
     with app.session() as s:
-        total = s.exec(scoped(select(func.count()).select_from(Schedule), Schedule, user)).one()
-        stmt = scoped(select(Schedule), Schedule, user).order_by(col(Schedule.id))
-        items = s.exec(stmt.offset(pg.offset).limit(pg.limit)).all()
-        return {"items": list(items), "total": total, "limit": pg.limit, "offset": pg.offset}
+        return paged(s, stmt, scoped(select(func.count()).select_from(Schedule), Schedule, user), pg)
 
 
 @router.post("", response_model=ScheduleOut, status_code=201, summary="Create a schedule for one of your accounts")
 def add_schedule(body: ScheduleIn, user: UserDep, app: AppDep) -> Schedule:
-    _check_slots(body.cron, body.timezone, body.blackout)
+    validate_schedule(body.cron, body.timezone, body.blackout)  # the scheduler's own check: accept what it can run
     with app.session() as s:
         account = owned(s, SocialAccount, body.account_id, user, "account")
         row = Schedule(**body.model_dump(), user_id=account.user_id)
@@ -56,7 +55,7 @@ def update_schedule(schedule_id: Id, body: SchedulePatch, user: UserDep, app: Ap
             raise InputError(f"{key} cannot be null", "leave it out to keep its value")
     with app.session() as s:
         row = owned(s, Schedule, schedule_id, user)
-        _check_slots(
+        validate_schedule(
             changes.get("cron", row.cron), changes.get("timezone", row.timezone), changes.get("blackout", row.blackout)
         )
         for key, value in changes.items():
@@ -68,8 +67,4 @@ def update_schedule(schedule_id: Id, body: SchedulePatch, user: UserDep, app: Ap
 @router.delete("/{schedule_id}", status_code=204, summary="Delete a schedule (its posts stay)")
 def delete_schedule(schedule_id: Id, user: UserDep, app: AppDep) -> None:
     with app.session() as s:
-        row = owned(s, Schedule, schedule_id, user)
-        for post in s.exec(select(Post).where(Post.schedule_id == schedule_id)).all():
-            post.schedule_id = None
-            s.add(post)
-        s.delete(row)
+        drop_schedule(s, owned(s, Schedule, schedule_id, user))

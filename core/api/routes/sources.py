@@ -6,10 +6,11 @@ from fastapi import APIRouter
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from core.api.deps import AppDep, Id, PageDep, UserDep, owned, scoped
+from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
 from core.api.schemas import PageOut, SourceIn, SourceOut, SourcePatch
 from core.errors import InputError
 from core.models import SourceItemSeen, WatchedSource
+from core.schedules import validate_schedule
 from core.urls import check_url
 
 router = APIRouter(prefix="/api/sources", tags=["sources"])
@@ -22,18 +23,14 @@ def _check(app: AppDep, kind: str, target: str, cron: str | None) -> None:
     if "://" in target:
         check_url(target, app.settings)
     if cron is not None:
-        from core.api.routes.schedules import _check_slots
-
-        _check_slots(cron, "UTC")
+        validate_schedule(cron, "UTC")
 
 
 @router.get("", response_model=PageOut[SourceOut], summary="Your watched sources")
 def list_sources(user: UserDep, app: AppDep, pg: PageDep) -> dict:
+    stmt = scoped(select(WatchedSource), WatchedSource, user).order_by(col(WatchedSource.id))
     with app.session() as s:
-        total = s.exec(scoped(select(func.count()).select_from(WatchedSource), WatchedSource, user)).one()
-        stmt = scoped(select(WatchedSource), WatchedSource, user).order_by(col(WatchedSource.id))
-        items = s.exec(stmt.offset(pg.offset).limit(pg.limit)).all()
-        return {"items": list(items), "total": total, "limit": pg.limit, "offset": pg.offset}
+        return paged(s, stmt, scoped(select(func.count()).select_from(WatchedSource), WatchedSource, user), pg)
 
 
 @router.post("", response_model=SourceOut, status_code=201, summary="Watch a folder, channel, playlist or feed")

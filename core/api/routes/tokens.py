@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import func
 from sqlmodel import select
 
-from core.api.deps import AppDep, Id, PageDep, UserDep
+from core.api.deps import AppDep, Id, PageDep, UserDep, paged
 from core.api.routes.auth import client_key
 from core.api.schemas import PageOut, TokenCreate, TokenCreated, TokenOut
 from core.models import ApiToken, utcnow
@@ -19,12 +19,9 @@ router = APIRouter(prefix="/api/tokens", tags=["tokens"])
 
 @router.get("", response_model=PageOut[TokenOut], summary="Your tokens (personal and sessions)")
 def list_tokens(user: UserDep, app: AppDep, pg: PageDep) -> dict:
+    stmt = select(ApiToken).order_by(ApiToken.id.desc())  # type: ignore[union-attr]
     with app.session() as s:
-        where = ApiToken.user_id == user.id
-        total = s.exec(select(func.count()).select_from(ApiToken).where(where)).one()
-        stmt = select(ApiToken).where(where).order_by(ApiToken.id.desc())  # type: ignore[union-attr]
-        items = s.exec(stmt.offset(pg.offset).limit(pg.limit)).all()
-        return {"items": list(items), "total": total, "limit": pg.limit, "offset": pg.offset}
+        return paged(s, stmt, select(func.count()).select_from(ApiToken), pg, ApiToken.user_id == user.id)
 
 
 @router.post(

@@ -7,8 +7,8 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from core.api import quotas
-from core.api.deps import AdminDep, AppDep, Id, PageDep, UserDep
-from core.api.errors import NotFound
+from core.api.deps import AdminDep, AppDep, Id, PageDep, UserDep, paged
+from core.api.errors import Forbidden, NotFound
 from core.api.schemas import PageOut, UsageOut, UserCreate, UserOut, UserUpdate
 from core.models import User
 from core.users import create_user, get_user, set_password
@@ -36,9 +36,7 @@ def my_usage(user: UserDep, app: AppDep) -> UsageOut:
 @router.get("", response_model=PageOut[UserOut], summary="All users (admins)")
 def list_users(_admin: AdminDep, app: AppDep, pg: PageDep) -> dict:
     with app.session() as s:
-        total = s.exec(select(func.count()).select_from(User)).one()
-        items = s.exec(select(User).order_by(User.id).offset(pg.offset).limit(pg.limit)).all()
-        return {"items": list(items), "total": total, "limit": pg.limit, "offset": pg.offset}
+        return paged(s, select(User).order_by(User.id), select(func.count()).select_from(User), pg)
 
 
 @router.post("", response_model=UserOut, status_code=201, summary="Create a user (admins)")
@@ -65,8 +63,6 @@ def update_user(user_id: Id, body: UserUpdate, caller: UserDep, app: AppDep) -> 
     changes = body.model_dump(exclude_unset=True)
     password = changes.pop("password", None)
     if changes and not caller.is_admin:
-        from core.api.errors import Forbidden
-
         raise Forbidden(f"only administrators may change {', '.join(sorted(changes))}")
     with app.session() as s:
         row = get_user(s, user_id)

@@ -15,15 +15,14 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from core.api import quotas
-from core.api.deps import AppDep, Id, PageDep, UserDep, owned, scoped
-from core.api.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationProblem
+from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
+from core.api.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, invalid_request
+from core.api.routes.processing import start_analysis
 from core.api.schemas import PageOut, VideoCreated, VideoDetail, VideoOut, VideoUrlIn
 from core.api.upload import stream_upload
-from core.app import Clipcast
 from core.errors import InputError
 from core.models import AiUsage, Clip, Job, Post, SourceItemSeen, Transcript, Video
 from core.pipeline.ingest import check_url, ingest, ingest_upload
-from core.users import Principal
 
 router = APIRouter(prefix="/api/videos", tags=["videos"])
 
@@ -45,15 +44,6 @@ _UPLOAD_DOC: dict[str, Any] = {
         },
     }
 }
-
-
-def _queue_analysis(
-    app: Clipcast, user: Principal, video: Video | None, options: dict[str, Any], source: str | None = None
-) -> Any:
-    """Create and send an analyze job after the quota check (processing module helper, shared here)."""
-    from core.api.routes.processing import start_analysis
-
-    return start_analysis(app, user, video, options, source=source)
 
 
 #: A JSON body on the upload path is a URL request: it never needs more than this.
@@ -108,13 +98,10 @@ async def add_video(request: Request, user: UserDep, app: AppDep) -> VideoCreate
         except ValidationError as exc:
             if any(e["type"] == "json_invalid" for e in exc.errors()):
                 raise InputError("the request body is not valid JSON")
-            raise ValidationProblem(
-                "invalid request: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()),
-                detail=[{"loc": list(map(str, e["loc"])), "msg": e["msg"], "type": e["type"]} for e in exc.errors()],
-            )
+            raise invalid_request(exc.errors())
         url = check_url(body.url, app.settings)
         if body.analyze:  # the download happens in the worker, with progress on the job
-            job = await run_in_threadpool(_queue_analysis, app, user, None, {}, url)
+            job = await run_in_threadpool(start_analysis, app, user, None, {}, source=url)
             return JSONResponse(VideoCreated(video=None, job=job).model_dump(mode="json"), status_code=202)
         video = await run_in_threadpool(ingest, app, url, user_id=user.id)
         analyze = False
@@ -126,17 +113,15 @@ async def add_video(request: Request, user: UserDep, app: AppDep) -> VideoCreate
 
         video, fields = await stream_upload(request, store)
         analyze = fields.get("analyze", "true").strip().lower() not in ("false", "0", "no", "off")
-    job = await run_in_threadpool(_queue_analysis, app, user, video, {}) if analyze else None
+    job = await run_in_threadpool(start_analysis, app, user, video, {}) if analyze else None
     return VideoCreated(video=VideoOut.model_validate(video), job=job)
 
 
 @router.get("", response_model=PageOut[VideoOut], summary="Your videos, newest first")
 def list_videos(user: UserDep, app: AppDep, pg: PageDep) -> dict:
+    stmt = scoped(select(Video), Video, user).order_by(col(Video.id).desc())
     with app.session() as s:
-        total = s.exec(scoped(select(func.count()).select_from(Video), Video, user)).one()
-        stmt = scoped(select(Video), Video, user).order_by(col(Video.id).desc())
-        items = s.exec(stmt.offset(pg.offset).limit(pg.limit)).all()
-        return {"items": list(items), "total": total, "limit": pg.limit, "offset": pg.offset}
+        return paged(s, stmt, scoped(select(func.count()).select_from(Video), Video, user), pg)
 
 
 @router.get("/{video_id}", response_model=VideoDetail, summary="One video with its transcript and summary")
