@@ -1,13 +1,18 @@
 """End-to-end speed of `clipcast process` on a generated talk, per stage, as a multiple of real time.
 
-    .venv/bin/python bench/process_speed.py [--minutes 10] [--reframe blur] [--keep DIR]
+    .venv/bin/python bench/process_speed.py [--minutes 10] [--picture footage|testsrc2] [--reframe blur] [--keep DIR]
 
 Prints each stage's wall time divided by the source duration (0.10x = a 10-minute video takes 1 minute),
 then the render stage beside a bare baseline measured in the same run: one plain ffmpeg crop+scale+encode
-per clip over the same segments, same preset, same parallelism. CPU seconds (this process and its ffmpeg
+per clip over the same segments, same encoder settings, same parallelism. CPU seconds (this process and its ffmpeg
 children) are printed too: on a shared, busy machine they compare fairly where wall times do not.
 Targets (issue 4, 2 cores, defaults):
 whole pipeline < 0.15x of the source duration; render within 1.5x of the baseline for blur mode.
+
+The speech is always generated (espeak-ng). The picture decides the encoder's work, so there are two:
+``footage`` (default when ``../shared/media/talk-example.mp4`` exists) loops that real recording of a person
+talking to a static camera (about 0.25 Mbit/s at 720p, like most talking-head material); ``testsrc2`` is
+ffmpeg's moving test pattern, a stress case (about 7.5 Mbit/s at 720p: sharp edges and motion everywhere).
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from core.media import ffmpeg
 from core.media.synth import talk_video
 from core.pipeline.process import process
 from core.pipeline.render import RenderOptions
+
+FOOTAGE = Path(__file__).resolve().parent.parent.parent / "shared" / "media" / "talk-example.mp4"
 
 OPENERS = [
     "Here is the thing nobody tells you about",
@@ -88,13 +95,33 @@ class StageCPU:
         pass
 
 
-def baseline(src: Path, clips: list, out: Path, parallel: int, preset: str, crf: int) -> float:
-    """Bare ffmpeg: seek, centre crop to 9:16, scale to 1080x1920, encode; one process per clip."""
+def generate(minutes: float, picture: str, dest: Path) -> None:
+    """The generated talk with the chosen picture (the footage is looped and re-encoded under the speech)."""
+    if picture == "testsrc2":
+        talk_video(script(minutes), dest, pause=0.8, picture="testsrc2")
+        return
+    if not FOOTAGE.is_file():
+        raise SystemExit(f"{FOOTAGE} is absent: use --picture testsrc2")
+    speech = dest.with_name("speech.mp4")
+    talk_video(script(minutes), speech, pause=0.8)
+    ffmpeg.run(
+        ["-stream_loop", "-1", "-i", str(FOOTAGE), "-i", str(speech), "-map", "0:v", "-map", "1:a",
+         "-t", f"{ffmpeg.probe(speech).duration:.3f}", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+         "-c:a", "copy", str(dest)],
+        timeout=3600,
+    )  # fmt: skip
+    speech.unlink()
+
+
+def baseline(src: Path, clips: list, out: Path, parallel: int, preset: str, crf: int, x264_params: str) -> float:
+    """Bare ffmpeg: seek, centre crop to 9:16, scale to 1080x1920, encode with the same encoder settings;
+    one process per clip."""
 
     def one(i: int, start: float, end: float) -> None:
         ffmpeg.run(
             ["-ss", f"{start:.3f}", "-t", f"{end - start:.3f}", "-i", str(src),
              "-vf", "crop=ih*9/16:ih,scale=1080:1920", "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
+             *(["-x264-params", x264_params] if x264_params else []),
              "-c:a", "aac", "-ar", "48000", str(out / f"bare-{i}.mp4")],
             timeout=3600,
         )  # fmt: skip
@@ -108,6 +135,9 @@ def baseline(src: Path, clips: list, out: Path, parallel: int, preset: str, crf:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument(
+        "--picture", choices=["footage", "testsrc2"], default="footage" if FOOTAGE.is_file() else "testsrc2"
+    )
     ap.add_argument("--reframe", default="blur", choices=["crop", "blur", "face"])
     ap.add_argument("--clips", type=int, default=5)
     ap.add_argument("--keep", type=Path, help="keep the work directory here")
@@ -117,10 +147,10 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="clipcast-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        src = work / "talk.mp4"
+        src = work / f"talk-{args.minutes:g}min-{args.picture}.mp4"
         if not src.is_file():
             t = time.perf_counter()
-            talk_video(script(args.minutes), src, pause=0.8, picture="testsrc2")
+            generate(args.minutes, args.picture, src)
             print(f"generated {src.name} in {time.perf_counter() - t:.0f} s")
         duration = ffmpeg.probe(src).duration
         run = work / f"run-{int(time.time())}"  # fresh database and storage: no cached transcript or render
@@ -139,10 +169,10 @@ def main() -> None:
         rendered = sum(c.rendered_duration or 0 for c in result.clips)
         r = settings.render
         cpu_before = cpu_seconds()
-        bare = baseline(src, result.clips, run, r.parallel, r.preset, r.crf)
+        bare = baseline(src, result.clips, run, r.parallel, r.preset, r.crf, r.x264_params)
         bare_cpu = cpu_seconds() - cpu_before
 
-        print(f"\nsource: {duration / 60:.1f} min generated talk, {len(result.clips)} clips, "
+        print(f"\nsource: {duration / 60:.1f} min generated talk ({args.picture} picture), {len(result.clips)} clips, "
               f"{rendered:.0f} s rendered ({args.reframe}, {r.aspect}, {r.caption_style}, preset {r.preset}, "
               f"parallel {r.parallel})")  # fmt: skip
         print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores)")

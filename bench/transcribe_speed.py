@@ -4,7 +4,8 @@ faster-whisper on the same audio, same model and options, same run.
     .venv/bin/python bench/transcribe_speed.py [MINUTES] [--keep DIR] [--repeat N]   (default 10 minutes, 2)
 
 A talk of about MINUTES minutes is generated with espeak-ng (varied sentences, pauses between paragraphs).
-Both sides load the default model (bundled tiny.en, int8, beam_size 1, VAD, word timestamps) inside their timing.
+Both sides load the default model (bundled tiny.en, int8, batched, beam_size 1, VAD, word timestamps) inside
+their timing.
 Prints each as a multiple of real time and our overhead in percent (target: under 10%). The machine's other
 load shows up in both wall-time figures; CPU time (this process's threads plus ffmpeg children) is printed
 too, as it is far less disturbed by other processes.
@@ -75,12 +76,21 @@ def paragraphs(minutes: float, seed: int = 7) -> list[str]:
 
 def baseline(audio: Path) -> tuple[float, float, int]:
     """Plain faster-whisper with the backend's default options: wall and CPU seconds (model load included), words."""
-    from faster_whisper import WhisperModel
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
 
     o = FasterWhisper.Options()
     c0, t0 = cpu_seconds(), time.perf_counter()
     model = WhisperModel(str(bundled_model_path()), device=o.device, compute_type=o.compute_type)
-    segments, _info = model.transcribe(str(audio), beam_size=o.beam_size, vad_filter=o.vad_filter, word_timestamps=True)
+    runner = BatchedInferencePipeline(model=model) if o.batched else model
+    extra = {"batch_size": o.batch_size} if o.batched else {}
+    segments, _info = runner.transcribe(
+        str(audio),
+        beam_size=o.beam_size,
+        vad_filter=o.vad_filter,
+        vad_parameters={"min_silence_duration_ms": o.vad_min_silence_ms},
+        word_timestamps=True,
+        **extra,
+    )
     words = sum(len(s.words or []) for s in segments)
     return time.perf_counter() - t0, cpu_seconds() - c0, words
 

@@ -92,6 +92,11 @@ class RenderSettings(Section):
     denoise: bool = False
     parallel: int = Field(2, ge=1, le=32, description="clips rendered at once (one ffmpeg each)")
     preset: str = Field("veryfast", description="libx264 preset")
+    x264_params: str = Field(
+        "me=dia:subme=1",
+        pattern=r"^$|^[\w-]+=[^:=]+(:[\w-]+=[^:=]+)*$",
+        description="extra libx264 options (key=value:...); the default cuts encoding CPU ~20% for ~2% larger files",
+    )
     crf: int = Field(21, ge=0, le=51, description="libx264 quality (lower = better, bigger)")
     ffmpeg_timeout: float = Field(1800, gt=0, description="longest ffmpeg run for one clip, s")
     styles_dir: Path | None = Field(None, description="user caption presets (*.yaml), searched before the built-ins")

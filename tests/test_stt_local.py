@@ -58,7 +58,7 @@ def _app(tmp: Path, stt_options: dict[str, Any] | None = None) -> Clipcast:
 
 @pytest.fixture(scope="module")
 def talk(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The sample talk ingested and transcribed once with the default settings (beam_size 1)."""
+    """The sample talk ingested and transcribed once with the default settings (batched, beam_size 1, VAD)."""
     if not TALK_VIDEO.is_file():
         pytest.skip(f"{TALK_VIDEO} is absent (the shared sample talk)")
     need(shutil.which("ffmpeg") is not None, "ffmpeg is not installed")
@@ -84,7 +84,8 @@ def _word(transcript: Transcript, text: str, nth: int = 0) -> Word:
 
 @pytest.mark.slow
 def test_default_transcript_of_real_speech(talk: dict[str, Any]) -> None:
-    """Defaults (beam_size 1, VAD): known phrases present, word times within 0.5 s, nothing in the pause."""
+    """Defaults (batched, beam_size 1, VAD): known phrases present, word times within 0.5 s, nothing in the pause,
+    and the quiet words after the long pause kept (faster-whisper's batched VAD default of 160 ms lost them)."""
     t: Transcript = talk["transcript"]
     text = t.text.lower()
     assert "example video" in text and "banana" in text
@@ -122,7 +123,7 @@ def test_progress_is_reported_and_stored_in_the_cache(talk: dict[str, Any]) -> N
     assert "transcribe" in reporter.stages
     assert reporter.percents == sorted(reporter.percents) and reporter.percents[-1] == 100.0
     per_segment = [p for p in reporter.percents if 0 < p < 100]  # one update per segment, not just start/end
-    assert len(per_segment) == len(talk["transcript"].segments) >= 2
+    assert len(per_segment) == len(talk["transcript"].segments) >= 1
     app, video = talk["app"], talk["video"]
     with app.session() as s:
         rows = s.exec(select(models.Transcript)).all()
@@ -179,11 +180,12 @@ def test_english_only_model_refuses_other_languages(spoken: Path) -> None:
 
 
 @pytest.mark.slow
-def test_batched_pipeline_and_no_vad(spoken: Path) -> None:
-    for options in ({"batched": True, "batch_size": 4}, {"vad_filter": False, "beam_size": 2}):
+def test_sequential_decoding_and_no_vad(spoken: Path) -> None:
+    for options in ({"batched": False}, {"batch_size": 4}, {"vad_filter": False, "beam_size": 2}):
         t = FasterWhisper(FasterWhisper.Options.model_validate(options)).transcribe(spoken)
         assert "welcome" in t.text.lower() and "your health" in t.text.lower()
         assert all(w.end >= w.start for w in t.words) and t.words
+    assert FasterWhisper().batched and not FasterWhisper(FasterWhisper.Options(vad_filter=False)).batched
 
 
 def test_cache_key_follows_options_that_change_output() -> None:
@@ -191,7 +193,8 @@ def test_cache_key_follows_options_that_change_output() -> None:
         return FasterWhisper(FasterWhisper.Options.model_validate(o)).cache_key()
 
     assert key() == key(cpu_threads=2, download_root="/tmp/models")
-    assert len({key(), key(beam_size=5), key(model="small"), key(vad_filter=False), key(batched=True)}) == 5
+    variants = [key(beam_size=5), key(model="small"), key(vad_filter=False), key(batched=False)]
+    assert len({key(), key(vad_min_silence_ms=500), *variants}) == 6
     assert key(language="de") != key()
 
 

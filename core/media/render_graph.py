@@ -55,6 +55,7 @@ class ClipGraph:
     intro: tuple[Path, MediaInfo] | None = None
     outro: tuple[Path, MediaInfo] | None = None
     preset: str = "veryfast"
+    x264_params: str = ""
     crf: int = 21
     audio_bitrate: str = "160k"
 
@@ -197,6 +198,7 @@ class ClipGraph:
             "-map", f"[{v_out}]", "-map", f"[{a_out}]",
             "-c:v", "libx264", "-profile:v", "high", "-pix_fmt", "yuv420p",
             "-preset", self.preset, "-crf", str(self.crf),
+            *(["-x264-params", self.x264_params] if self.x264_params else []),
             "-r", str(self.fps), "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-flags", "+cgop",
             "-c:a", "aac", "-b:a", self.audio_bitrate, "-ar", "48000", "-ac", "2",
             "-movflags", "+faststart",

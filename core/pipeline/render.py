@@ -70,6 +70,7 @@ class RenderOptions(BaseModel):
     normalize_loudness: bool = Field(True, description="False: leave the audio level as it is")
     denoise: bool | None = None
     preset: str | None = None
+    x264_params: str | None = None
     crf: int | None = Field(None, ge=0, le=51)
 
     def resolved(self, settings: Any) -> RenderOptions:
@@ -78,7 +79,8 @@ class RenderOptions(BaseModel):
         data = self.model_dump()
         for name in (
             "aspect", "reframe", "caption_style", "brand", "remove_silence", "remove_fillers", "fillers",
-            "min_silence", "silence_pad", "silence_db", "loudness_lufs", "denoise", "preset", "crf",
+            "min_silence", "silence_pad", "silence_db", "loudness_lufs", "denoise", "preset", "x264_params",
+            "crf",
         ):  # fmt: skip
             if data[name] is None:
                 data[name] = getattr(r, name)
@@ -319,6 +321,7 @@ def render_clip(
             intro=intro,
             outro=outro,
             preset=options.preset or "veryfast",
+            x264_params=options.x264_params or "",
             crf=options.crf if options.crf is not None else 21,
         )
         mp4 = tmp / "clip.mp4"
