@@ -108,7 +108,7 @@ def test_loudness_is_normalised(talk_app, full_render: models.Clip) -> None:
         capture_output=True, text=True,
     )  # fmt: skip
     integrated = float(re.findall(r"I:\s+(-?[\d.]+) LUFS", res.stderr)[-1])
-    assert integrated == pytest.approx(-14.0, abs=1.5)
+    assert integrated == pytest.approx(-14.0, abs=1.0), integrated
 
 
 @pytest.mark.slow

@@ -4,7 +4,8 @@ Everything happens in one filter graph and one encode (no stacked re-encodes):
 
     [source -ss/-t] → trim/concat of the kept pieces → fps → reframe → ASS captions → logo → progress bar
     → plugin filters/overlays → yuv420p → (intro/outro concat) → H.264 High, closed GOP, +faststart
-    audio: trim/concat → denoise (afftdn) → loudnorm (EBU R128) → 48 kHz stereo AAC
+    audio: trim/concat → denoise (afftdn) → fixed loudness gain (measured beforehand) → peak limiter → 48 kHz
+           stereo AAC
 
 Output settings are the ones TikTok, YouTube Shorts and Instagram Reels all accept.
 """
@@ -21,6 +22,9 @@ from core.media.brand import BrandKit
 from core.media.cuts import Timeline
 from core.media.faces import Keyframe
 from core.media.reframe import reframe_filter
+
+#: Highest sample level after loudness normalisation, dBFS (the platforms ask for -1 to -2 dBTP).
+CEILING_DB = -1.5
 
 
 def escape_path(path: Path) -> str:
@@ -48,7 +52,8 @@ class ClipGraph:
     ass_path: Path | None = None
     fonts_dir: Path | None = None
     brand: BrandKit | None = None
-    loudness_lufs: float | None = -14.0
+    gain_db: float | None = None  # loudness normalisation measured beforehand (audio_scan.normalising_gain)
+    limit: bool = False  # a sample-peak limiter at CEILING_DB after the gain
     denoise: bool = False
     video_filters: list[str] = field(default_factory=list)
     overlays: list[dict[str, Any]] = field(default_factory=list)
@@ -156,10 +161,12 @@ class ClipGraph:
         audio: list[str] = []
         if self.denoise:
             audio.append("afftdn=nf=-25")
-        if self.loudness_lufs is not None:
-            audio.append(f"loudnorm=I={self.loudness_lufs:.1f}:TP=-1.5:LRA=11")
-        # asetpts: loudnorm after a concat emits timestamps that make the muxer stop the audio early (ffmpeg 5.1):
-        # re-stamp by sample count, which is exact because the audio is continuous here.
+        if self.gain_db:
+            audio.append(f"volume={self.gain_db:.2f}dB")
+        if self.limit:
+            audio.append(f"alimiter=limit={10 ** (CEILING_DB / 20):.4f}:level=0:latency=1")
+        # asetpts: audio filters after a concat can emit timestamps that make the muxer stop the audio early
+        # (seen with loudnorm on ffmpeg 5.1): re-stamp by sample count, exact because the audio is continuous.
         audio += [
             "aresample=48000",
             "asetpts=N/SR/TB",

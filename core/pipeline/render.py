@@ -26,19 +26,19 @@ from core.contracts import Transcript as TranscriptData
 from core.errors import ClipcastError, InputError
 from core.logging import get_logger
 from core.media import ffmpeg
+from core.media.audio_scan import normalising_gain, scan_audio
 from core.media.brand import BrandKit, load_brand
 from core.media.captions import build_captions, load_style, resolve_fonts
 from core.media.cuts import Timeline, keep_segments
 from core.media.faces import Keyframe, crop_path, sample_faces
 from core.media.reframe import output_size
-from core.media.render_graph import ClipGraph, caption_colours
-from core.media.silence import detect_silences
+from core.media.render_graph import CEILING_DB, ClipGraph, caption_colours
 from core.progress import Cancelled, NullReporter, Reporter
 
 log = get_logger("clipcast.render")
 
 #: Bump when the render code changes what it produces, so old renders are redone.
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 
 #: Clip field → (file name, in the render's temporary directory and its storage folder; content type).
 OUTPUTS = {
@@ -264,24 +264,25 @@ def render_clip(
     end = min(spec.end, info.duration)
     if spec.start >= end:
         raise InputError(f"clip {clip_id} starts at {spec.start:.2f} s, after the media ends ({info.duration:.2f} s)")
-    if spec.remove_silence or spec.remove_fillers:
-        silences = (
-            detect_silences(
-                spec.source,
-                noise_db=options.silence_db or -35.0,
-                min_duration=options.min_silence or 0.6,
-                start=spec.start,
-                duration=end - spec.start,
-                timeout=settings.render.ffmpeg_timeout,
-            )
-            if spec.remove_silence and info.has_audio
-            else None
+    # One audio pass over the clip's window measures both the pauses to cut and the loudness to correct.
+    scan = None
+    if info.has_audio:
+        scan = scan_audio(
+            spec.source,
+            start=spec.start,
+            duration=end - spec.start,
+            silences=spec.remove_silence,
+            loudness=spec.loudness_lufs is not None,
+            noise_db=options.silence_db if options.silence_db is not None else -35.0,
+            min_duration=options.min_silence or 0.6,
+            timeout=settings.render.ffmpeg_timeout,
         )
+    if spec.remove_silence or spec.remove_fillers:
         segments = keep_segments(
             spec.start,
             end,
             prep.words,
-            silences=silences,
+            silences=scan.silences if scan and spec.remove_silence else None,
             remove_silence=spec.remove_silence,
             min_silence=options.min_silence or 0.6,
             pad=options.silence_pad if options.silence_pad is not None else 0.12,
@@ -289,6 +290,11 @@ def render_clip(
         )
     else:
         segments = [(spec.start, end)]
+    gain_db, limit = (
+        normalising_gain(scan, spec.loudness_lufs, ceiling_db=CEILING_DB)
+        if scan and spec.loudness_lufs is not None
+        else (None, False)
+    )
     timeline = Timeline.of(segments)
     out_words = timeline.retime_words(prep.words)
     srt, vtt, ass = build_captions(out_words, prep.style, spec.width, spec.height)
@@ -314,7 +320,8 @@ def render_clip(
             ass_path=(tmp / "captions.ass") if options.captions and out_words else None,
             fonts_dir=prep.fonts_dir,
             brand=brand,
-            loudness_lufs=spec.loudness_lufs,
+            gain_db=gain_db,
+            limit=limit,
             denoise=spec.denoise,
             video_filters=list(spec.video_filters),
             overlays=list(spec.overlays),

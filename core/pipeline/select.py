@@ -22,7 +22,7 @@ import structlog
 
 from core.contracts import ClipPlan, SelectionRequest, Transcript, Word
 from core.errors import ClipcastError, InputError
-from core.media.silence import detect_silences
+from core.media.audio_scan import detect_silences
 from core.pipeline.candidates import _END, MAX_GAP, clean_words, gather_candidates, join_words
 from core.progress import NullReporter, Reporter
 from core.usage import usage_context

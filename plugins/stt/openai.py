@@ -23,7 +23,7 @@ from core.errors import ConfigError, InputError, PermanentError, RetryableError
 from core.hookspecs import hookimpl
 from core.logging import add_secret, get_logger
 from core.media import ffmpeg
-from core.media.silence import detect_silences
+from core.media.audio_scan import detect_silences
 
 log = get_logger("clipcast.stt.openai")
 MB = 1024 * 1024
