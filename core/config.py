@@ -90,10 +90,15 @@ class RenderSettings(Section):
     fillers: list[str] = Field(default_factory=lambda: ["um", "uh", "uhm", "erm", "er", "hmm", "mm", "ah"])
     loudness_lufs: float | None = Field(-14.0, description="EBU R128 integrated loudness target; null = off")
     denoise: bool = False
-    parallel: int = Field(2, ge=1, le=32, description="clips rendered at once (one ffmpeg each)")
+    parallel: int = Field(
+        3,
+        ge=1,
+        le=32,
+        description="clips rendered at once (one ffmpeg each; 3 keeps 2 cores busy through ffmpeg's serial parts)",
+    )
     preset: str = Field("veryfast", description="libx264 preset")
     x264_params: str = Field(
-        "me=dia:subme=1",
+        "me=dia:subme=1:partitions=i8x8,i4x4",
         pattern=r"^$|^[\w-]+=[^:=]+(:[\w-]+=[^:=]+)*$",
         description="extra libx264 options (key=value:...); the default cuts encoding CPU ~20% for ~2% larger files",
     )
@@ -121,7 +126,7 @@ class WorkerSettings(Section):
 
     namespace: str = Field("clipcast", description="Redis key prefix (several installations can share one Redis)")
     concurrency: dict[str, int] = Field(
-        default_factory=lambda: {"analyze": 1, "render": 2, "publish": 4},
+        default_factory=lambda: {"analyze": 1, "render": 3, "publish": 4},
         description="most messages of a queue running at once on one machine (all worker processes together)",
     )
     max_retries: int = Field(3, ge=0, description="retries of a failed stage before the job is marked failed")

@@ -257,3 +257,23 @@ def test_bad_inputs_fail_clearly(talk_app, tmp_path: Path) -> None:
         render_clip(app, 99999)
     with app.session() as s:
         assert s.get(models.Clip, ok).status == models.ClipStatus.PROPOSED  # nothing was half-done
+
+
+def test_longest_clips_start_first_and_results_keep_the_order_asked(talk_app, monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.pipeline.render as render_mod
+
+    app, video = talk_app
+    ids = [new_clip(app, video, 0.0, 3.0), new_clip(app, video, 0.0, 12.0), new_clip(app, video, 5.0, 11.0)]
+    started: list[int] = []
+
+    def fake(app_, clip_id: int, **_: object) -> models.Clip:
+        started.append(clip_id)
+        if clip_id == ids[0]:
+            raise InputError("this one fails")
+        return models.Clip(id=clip_id, video_id=video.id, start=0, end=1)
+
+    monkeypatch.setattr(render_mod, "render_clip", fake)
+    results = render_mod.render_clips(app, ids, parallel=1)
+    assert started == [ids[1], ids[2], ids[0]]  # 12 s, 6 s, 3 s
+    assert list(results) == ids and isinstance(results[ids[0]], InputError)
+    assert [r.id for r in list(results.values())[1:]] == ids[1:]

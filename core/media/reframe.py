@@ -77,9 +77,8 @@ def reframe_filter(
         return (
             f"[{inp}]split=2[{out}_fg][{out}_bg];"
             # Background: crop to the output shape first, shrink, blur small, scale up (bilinear: it is a blur).
-            f"[{out}_bg]crop={cw}:{ch},scale={bw}:{bh}:flags=fast_bilinear,"
-            f"boxblur=luma_radius=12:luma_power=2,fps={BLUR_FPS},scale={out_w}:{out_h}:flags=fast_bilinear,setsar=1"
-            f"[{out}_bgs];"
+            f"[{out}_bg]fps={BLUR_FPS},crop={cw}:{ch},scale={bw}:{bh}:flags=fast_bilinear,"
+            f"boxblur=luma_radius=12:luma_power=2,scale={out_w}:{out_h}:flags=fast_bilinear,setsar=1[{out}_bgs];"
             f"[{out}_fg]scale={out_w}:{out_h}:force_original_aspect_ratio=decrease:force_divisible_by=2,"
             f"setsar=1[{out}_fgs];"
             f"[{out}_bgs][{out}_fgs]overlay=x=(W-w)/2:y=(H-h)/2[{out}]"
