@@ -3,9 +3,10 @@ fill) or ``face`` (crop window following the speaker). Each returns an ffmpeg fi
 
 The blurred background is made at a quarter of the output size and scaled up (blurring at full 1080x1920 is
 ~2.4x slower for a picture nobody looks at closely), and refreshed ``BLUR_FPS`` times a second: the scale-up
-is the graph's most expensive step, and a heavily blurred fill that changes 15 times a second looks the same.
-The sharp foreground keeps the output frame rate (overlay emits a frame for every foreground frame). Measured
-on the sample talk (bench/process_speed.py, 2 cores): 12% less render CPU than refreshing it every frame.
+is the graph's most expensive step, and a heavily blurred fill that changes 10 times a second looks the same
+(camera pans show as a slightly steppy fill). The sharp foreground keeps the output frame rate (overlay emits
+a frame for every foreground frame). Measured on 2 cores: 12% less render CPU at 15 fps than at 30, another
+7% at 10.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from core.media.faces import Keyframe
 ASPECTS = {"9:16": (1080, 1920), "1:1": (1080, 1080), "16:9": (1920, 1080)}
 
 #: Frames per second of the blurred background fill.
-BLUR_FPS = 15
+BLUR_FPS = 10
 
 
 def output_size(aspect: str) -> tuple[int, int]:
