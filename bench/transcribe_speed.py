@@ -1,7 +1,7 @@
 """Transcription speed: our pipeline (ingest + ensure_audio + transcribe through the plugin) against plain
 faster-whisper on the same audio, same model and options, same run.
 
-    .venv/bin/python bench/transcribe_speed.py [MINUTES] [--keep DIR] [--repeat N]   (default 10 minutes, 2)
+    .venv/bin/python bench/transcribe_speed.py [MINUTES] [--keep DIR] [--repeat N]   (default 10 minutes, 4)
 
 A talk of about MINUTES minutes is generated with espeak-ng (varied sentences, pauses between paragraphs).
 Both sides load the default model (bundled tiny.en, int8, batched, beam_size 1, VAD, word timestamps) inside
@@ -99,7 +99,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("minutes", nargs="?", type=float, default=10.0)
     parser.add_argument("--keep", type=Path, help="directory to keep (and reuse) the generated talk in")
-    parser.add_argument("--repeat", type=int, default=2, help="interleaved runs of each side; the best counts")
+    parser.add_argument("--repeat", type=int, default=4, help="interleaved runs of each side; the best counts")
     args = parser.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="clipcast-bench-"))
