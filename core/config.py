@@ -100,7 +100,7 @@ class RenderSettings(Section):
     x264_params: str = Field(
         "me=dia:subme=1:partitions=i8x8,i4x4",
         pattern=r"^$|^[\w-]+=[^:=]+(:[\w-]+=[^:=]+)*$",
-        description="extra libx264 options (key=value:...); the default cuts encoding CPU ~20% for ~2% larger files",
+        description="extra libx264 options (key=value:...); the default cuts encoding CPU ~25% for 2-4% larger files",
     )
     crf: int = Field(21, ge=0, le=51, description="libx264 quality (lower = better, bigger)")
     ffmpeg_timeout: float = Field(1800, gt=0, description="longest ffmpeg run for one clip, s")
