@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, func, select
 
 from core.api.errors import Forbidden, Unauthorized, ValidationProblem
 from core.api.security import SESSION_COOKIE
@@ -101,12 +101,13 @@ def owned(session: Session, model: type[T], row_id: int, user: Principal, what: 
     return row
 
 
-def paged(session: Session, stmt: Any, count: Any, pg: Page, *conds: Any) -> dict[str, Any]:
-    """One page of ``stmt`` and the ``count`` total as a ``PageOut`` body; each non-None condition filters both."""
+def paged(session: Session, stmt: Any, pg: Page, *conds: Any) -> dict[str, Any]:
+    """One page of ``stmt`` and its total as a ``PageOut`` body; each non-None condition filters it. The total
+    counts the rows of ``stmt`` itself, so a filter can never apply to one and not the other."""
     for cond in conds:
         if cond is not None:
-            stmt, count = stmt.where(cond), count.where(cond)
-    total = session.exec(count).one()
+            stmt = stmt.where(cond)
+    total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
     items = session.exec(stmt.offset(pg.offset).limit(pg.limit)).all()
     return {"items": list(items), "total": total, "limit": pg.limit, "offset": pg.offset}
 

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import Field
-from sqlalchemy import func
 from sqlmodel import col, select
 
 from core import accounts, crypto, oauth
@@ -40,7 +39,7 @@ class AccountIn(In):
 def list_accounts(user: UserDep, app: AppDep, pg: PageDep) -> dict:
     stmt = scoped(select(SocialAccount), SocialAccount, user).order_by(col(SocialAccount.id))
     with app.session() as s:
-        page = paged(s, stmt, scoped(select(func.count()).select_from(SocialAccount), SocialAccount, user), pg)
+        page = paged(s, stmt, pg)
     status = {r["id"]: r["status"] for r in _live_status(app, user)}
     page["items"] = [
         AccountOut.model_validate(r).model_copy(update={"status": status.get(r.id, r.status)}) for r in page["items"]

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
-from sqlalchemy import func
 from sqlmodel import col, select
 
 from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
@@ -62,12 +61,10 @@ def list_clips(
     sort: Annotated[ClipSort, Query()] = ClipSort.SCORE,
 ) -> dict:
     stmt = scoped(select(Clip), Clip, user).order_by(*_ORDER[sort])
-    count = scoped(select(func.count()).select_from(Clip), Clip, user)
     with app.session() as s:
         return paged(
             s,
             stmt,
-            count,
             pg,
             Clip.video_id == video if video else None,
             Clip.status == status.value if status else None,

@@ -11,7 +11,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from sqlalchemy import func
 from sqlmodel import col, select
 
 from core import jobs
@@ -37,12 +36,10 @@ def list_jobs(
     video: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> dict:
     stmt = scoped(select(Job), Job, user).order_by(col(Job.id).desc())
-    count = scoped(select(func.count()).select_from(Job), Job, user)
     with app.session() as s:
         return paged(
             s,
             stmt,
-            count,
             pg,
             Job.status == status.value if status else None,
             Job.kind == kind if kind else None,

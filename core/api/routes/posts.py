@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func
 from sqlmodel import col, select
 
 from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
@@ -29,12 +28,10 @@ def list_posts(
     account: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> dict:
     stmt = scoped(select(Post), Post, user).order_by(col(Post.scheduled_at), col(Post.id))
-    count = scoped(select(func.count()).select_from(Post), Post, user)
     with app.session() as s:
         return paged(
             s,
             stmt,
-            count,
             pg,
             Post.status == status.value if status else None,
             Post.clip_id == clip if clip else None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
@@ -27,7 +26,7 @@ def drop_schedule(s: Session, schedule: Schedule) -> None:
 def list_schedules(user: UserDep, app: AppDep, pg: PageDep) -> dict:
     stmt = scoped(select(Schedule), Schedule, user).order_by(col(Schedule.id))
     with app.session() as s:
-        return paged(s, stmt, scoped(select(func.count()).select_from(Schedule), Schedule, user), pg)
+        return paged(s, stmt, pg)
 
 
 @router.post("", response_model=ScheduleOut, status_code=201, summary="Create a schedule for one of your accounts")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import func
 from sqlmodel import col, select
 
 from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
@@ -30,7 +29,7 @@ def _check(app: AppDep, kind: str, target: str, cron: str | None) -> None:
 def list_sources(user: UserDep, app: AppDep, pg: PageDep) -> dict:
     stmt = scoped(select(WatchedSource), WatchedSource, user).order_by(col(WatchedSource.id))
     with app.session() as s:
-        return paged(s, stmt, scoped(select(func.count()).select_from(WatchedSource), WatchedSource, user), pg)
+        return paged(s, stmt, pg)
 
 
 @router.post("", response_model=SourceOut, status_code=201, summary="Watch a folder, channel, playlist or feed")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
-from sqlalchemy import func
 from sqlmodel import select
 
 from core.api.deps import AppDep, Id, PageDep, UserDep, paged
@@ -21,7 +20,7 @@ router = APIRouter(prefix="/api/tokens", tags=["tokens"])
 def list_tokens(user: UserDep, app: AppDep, pg: PageDep) -> dict:
     stmt = select(ApiToken).order_by(ApiToken.id.desc())  # type: ignore[union-attr]
     with app.session() as s:
-        return paged(s, stmt, select(func.count()).select_from(ApiToken), pg, ApiToken.user_id == user.id)
+        return paged(s, stmt, pg, ApiToken.user_id == user.id)
 
 
 @router.post(

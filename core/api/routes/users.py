@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import func
 from sqlmodel import select
 
 from core.api import quotas
@@ -36,7 +35,7 @@ def my_usage(user: UserDep, app: AppDep) -> UsageOut:
 @router.get("", response_model=PageOut[UserOut], summary="All users (admins)")
 def list_users(_admin: AdminDep, app: AppDep, pg: PageDep) -> dict:
     with app.session() as s:
-        return paged(s, select(User).order_by(User.id), select(func.count()).select_from(User), pg)
+        return paged(s, select(User).order_by(User.id), pg)
 
 
 @router.post("", response_model=UserOut, status_code=201, summary="Create a user (admins)")

@@ -121,7 +121,7 @@ async def add_video(request: Request, user: UserDep, app: AppDep) -> VideoCreate
 def list_videos(user: UserDep, app: AppDep, pg: PageDep) -> dict:
     stmt = scoped(select(Video), Video, user).order_by(col(Video.id).desc())
     with app.session() as s:
-        return paged(s, stmt, scoped(select(func.count()).select_from(Video), Video, user), pg)
+        return paged(s, stmt, pg)
 
 
 @router.get("/{video_id}", response_model=VideoDetail, summary="One video with its transcript and summary")
