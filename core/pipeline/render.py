@@ -75,7 +75,8 @@ class RenderOptions(BaseModel):
     crf: int | None = Field(None, ge=0, le=51)
 
     def resolved(self, settings: Any) -> RenderOptions:
-        """Every field filled from ``settings.render`` where unset here."""
+        """Every field filled from ``settings.render`` where unset here: the render code reads the result's
+        fields without defaults of its own (``loudness_lufs`` None still means "off")."""
         r = settings.render
         data = self.model_dump()
         for name in (
@@ -146,18 +147,18 @@ def _prepare(
         )
     brand = load_brand(options.brand, settings.render.brands_dir) if options.brand else None
     # An explicitly asked style wins, then the brand kit's, then the configured default.
-    style_name = explicit_style or (brand.caption_style if brand else None) or options.caption_style or "karaoke"
+    style_name = explicit_style or (brand.caption_style if brand else None) or options.caption_style
     style = load_style(style_name, settings.render.styles_dir)
     style = style.model_copy(update=caption_colours(brand))
     fonts_dir = resolve_fonts(style)
-    width, height = output_size(options.aspect or "9:16")
+    width, height = output_size(options.aspect)
     spec = RenderSpec(
         source=source_path(app, video),
         start=clip.start,
         end=clip.end,
         width=width,
         height=height,
-        reframe=options.reframe or "blur",
+        reframe=options.reframe,
         caption_style=style.name,
         brand=brand.name if brand else None,
         remove_silence=bool(options.remove_silence),
@@ -274,8 +275,8 @@ def render_clip(
             duration=end - spec.start,
             silences=spec.remove_silence,
             loudness=spec.loudness_lufs is not None,
-            noise_db=options.silence_db if options.silence_db is not None else -35.0,
-            min_duration=options.min_silence or 0.6,
+            noise_db=options.silence_db,
+            min_duration=options.min_silence,
             timeout=settings.render.ffmpeg_timeout,
         )
     if spec.remove_silence or spec.remove_fillers:
@@ -285,8 +286,8 @@ def render_clip(
             prep.words,
             silences=scan.silences if scan and spec.remove_silence else None,
             remove_silence=spec.remove_silence,
-            min_silence=options.min_silence or 0.6,
-            pad=options.silence_pad if options.silence_pad is not None else 0.12,
+            min_silence=options.min_silence,
+            pad=options.silence_pad,
             fillers=(options.fillers or []) if spec.remove_fillers else (),
         )
     else:
@@ -328,9 +329,9 @@ def render_clip(
             overlays=list(spec.overlays),
             intro=intro,
             outro=outro,
-            preset=options.preset or "veryfast",
-            x264_params=options.x264_params or "",
-            crf=options.crf if options.crf is not None else 21,
+            preset=options.preset,
+            x264_params=options.x264_params,
+            crf=options.crf,
         )
         mp4 = tmp / "clip.mp4"
         ffmpeg.run(
