@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from core.errors import ConfigError
 
@@ -51,8 +51,27 @@ class IngestSettings(Section):
         description="yt-dlp allowed_extractors; the generic extractor is off unless added",
     )
     allow_private_addresses: bool = Field(
-        False, description="let URLs resolve to private/loopback addresses (only for trusted test setups)"
+        False,
+        description="let every outbound connection (downloads, feeds, publishers, webhooks) reach private and "
+        "loopback addresses (only for trusted test setups; cloud metadata addresses stay refused)",
     )
+    allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="private networks outbound connections may reach anyway, as CIDRs (e.g. 10.0.5.0/24 for an "
+        "internal webhook receiver)",
+    )
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for net in value:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise ValueError(f"{net!r} is not a network in CIDR form (e.g. 10.0.5.0/24)")
+        return value
 
 
 class SelectionSettings(Section):
@@ -199,6 +218,22 @@ class SourceConfig(Section):
     enabled: bool = True
 
 
+class SourcesSettings(Section):
+    """Watched sources. A plain list under ``sources:`` (the older form) is read as ``watch``."""
+
+    folder_roots: list[Path] = Field(
+        default_factory=list,
+        description="directories under which watched folders may live (none: folder sources are refused); only "
+        "administrators add folder sources, and a watched folder may not overlap data_dir",
+    )
+    watch: list[SourceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _list_form(cls, data: Any) -> Any:
+        return {"watch": data} if isinstance(data, list) else data
+
+
 class Settings(Section):
     """The whole installation's configuration."""
 
@@ -220,7 +255,7 @@ class Settings(Section):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     schedules: list[ScheduleConfig] = Field(default_factory=list)
-    sources: list[SourceConfig] = Field(default_factory=list)
+    sources: SourcesSettings = Field(default_factory=SourcesSettings)
 
     # Filled by ``load_settings``: where the values came from (for messages).
     source_file: Path | None = Field(None, exclude=True)

@@ -68,11 +68,21 @@ def _model_lines(model: type[BaseModel], indent: int, commented: bool = False) -
             lines += _model_lines(type(value), indent + 1, commented)
         elif not has_default:
             lines.append(f"{pad}{c}{name}:  # required")
+        elif value == [] and _item_model(ann) is not None:
+            lines.append(f"{pad}{c}{name}: []  # a list of entries like this one:")
+            lines += _model_lines(_item_model(ann), indent + 1, commented=True)  # type: ignore[arg-type]
         elif isinstance(ann, type) and issubclass(ann, BaseModel) and value is None:
             lines.append(f"{pad}{c}{name}: null")
         else:
             lines.append(f"{pad}{c}{name}: {_scalar(value)}")
     return lines
+
+
+def _item_model(ann: Any) -> type[BaseModel] | None:
+    """The model of a ``list[Model]`` annotation, else None."""
+    args = getattr(ann, "__args__", ())
+    item = args[0] if getattr(ann, "__origin__", None) is list and args else None
+    return item if isinstance(item, type) and issubclass(item, BaseModel) else None
 
 
 def _backend_block(section: str, kind: str, selected: str | None) -> list[str]:
@@ -105,7 +115,7 @@ def example_yaml() -> str:
         elif name == "publishers":
             out.append("publishers:  # one section per platform you publish to; remove the '# ' to enable")
             out += _backend_block("publishers", "publisher", None)[1:]
-        elif name in ("schedules", "sources"):
+        elif name == "schedules":
             item = field.annotation.__args__[0]  # type: ignore[union-attr]
             out.append(f"{name}: []  # a list of entries like this one:")
             out += _model_lines(item, 1, commented=True)

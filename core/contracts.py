@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import Any, BinaryIO, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -418,7 +418,18 @@ class SourceItem(BaseModel):
 
 
 class Source(Backend):
-    """A watched source (folder, channel, playlist, feed) that yields items to analyze."""
+    """A watched source (folder, channel, playlist, feed) that yields items to analyze.
+
+    ``target_type`` says what a target is: ``"url"`` (the default: checked like URL ingest, and every item's
+    location must be an http(s) URL) or ``"path"`` (a server directory: only administrators add one, under
+    ``sources.folder_roots``). ``check_target`` refuses a target of the wrong shape when the source is added.
+    """
+
+    target_type: ClassVar[Literal["url", "path"]] = "url"
+
+    @classmethod
+    def check_target(cls, target: str) -> None:
+        """Raise ``InputError`` when ``target`` cannot be this kind's target (shape only; no network)."""
 
     @abc.abstractmethod
     def poll(self, target: str) -> list[SourceItem]: ...

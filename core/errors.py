@@ -52,3 +52,11 @@ class RetryableError(ClipcastError):
 
 class PublishVetoed(PermanentError):
     """A ``before_publish`` hook refused the post."""
+
+
+def validation_summary(exc: object) -> str:
+    """A pydantic ``ValidationError`` as "key: problem; ..." without the offending values: ``str(exc)`` quotes
+    every input, which would copy a file's or a request's contents into a stored error."""
+    errors = exc.errors(include_input=False, include_url=False)  # type: ignore[attr-defined]
+    parts = [f"{'.'.join(str(p) for p in e.get('loc', ())) or '(value)'}: {e.get('msg', 'invalid')}" for e in errors]
+    return "; ".join(parts) or "invalid"

@@ -179,8 +179,11 @@ def add_source(
     cron: str | None = None,
     user_id: int | None = None,
 ) -> WatchedSource:
-    """Register a watched source after checking its kind exists and its cron parses."""
-    app.plugins.backend("source", kind)
+    """Register a watched source after checking its kind, target, preset (``core.sources``) and cron. This is
+    the administrator's path (CLI): a folder is still held to ``sources.folder_roots``."""
+    from core.sources import check_source
+
+    check_source(app, app.plugins.backend("source", kind), target, preset or {}, is_admin=True)
     if cron:
         from core.schedules import trigger
 
@@ -206,12 +209,15 @@ def poll_source(
     """Poll one source now; every item not seen before becomes a job (created and sent once)."""
     assert source.id is not None
     now = now or utcnow()
+    from core.sources import item_allowed
+
     report = PollReport(source.id)
     cls = app.plugins.backend("source", source.kind)
-    backend = cls(cls.Options.model_validate(source.preset.get("options") or {}))
-    backend.bind(app.settings)
     try:
-        items = backend.poll(source.target)
+        _recheck(app, cls, source)
+        backend = cls(cls.Options.model_validate(source.preset.get("options") or {}))
+        backend.bind(app.settings)
+        items = [i for i in backend.poll(source.target) if item_allowed(app.settings, cls, source.target, i.location)]
     except Exception as exc:
         report.error = str(exc) if isinstance(exc, ClipcastError) else f"{type(exc).__name__}: {exc}"
         log.warning("watched source failed", source_id=source.id, kind=source.kind, error=report.error)
@@ -264,6 +270,19 @@ def poll_source(
     return report
 
 
+def _recheck(app: Any, cls: Any, source: WatchedSource) -> None:
+    """The rules of ``core.sources`` again at poll time, as for the row's owner (YAML rows: the administrator)."""
+    from core.models import User
+    from core.sources import check_source
+
+    is_admin = True
+    if source.user_id is not None:
+        with app.session() as s:
+            owner = s.get(User, source.user_id)
+            is_admin = bool(owner and owner.is_admin)
+    check_source(app, cls, source.target, source.preset, is_admin=is_admin)
+
+
 def _touch(app: Any, source_id: int, now: datetime, error: str | None) -> None:
     with app.session() as s:
         row = s.get(WatchedSource, source_id)
@@ -283,7 +302,7 @@ def poll_sources(
 
 def sync_yaml_sources(app: Any) -> int:
     """Create or update the YAML's ``sources:`` (matched by kind and target)."""
-    for cfg in app.settings.sources:
+    for cfg in app.settings.sources.watch:
         app.plugins.backend("source", cfg.kind)
         with app.session() as s:
             row = s.exec(
@@ -296,7 +315,7 @@ def sync_yaml_sources(app: Any) -> int:
                 cfg.enabled,
             )
             s.add(row)
-    return len(app.settings.sources)
+    return len(app.settings.sources.watch)
 
 
 def refresh_tokens(app: Any) -> int:

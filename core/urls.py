@@ -1,10 +1,10 @@
-"""URL safety checks for everything Clipcast fetches on a user's behalf (yt-dlp ingest, watched feeds).
+"""URL and address policy for everything Clipcast fetches (yt-dlp ingest, watched feeds, publishers, webhooks).
 
 A URL is refused unless its scheme is http or https and every address its host resolves to is public. Cloud
 metadata endpoints are refused even when ``ingest.allow_private_addresses`` lets private addresses through
-(that switch exists for trusted test setups, not for reaching instance credentials). This checks the name
-before the request; redirects can still lead elsewhere, so deployments should also give download workers a
-restricted network (see docs).
+(that switch exists for trusted test setups, not for reaching instance credentials); ``ingest.allowed_networks``
+lets chosen private networks through. ``check_url`` is the up-front courtesy check with a clear message; the
+control is ``core.egress``, which applies ``refusal_for`` to every address of every connection when it is made.
 """
 
 from __future__ import annotations
@@ -48,6 +48,25 @@ def _refusal(address: Address) -> str | None:
     if not address.is_global:
         return "non-public"
     return None
+
+
+def refusal_for(address: Address, host: str, settings: Any) -> str | None:
+    """Why Clipcast may not connect to ``address`` (``host`` resolved to it), or None when it may."""
+    plain = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped else address
+    if plain in METADATA_ADDRESSES:
+        return f"{host} is the cloud metadata address {plain}; it is always refused"
+    why = _refusal(address)
+    if why is None:
+        return None
+    ingest = settings.ingest if settings is not None else None
+    if ingest is not None and (
+        ingest.allow_private_addresses
+        or any(plain in ipaddress.ip_network(n, strict=False) for n in ingest.allowed_networks)
+    ):
+        return None
+    shown = host if host == str(address) else f"{host} ({address})"
+    article = "an" if why[0] in "aeiou" else "a"
+    return f"{shown} is {article} {why} address; only public internet addresses may be fetched"
 
 
 def resolve(host: str, port: int | None) -> list[Address]:
@@ -101,17 +120,10 @@ def check_url(url: str, settings: Any) -> str:
     if host in METADATA_HOSTS or host.endswith(".internal"):
         raise InputError(f"the URL points at {host}, a cloud metadata or internal host; it is always refused")
     for address in resolve(host, port):
-        plain = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped else address
-        if plain in METADATA_ADDRESSES:
+        why = refusal_for(address, host, settings)
+        if why:
             raise InputError(
-                f"the URL's host {host} is the cloud metadata address {plain}; it is always refused",
-            )
-        why = _refusal(address)
-        if why and not ingest.allow_private_addresses:
-            shown = host if host == str(address) else f"{host} ({address})"
-            article = "an" if why[0] in "aeiou" else "a"
-            raise InputError(
-                f"the URL's host {shown} is {article} {why} address; only public internet addresses may be fetched",
+                f"the URL's host {why}",
                 "set ingest.allow_private_addresses: true only for a trusted local test setup",
             )
     return url

@@ -159,6 +159,7 @@ def test_oauth_connect_checks_state_and_owner(app, api, alice):
     bob = make_user(app, "bob@example.com")
     with YouTubeFake() as fake:
         app.settings.publishers = {"youtube": fake.options()}
+        app.settings.ingest.allowed_networks = ["127.0.0.0/8"]  # the fake platform listens on loopback
         app.settings.secret_key = "api test passphrase, not a real secret"
         r = api.get("/api/accounts/connect/youtube", headers=alice.headers, follow_redirects=False)
         assert r.status_code == 307 and r.headers["location"].startswith(fake.url)
@@ -238,7 +239,13 @@ def test_posts_schedule_reschedule_and_cancel(app, api, alice):
 
 def test_sources_crud(app, api, alice, tmp_path):
     h = alice.headers
-    r = api.post("/api/sources", json={"kind": "folder", "target": str(tmp_path), "interval_minutes": 5}, headers=h)
+    app.settings.sources.folder_roots = [tmp_path]
+    (tmp_path / "inbox").mkdir()
+    body = {"kind": "folder", "target": str(tmp_path / "inbox"), "interval_minutes": 5}
+    r = api.post("/api/sources", json=body, headers=h)
+    assert r.status_code == 403  # folders read server directories: administrators only
+    h = make_user(app, "root@example.com", admin=True).headers
+    r = api.post("/api/sources", json=body, headers=h)
     assert r.status_code == 201, r.text
     sid = r.json()["id"]
     r = api.post("/api/sources", json={"kind": "carrier-pigeon", "target": "x"}, headers=h)

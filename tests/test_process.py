@@ -89,8 +89,9 @@ def test_failed_renders_are_reported_not_hidden(processed, tmp_path: Path) -> No
     kit = tmp_path / "kit.yaml"
     kit.write_text("logo: nowhere.png\n")
     request = SelectionRequest(clips=1, min_seconds=4, max_seconds=12)
+    app.settings.render.brands_dir = tmp_path  # brand kits are names in a configured directory, never paths
     with pytest.raises(ClipcastError, match=r"no clip of video .* could be rendered: brand 'kit': logo file"):
-        process(app, src, request=request, render_options=RenderOptions(brand=str(kit)), output_dir=tmp_path / "o")
+        process(app, src, request=request, render_options=RenderOptions(brand="kit"), output_dir=tmp_path / "o")
     manifest = json.loads((tmp_path / "o" / "clips.json").read_text())
     assert "logo file" in manifest["clips"][0]["error"]
 

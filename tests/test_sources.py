@@ -15,7 +15,7 @@ from sqlmodel import select
 from core import jobs, scheduler, tasks
 from core.app import Clipcast
 from core.config import Settings, SourceConfig, WorkerSettings
-from core.errors import PluginError
+from core.errors import InputError, PluginError
 from core.models import JobStatus, SourceItemSeen, WatchedSource
 from plugins.sources.youtube import entries_to_items
 
@@ -23,6 +23,12 @@ from plugins.sources.youtube import entries_to_items
 def collector() -> tuple[list[Any], Any]:
     sent: list[Any] = []
     return sent, lambda _app, job: sent.append(job)
+
+
+@pytest.fixture(autouse=True)
+def _folder_roots(app: Clipcast, tmp_path: Path) -> None:
+    """The administrator lets this test's temporary directory be watched."""
+    app.settings.sources.folder_roots = [tmp_path]
 
 
 def test_watched_folder_picks_up_a_new_file_once(app: Clipcast, tmp_path: Path) -> None:
@@ -48,8 +54,9 @@ def test_watched_folder_picks_up_a_new_file_once(app: Clipcast, tmp_path: Path) 
 
 
 def test_a_file_still_being_copied_waits_for_the_next_poll(app: Clipcast, tmp_path: Path) -> None:
-    source = scheduler.add_source(app, "folder", str(tmp_path), preset={"options": {"settle_seconds": 60}})
-    (tmp_path / "copying.mp4").write_bytes(b"x")
+    (tmp_path / "inbox").mkdir()
+    source = scheduler.add_source(app, "folder", str(tmp_path / "inbox"), preset={"options": {"settle_seconds": 60}})
+    (tmp_path / "inbox" / "copying.mp4").write_bytes(b"x")
     _, send = collector()
     assert scheduler.poll_source(app, source, send=send).new_jobs == []
     with app.session() as s:
@@ -110,8 +117,8 @@ def feed() -> Iterator[tuple[Feed, str]]:
 
 def test_rss_feed_new_entries_become_jobs_once(app: Clipcast, feed: tuple[Feed, str]) -> None:
     state, url = feed
-    refused = scheduler.poll_source(app, scheduler.add_source(app, "rss", url), send=lambda *_: None)
-    assert "127.0.0.1" in refused.error  # loopback feeds are refused unless the installation allows them
+    with pytest.raises(InputError, match=r"127\.0\.0\.1 is a loopback address"):
+        scheduler.add_source(app, "rss", url)  # loopback feeds are refused unless the installation allows them
     app.settings.ingest.allow_private_addresses = True  # this test's feed is served on 127.0.0.1
     state.entries = [("ep1", "Episode 1"), ("ep2", "Episode 2"), ("ep3", "Episode 3")]
     source = scheduler.add_source(app, "rss", url, preset={"backfill": 1, "render": False})
@@ -190,7 +197,10 @@ def test_yaml_sources_sync_and_a_new_file_is_analyzed_end_to_end(tmp_path: Path,
     settings = Settings(
         data_dir=tmp_path / "data",
         worker=WorkerSettings(stages=STAGES, isolate_analyze=False),
-        sources=[SourceConfig(kind="folder", target=str(inbox), preset={"options": {"settle_seconds": 0}})],
+        sources={
+            "folder_roots": [tmp_path],
+            "watch": [SourceConfig(kind="folder", target=str(inbox), preset={"options": {"settle_seconds": 0}})],
+        },
     )
     app = Clipcast(settings)
     try:
@@ -212,3 +222,53 @@ def test_yaml_sources_sync_and_a_new_file_is_analyzed_end_to_end(tmp_path: Path,
 def _reload(app: Clipcast, source_id: int) -> WatchedSource:
     with app.session() as s:
         return s.get(WatchedSource, source_id)
+
+
+def test_a_feed_link_that_is_a_server_path_is_never_ingested(app: Clipcast, feed: tuple[Feed, str]) -> None:
+    """Reproduction 4: ``<link>/srv/.../original.mp4</link>`` used to be ingested from the server's disk."""
+    state, url = feed
+    local = app.settings.data_dir / "storage" / "videos" / "ab" / "original.mp4"
+    state.body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        f"<item><guid>evil</guid><title>x</title><link>{local}</link></item>"
+        "<item><guid>file</guid><title>y</title><link>file:///etc/passwd</link></item>"
+        "<item><guid>ok</guid><title>z</title><link>https://example.org/watch/1</link></item>"
+        "</channel></rss>"
+    ).encode()
+    app.settings.ingest.allow_private_addresses = True
+    source = scheduler.add_source(app, "rss", url, preset={"backfill": 10})
+    sent, send = collector()
+    scheduler.poll_source(app, source, send=send)
+    assert [j.options["source"] for j in sent] == ["https://example.org/watch/1"]
+
+
+def test_rss_and_youtube_targets_must_be_urls_at_creation(app: Clipcast) -> None:
+    with pytest.raises(InputError, match="must start with http"):
+        scheduler.add_source(app, "rss", "/etc/passwd")
+    with pytest.raises(InputError, match="not a YouTube channel or playlist URL"):
+        scheduler.add_source(app, "youtube", "https://evil.example.com/youtube.com/x")
+
+
+def test_a_stored_folder_source_outside_the_roots_is_refused_at_poll(app: Clipcast, tmp_path: Path) -> None:
+    """A row written before the rules (or by hand) gets no pass: the poll re-checks it."""
+    (app.settings.data_dir / "storage").mkdir(parents=True)
+    with app.session() as s:
+        row = WatchedSource(kind="folder", target=str(app.settings.data_dir / "storage"), preset={})
+        s.add(row)
+        s.flush()
+        s.refresh(row)
+    report = scheduler.poll_source(app, row, send=lambda *_: None)
+    assert "inside Clipcast's data_dir" in report.error and report.new_jobs == []
+
+
+def test_a_symlink_out_of_the_watched_folder_is_skipped(app: Clipcast, tmp_path: Path) -> None:
+    inbox, secret = tmp_path / "inbox", tmp_path / "elsewhere"
+    inbox.mkdir()
+    secret.mkdir()
+    (secret / "private.mp4").write_bytes(b"x")
+    (inbox / "link.mp4").symlink_to(secret / "private.mp4")
+    (inbox / "own.mp4").write_bytes(b"y")
+    source = scheduler.add_source(app, "folder", str(inbox), preset={"options": {"settle_seconds": 0}})
+    sent, send = collector()
+    scheduler.poll_source(app, source, send=send)
+    assert [Path(j.options["source"]).name for j in sent] == ["own.mp4"]

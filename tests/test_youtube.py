@@ -150,6 +150,7 @@ def test_worker_killed_after_upload_does_not_post_twice(tmp_path, yt, video):
             "data_dir": str(tmp_path / "data"),
             "secret_key": SECRET_KEY,
             "publishers": {"youtube": yt.options()},
+            "ingest": {"allowed_networks": ["127.0.0.0/8"]},
         },
         "post_id": post.id,
     }

@@ -29,7 +29,18 @@ DEMO_SCRIPT = [
 ]
 
 
+def _preset_name(app: Any, value: str | None, field: str) -> str | None:
+    """A YAML file path given on the command line becomes its directory (as ``render.<field>``) plus a name: the
+    render pipeline itself only takes names (see ``core.media.presets``)."""
+    path = Path(value).expanduser() if value else None
+    if path is None or path.suffix not in (".yaml", ".yml") or not path.is_file():
+        return value
+    setattr(app.settings.render, field, path.resolve().parent)
+    return path.stem
+
+
 def _options(
+    app: Any,
     style: str | None,
     reframe: str | None,
     aspect: str | None,
@@ -41,10 +52,10 @@ def _options(
     from core.pipeline.render import RenderOptions
 
     given = {
-        "caption_style": style,
+        "caption_style": _preset_name(app, style, "styles_dir"),
         "reframe": reframe,
         "aspect": aspect,
-        "brand": brand,
+        "brand": _preset_name(app, brand, "brands_dir"),
         "remove_silence": remove_silence,
         "remove_fillers": remove_fillers,
     }
@@ -115,7 +126,7 @@ def process_command(
     """Find the best moments of a video and render them as vertical clips with captions."""
     app = state.app()
     request = selection_request(app.settings, clips, min_seconds, max_seconds, language)
-    options = _options(style, reframe, aspect, brand, remove_silence, remove_fillers)
+    options = _options(app, style, reframe, aspect, brand, remove_silence, remove_fillers)
     _run_process(app, source, request, options, output, as_json, stt=stt, llm=llm)
 
 
@@ -138,7 +149,7 @@ def render_command(
     app = state.app()
     if start is not None or end is not None:
         retrim_clip(app, clip_id, start=start, end=end)
-    options = _options(style, reframe, aspect, brand, remove_silence, remove_fillers)
+    options = _options(app, style, reframe, aspect, brand, remove_silence, remove_fillers)
     with CliReporter() as bars:
         bars.stage("render")
         clip = render_clip(app, clip_id, options=options, reporter=bars)

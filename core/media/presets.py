@@ -1,17 +1,24 @@
-"""YAML presets (caption styles, brand kits): a name looked up in the user's directory, then the built-ins, or
-a path to a YAML file. File paths inside a preset are relative to the preset file."""
+"""YAML presets (caption styles, brand kits): a name looked up in the administrator's directory, then the
+built-ins. Only names are accepted, never paths: a style or brand kit may come from an API request or a watched
+source's preset, and a path there would read the server's files (the CLI turns a YAML path it is given into a
+directory and a name first). File paths inside a preset (fonts, logos) are the administrator's and are relative
+to the preset file."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from core.errors import InputError
+from core.errors import InputError, validation_summary
 
 M = TypeVar("M", bound=BaseModel)
+
+#: What a preset name may look like: no separators, no dots, so it can only name a file in a configured directory.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
 
 
 def available(dirs: list[Path]) -> list[str]:
@@ -20,18 +27,26 @@ def available(dirs: list[Path]) -> list[str]:
 
 
 def load(name: str, dirs: list[Path], model: type[M], kind: str, file_fields: tuple[str, ...] = ()) -> M:
-    """The preset ``name`` (or the YAML file at that path) validated as ``model``; ``kind`` names it in errors."""
-    path = Path(name)
-    if not (path.suffix in (".yaml", ".yml") and path.is_file()):
-        path = next((d / f"{name}.yaml" for d in dirs if (d / f"{name}.yaml").is_file()), path)
-    if not path.is_file():
-        names = ", ".join(available(dirs)) or "none"
-        raise InputError(f"unknown {kind} {name!r}", f"use one of: {names}, or a path to a {kind} YAML file")
+    """The preset ``name`` from the first of ``dirs`` that has it, validated as ``model``; ``kind`` names it in
+    errors. Errors name the preset and the bad keys, never the file's values (they may be anyone's secrets)."""
+    names = ", ".join(available(dirs)) or "none"
+    if not isinstance(name, str) or not re.fullmatch(NAME_PATTERN, name):
+        raise InputError(
+            f"{kind} names are plain names (letters, digits, '-' and '_'), not paths",
+            f"use one of: {names}; administrators add their own in the configured directory",
+        )
+    path = next((d / f"{name}.yaml" for d in dirs if (d / f"{name}.yaml").is_file()), None)
+    if path is None:
+        raise InputError(f"unknown {kind} {name!r}", f"use one of: {names}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        preset = model.model_validate({"name": path.stem, **data})
-    except (yaml.YAMLError, ValidationError, TypeError) as exc:
-        raise InputError(f"{kind} {path} is invalid: {exc}", "fix the file")
+        if not isinstance(data, dict):
+            raise TypeError("the file is not a mapping")
+        preset = model.model_validate({**data, "name": name})
+    except ValidationError as exc:
+        raise InputError(f"{kind} {name!r} is invalid: {validation_summary(exc)}", "fix the preset file")
+    except (yaml.YAMLError, TypeError) as exc:
+        raise InputError(f"{kind} {name!r} is not a YAML mapping ({type(exc).__name__})", "fix the preset file")
     updates = {
         field: (path.parent / value).resolve()
         for field in file_fields

@@ -24,6 +24,7 @@ from sqlmodel import select
 
 from core import models
 from core.contracts import MediaInfo
+from core.egress import ydl_guard
 from core.errors import InputError
 from core.keys import video_key
 from core.logging import get_logger
@@ -506,7 +507,7 @@ def _ingest_url(app: Any, url: str, *, user_id: int | None, reporter: Reporter) 
         options = ydl_options(settings, outdir, reporter) | {"match_filter": match_filter, "logger": logger}
         reporter.progress(0.0, "downloading")
         try:
-            with yt_dlp.YoutubeDL(options) as ydl:
+            with ydl_guard(settings, options) as guarded, yt_dlp.YoutubeDL(guarded) as ydl:
                 info = ydl.extract_info(url, download=True)
         except yt_dlp.utils.MaxDownloadsReached:  # a subclass of DownloadCancelled: the one download is done
             info = seen[-1] if seen else None

@@ -1,7 +1,9 @@
 """HTTP helpers shared by the platform publishers: bearer auth with refresh-and-retry-once on 401, bounded
 retries with exponential backoff for calls that are safe to repeat, and errors mapped to Clipcast errors.
 
-Nothing here logs a URL or a header: Graph API URLs carry ``access_token`` in their query string.
+Nothing here logs a URL or a header: Graph API URLs carry ``access_token`` in their query string. Every
+connection goes through the egress guard (``core.egress``), so a platform's redirect or upload URL cannot lead
+to an internal address.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import requests
 from pydantic import SecretStr
 
+from core.egress import guard_session
 from core.errors import PermanentError, RetryableError
 
 #: Seconds: connect and read timeouts for API calls (uploads pass their own).
@@ -38,7 +41,11 @@ class HttpClient:
         self.retries = retries
         self.backoff = backoff
         self.timeout = timeout
-        self.session = requests.Session()
+        self.session = guard_session(requests.Session(), None)  # strict until ``bind`` gives the settings
+
+    def bind(self, settings: Any) -> None:
+        """Apply the installation's egress allowances (``ingest.allowed_networks`` ...) to every call."""
+        guard_session(self.session, settings)
 
     def sleep(self, attempt: int, retry_after: str | None = None) -> None:
         if retry_after and retry_after.isdigit():

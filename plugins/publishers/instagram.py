@@ -102,6 +102,9 @@ class InstagramPublisher(Publisher):
         add_secret(secret_value(self.options.client_secret))  # the token exchange carries it in a URL
         self.http = HttpClient("instagram", retries=self.options.retries, backoff=self.options.backoff_seconds)
 
+    def bind(self, settings: Any) -> None:
+        self.http.bind(settings)
+
     def _url(self, path: str) -> str:
         return f"{self.options.graph_base.rstrip('/')}/{self.options.api_version}/{path.lstrip('/')}"
 

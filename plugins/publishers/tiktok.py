@@ -164,6 +164,9 @@ class TikTokPublisher(Publisher):
         self.http = HttpClient("tiktok", retries=self.options.retries, backoff=self.options.backoff_seconds)
         self.limits = RateLimiter(self.options.rate_limit_wait_seconds)
 
+    def bind(self, settings: Any) -> None:
+        self.http.bind(settings)
+
     def _url(self, path: str) -> str:
         return f"{self.options.api_base.rstrip('/')}/{self.options.api_version}/{path.lstrip('/')}"
 

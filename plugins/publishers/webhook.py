@@ -63,6 +63,9 @@ class WebhookPublisher(Publisher):
         if o.secret:
             add_secret(o.secret.get_secret_value())
 
+    def bind(self, settings: Any) -> None:
+        self.http.bind(settings)
+
     def preflight(self, request: PublishRequest, account: Any) -> list[str]:
         problems = []
         if not self.options.url:

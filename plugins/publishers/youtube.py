@@ -105,6 +105,9 @@ class YouTubePublisher(Publisher):
 
     # ------------------------------------------------------------------------------------------ accounts
 
+    def bind(self, settings: Any) -> None:
+        self.http.bind(settings)
+
     def oauth_client(self) -> oauth.OAuthClient:
         o = self.options
         return oauth.OAuthClient(

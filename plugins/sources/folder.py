@@ -1,12 +1,14 @@
 """Watch a folder: every new video file becomes an item (its absolute path; never processed twice).
 
-A file still being copied is left for the next poll: it must be at least ``settle_seconds`` old.
+A file still being copied is left for the next poll: it must be at least ``settle_seconds`` old. The folder
+must lie under ``sources.folder_roots`` (``core.sources``); files that resolve outside it (symlinks) are skipped.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,7 +29,15 @@ class FolderSource(Source):
         recursive: bool = False
         settle_seconds: float = Field(5.0, ge=0, description="ignore files modified more recently than this")
 
+    target_type = "path"
+    settings: Any = None
+
+    def bind(self, settings: Any) -> None:
+        self.settings = settings
+
     def poll(self, target: str) -> list[SourceItem]:
+        from core.sources import item_allowed
+
         folder = Path(target).expanduser()
         if not folder.is_dir():
             raise InputError(f"watched folder {folder} does not exist", "create it or fix the source's target")
@@ -41,6 +51,8 @@ class FolderSource(Source):
             if now - path.stat().st_mtime < self.options.settle_seconds:
                 continue  # probably still being written
             resolved = str(path.resolve())
+            if self.settings is None or not item_allowed(self.settings, FolderSource, target, resolved):
+                continue  # a link out of the watched folder, or no roots configured
             items.append(SourceItem(id=resolved, location=resolved, title=path.stem))
         return items
 

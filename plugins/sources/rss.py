@@ -1,7 +1,8 @@
 """Watch an RSS or Atom feed: each entry with a video (an enclosure, or a link) becomes an item.
 
-The feed URL passes the same checks as URL ingest (``core.urls.check_url``: public hosts only, unless
-``ingest.allow_private_addresses``). The item id is the entry's ``id``/``guid`` (else its link), so a feed that
+The feed is fetched through the egress guard (``core.egress``: public addresses only, checked at connect time
+for every redirect hop, unless ``ingest.allow_private_addresses``). Entries whose link is not an http(s) URL
+are skipped. The item id is the entry's ``id``/``guid`` (else its link), so a feed that
 reorders or republishes entries never triggers a second analysis. The location is the first video enclosure,
 else the entry's link (a page yt-dlp understands, e.g. a YouTube watch URL).
 """
@@ -34,16 +35,20 @@ class RssSource(Source):
     def bind(self, settings: Any) -> None:
         self.settings = settings
 
-    def poll(self, target: str) -> list[SourceItem]:
+    @classmethod
+    def check_target(cls, target: str) -> None:
         if not target.startswith(("http://", "https://")):
-            raise InputError(f"feed URL {target!r} must start with http:// or https://")
-        if self.settings is not None:
-            from core.urls import check_url
+            raise InputError("a feed URL must start with http:// or https://")
 
-            check_url(target, self.settings)  # no private, loopback or metadata addresses (unless allowed)
+    def poll(self, target: str) -> list[SourceItem]:
+        self.check_target(target)
+        from core.egress import guarded_client
+
         try:
-            with httpx.Client(timeout=self.options.timeout, follow_redirects=True) as client:
+            with guarded_client(self.settings, timeout=self.options.timeout) as client:
                 resp = client.get(target, headers={"User-Agent": "clipcast"})
+        except InputError:
+            raise
         except httpx.HTTPError as exc:
             raise RetryableError(f"could not fetch feed {target}: {exc}")
         if resp.status_code >= 500 or resp.status_code == 429:
@@ -59,8 +64,8 @@ class RssSource(Source):
         for entry in feed.entries:
             location = _video_link(entry)
             ident = entry.get("id") or entry.get("link") or location
-            if not location or not ident:
-                continue
+            if not location or not ident or not _is_web_url(location):
+                continue  # a link that is not http(s) (a server path, file://) is never fetched
             items.append(
                 SourceItem(id=ident, location=location, title=entry.get("title", ""), published_at=_when(entry))
             )
@@ -75,6 +80,10 @@ def _video_link(entry: Any) -> str | None:
         if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("video/"):
             return link.get("href")
     return entry.get("link")
+
+
+def _is_web_url(location: str) -> bool:
+    return location.lower().startswith(("http://", "https://")) and not any(c.isspace() for c in location)
 
 
 def _when(entry: Any) -> datetime | None:

@@ -8,12 +8,15 @@ tested here, against yt-dlp's documented flat-entry shape).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.contracts import Source, SourceItem
 from core.errors import InputError, RetryableError
 from core.hookspecs import hookimpl
+
+YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be", "music.youtube.com"})
 
 
 class YouTubeSource(Source):
@@ -24,13 +27,25 @@ class YouTubeSource(Source):
         model_config = ConfigDict(extra="forbid")
         limit: int = Field(30, ge=1, le=1000, description="newest entries looked at per poll")
 
-    def poll(self, target: str) -> list[SourceItem]:
-        if not target.startswith("https://") or not any(host in target for host in ("youtube.com/", "youtu.be/")):
+    settings: Any = None
+
+    def bind(self, settings: Any) -> None:
+        self.settings = settings
+
+    @classmethod
+    def check_target(cls, target: str) -> None:
+        host = (urlsplit(target).hostname or "").lower() if target.startswith("https://") else ""
+        if host not in YOUTUBE_HOSTS:
             raise InputError(
-                f"{target!r} is not a YouTube channel or playlist URL",
+                "the target is not a YouTube channel or playlist URL",
                 "use e.g. https://www.youtube.com/@name/videos or https://www.youtube.com/playlist?list=...",
             )
+
+    def poll(self, target: str) -> list[SourceItem]:
+        self.check_target(target)
         import yt_dlp
+
+        from core.egress import ydl_guard
 
         opts = {
             "extract_flat": "in_playlist",
@@ -41,7 +56,7 @@ class YouTubeSource(Source):
             "allowed_extractors": ["youtube.*"],
         }
         try:
-            with yt_dlp.YoutubeDL(opts) as ydl:
+            with ydl_guard(self.settings, opts) as guarded, yt_dlp.YoutubeDL(guarded) as ydl:
                 info = ydl.extract_info(target, download=False)
         except yt_dlp.utils.DownloadError as exc:
             raise RetryableError(f"could not list {target}: {exc}")

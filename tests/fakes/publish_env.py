@@ -8,13 +8,19 @@ from typing import Any
 
 from core import accounts
 from core.app import Clipcast
-from core.config import Settings
+from core.config import IngestSettings, Settings
 from core.models import Clip, ClipStatus, Video
 
 SECRET_KEY = "test-secret-key-that-is-long-enough"
 
 
+#: The fakes listen on loopback: these tests let the egress guard through to it explicitly (its own tests, in
+#: tests/test_egress.py, check that loopback is refused by default).
+LOOPBACK = IngestSettings(allowed_networks=["127.0.0.0/8", "::1/128"])
+
+
 def make_app(tmp_path: Path, publishers: dict[str, Any], **extra: Any) -> Clipcast:
+    extra.setdefault("ingest", LOOPBACK)
     settings = Settings(
         data_dir=tmp_path / "data", output_dir=tmp_path / "clips", secret_key=SECRET_KEY, publishers=publishers, **extra
     )

@@ -5,22 +5,22 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlmodel import col, select
 
+from core import sources
 from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
 from core.api.schemas import PageOut, SourceIn, SourceOut, SourcePatch
 from core.errors import InputError
 from core.models import SourceItemSeen, WatchedSource
 from core.schedules import validate_schedule
-from core.urls import check_url
+from core.users import Principal
 
 router = APIRouter(prefix="/api/sources", tags=["sources"])
 
 
-def _check(app: AppDep, kind: str, target: str, cron: str | None) -> None:
-    app.plugins.backend("source", kind)  # unknown kinds: 400 listing the available ones
-    if not target.strip():
-        raise InputError("target is empty", "give a folder path, channel/playlist URL or feed URL")
-    if "://" in target:
-        check_url(target, app.settings)
+def _check(app: AppDep, user: Principal, kind: str, target: str, cron: str | None, preset: dict) -> None:
+    """Target and preset rules in ``core.sources``: folders for admins under sources.folder_roots only, URLs
+    checked, presets carrying style names and analysis options only."""
+    cls = app.plugins.backend("source", kind)  # unknown kinds: 400 listing the available ones
+    sources.check_source(app, cls, target, preset, is_admin=user.is_admin)
     if cron is not None:
         validate_schedule(cron, "UTC")
 
@@ -34,7 +34,7 @@ def list_sources(user: UserDep, app: AppDep, pg: PageDep) -> dict:
 
 @router.post("", response_model=SourceOut, status_code=201, summary="Watch a folder, channel, playlist or feed")
 def add_source(body: SourceIn, user: UserDep, app: AppDep) -> WatchedSource:
-    _check(app, body.kind, body.target, body.cron)
+    _check(app, user, body.kind, body.target, body.cron, body.preset)
     with app.session() as s:
         row = WatchedSource(**body.model_dump(), user_id=user.id)
         s.add(row)
@@ -56,7 +56,8 @@ def update_source(source_id: Id, body: SourcePatch, user: UserDep, app: AppDep) 
             raise InputError(f"{key} cannot be null", "leave it out to keep its value")
     with app.session() as s:
         row = owned(s, WatchedSource, source_id, user, "source")
-        _check(app, row.kind, changes.get("target", row.target), changes.get("cron", row.cron))
+        target, preset = changes.get("target", row.target), changes.get("preset", row.preset)
+        _check(app, user, row.kind, target, changes.get("cron", row.cron), preset)
         for key, value in changes.items():
             setattr(row, key, value)
         s.add(row)
