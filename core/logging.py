@@ -1,8 +1,10 @@
 """structlog set-up: readable on a terminal, JSON lines otherwise; secrets are redacted from every line.
 
-Redaction has two layers: values of keys that look secret (token, secret, password, authorization, api_key)
-are masked, and every string known to be a secret (from the configuration, or added with ``add_secret`` when
-a token is decrypted) is replaced wherever it appears in the rendered line.
+Redaction has three layers: values of keys that look secret (token, secret, password, authorization, api_key)
+are masked; every string known to be a secret (from the configuration, or added with ``add_secret`` when a
+token is decrypted) is replaced wherever it appears in the rendered line; and URL query parameters that carry
+credentials (an OAuth ``code``, a signed file URL's ``sig``, tokens, S3 signatures) are masked in any URL a line
+contains, such as uvicorn's access log.
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ _secrets: set[str] = set()
 _ordered: tuple[str, ...] = ()
 _lock = threading.Lock()
 MASK = "****"
+#: Query parameters whose values are credentials (or pieces of one, like a signed URL's expiry).
+_QUERY_SECRETS = re.compile(
+    r"([?&](?:code|state|sig|signature|expires|token|access_token|refresh_token|id_token|client_secret|key|"
+    r"api_key|password|x-amz-signature|x-amz-credential|x-amz-security-token)=)[^&\s\"'#]*",
+    re.I,
+)
 
 
 def add_secret(value: str | None) -> None:
@@ -35,6 +43,8 @@ def redact(text: str) -> str:
     for s in _ordered:  # sorted once per added secret, not once per log line
         if s in text:
             text = text.replace(s, MASK)
+    if "=" in text:
+        text = _QUERY_SECRETS.sub(lambda m: m.group(1) + MASK, text)
     return text
 
 

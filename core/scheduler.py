@@ -219,8 +219,14 @@ def poll_source(
         backend.bind(app.settings)
         items = [i for i in backend.poll(source.target) if item_allowed(app.settings, cls, source.target, i.location)]
     except Exception as exc:
-        report.error = str(exc) if isinstance(exc, ClipcastError) else f"{type(exc).__name__}: {exc}"
-        log.warning("watched source failed", source_id=source.id, kind=source.kind, error=report.error)
+        report.error = str(exc) if isinstance(exc, ClipcastError) else f"{type(exc).__name__} (see the server log)"
+        log.warning(
+            "watched source failed",
+            source_id=source.id,
+            kind=source.kind,
+            error=report.error,
+            exc_info=not isinstance(exc, ClipcastError),
+        )
         _touch(app, source.id, now, report.error)
         return report
     with app.session() as s:

@@ -39,11 +39,11 @@ from typing import Any
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware, Retries, TimeLimitExceeded
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, SecretStr, ValidationError
 from sqlmodel import col, select
 
 from core import jobs
-from core.errors import ClipcastError, ConfigError, InputError, PermanentError, RetryableError
+from core.errors import ClipcastError, ConfigError, InputError, PermanentError, RetryableError, validation_summary
 from core.logging import get_logger
 from core.models import Clip, Job, JobStatus
 from core.progress import Cancelled
@@ -267,6 +267,8 @@ def _reason(exc: BaseException, message: Any) -> str:
         return f"took longer than the time limit ({limit / 1000:.0f} s) and was stopped"
     if isinstance(exc, ClipcastError):
         return str(exc)
+    if isinstance(exc, ValidationError):  # its str() quotes the input values: name the keys and problems only
+        return f"invalid options: {validation_summary(exc)}"
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -481,7 +483,7 @@ def _child_main() -> int:
     except ClipcastError as exc:
         result = {"error": str(exc), "kind": "retryable"}
     except Exception as exc:
-        result = {"error": f"{type(exc).__name__}: {exc}", "kind": "retryable"}
+        result = {"error": _reason(exc, None), "kind": "retryable"}
     sys.stdout.write("\n" + json.dumps(result) + "\n")
     sys.stdout.flush()
     return 0

@@ -52,3 +52,31 @@ def test_bound_context_vars_appear() -> None:
     finally:
         clog.unbind("clip_id")
     assert json.loads(stream.getvalue())["clip_id"] == 11
+
+
+def test_access_log_redacts_codes_signatures_and_tokens() -> None:
+    """Google's OAuth callback and a signed file URL, as uvicorn's access logger writes them."""
+    stream = io.StringIO()
+    clog.configure("INFO", "json", stream=stream)
+    access = logging.getLogger("uvicorn.access")
+    access.setLevel(logging.INFO)
+    fmt = '%s - "%s %s HTTP/%s" %d'
+    access.info(fmt, "10.0.0.1:5", "GET", "/api/accounts/callback/youtube?code=4%2F0AQSTgQG-secret&scope=x", "1.1", 200)
+    access.info(fmt, "10.0.0.1:5", "GET", "/files/videos/ab/original.mp4?expires=1767225600&sig=deadbeef99", "1.1", 200)
+    access.info(fmt, "10.0.0.1:5", "GET", "/x?access_token=EAAB-graph-token&X-Amz-Signature=abc123", "1.1", 200)
+    output = stream.getvalue()
+    for secret in ("4%2F0AQSTgQG-secret", "1767225600", "deadbeef99", "EAAB-graph-token", "abc123"):
+        assert secret not in output
+    assert "code=****&scope=x" in output and "sig=****" in output
+
+
+def test_stored_job_errors_name_the_key_not_the_value() -> None:
+    from pydantic import ValidationError
+
+    from core.pipeline.render import RenderOptions
+    from core.tasks import _reason
+
+    with pytest.raises(ValidationError) as caught:
+        RenderOptions(crf="secret_key: hunter2-value")
+    reason = _reason(caught.value, None)
+    assert "crf" in reason and "hunter2" not in reason
