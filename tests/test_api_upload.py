@@ -89,3 +89,41 @@ def test_upload_memory_stays_flat(app, alice):
     assert peak < 16 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB for a {size / 1e6:.0f} MB upload"
     tmp = app.settings.data_dir / "tmp"
     assert not tmp.exists() or list(tmp.iterdir()) == []
+
+
+def _storage_files(app) -> list:
+    root = app.settings.data_dir
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix not in (".db", ".db-journal", ".db-wal"))
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "what"),
+    [
+        # Reproduction 3: a 220-byte HLS playlist named like a video, listing another user's original.
+        (
+            "holiday.mp4",
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:9.5,\n"
+            "{victim}\n#EXT-X-ENDLIST\n",
+            "an HLS/M3U playlist",
+        ),
+        ("cut.mp4", "ffconcat version 1.0\nfile '{victim}'\n", "an ffmpeg concat list"),
+        ("frames.mp4", "\ufeff  #EXTM3U\n{victim}\n", "an HLS/M3U playlist"),
+    ],
+)
+def test_a_playlist_or_list_named_like_a_video_is_refused_before_ffmpeg_reads_it(app, alice, name, body, what):
+    victim = app.settings.data_dir / "storage" / "videos" / "ab" / ("ab" * 32) / "original.mp4"
+    victim.parent.mkdir(parents=True)
+    from fakes.publish_env import vertical_video
+
+    vertical_video(victim)
+    payload = body.format(victim=victim).encode()
+    if name == "holiday.mp4":
+        payload = payload.ljust(220, b"#")[:220] if len(payload) <= 220 else payload
+    before = _storage_files(app)
+    r = client(app).post("/api/videos", files={"file": (name, payload, "video/mp4")}, data={"analyze": "false"},
+                         headers=alice.headers)  # fmt: skip
+    assert r.status_code == 400, r.text
+    assert error_of(r)["message"].startswith(f"{name} is {what}, not a video file")
+    assert _storage_files(app) == before  # nothing stored, no temporary file left
+    with app.session() as s:
+        assert list(s.exec(select(Video))) == []

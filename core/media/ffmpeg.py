@@ -2,7 +2,8 @@
 
 Every call has a timeout (seconds) and can be cancelled: ``run`` polls ``reporter.check_cancelled`` while the
 process runs and kills it on cancel. Progress comes from ``-progress pipe:1`` (``out_time_us``) against the
-expected output duration.
+expected output duration. Every input is opened with ``-protocol_whitelist file,pipe``: an input never makes
+ffmpeg reach the network or another protocol (which inputs are media at all is ``core.media.sniff``'s job).
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def run(
 ) -> None:
     """Run ``ffmpeg <args>`` (argv list, no shell). ``duration`` (s) of the output enables percent progress."""
     reporter = reporter or NullReporter()
-    cmd = [binary("ffmpeg"), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", *args]
+    cmd = [binary("ffmpeg"), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1"]
+    cmd += with_whitelist(args)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stderr_tail: deque[str] = deque(maxlen=20)
 
@@ -95,15 +97,30 @@ def run(
     reporter.progress(100.0, what)
 
 
-def probe(path: Path, timeout: float = 60) -> MediaInfo:
-    """ffprobe a file. Raises ``InputError`` when it is not readable media."""
+#: Input option that limits what an input may open (``file``: local files; ``pipe``: stdin/stdout).
+PROTOCOLS = ["-protocol_whitelist", "file,pipe"]
+
+
+def with_whitelist(args: list[str]) -> list[str]:
+    """``args`` with ``PROTOCOLS`` before every ``-i`` that does not already follow one."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        if arg == "-i" and "-protocol_whitelist" not in args[max(0, i - 4) : i]:
+            out += PROTOCOLS
+        out.append(arg)
+    return out
+
+
+def probe(path: Path, timeout: float = 60, *, fmt: str | None = None) -> MediaInfo:
+    """ffprobe a file (``fmt``: force that demuxer). Raises ``InputError`` when it is not readable media."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path} does not exist or is not a file")
     size = path.stat().st_size
     if size == 0:
         raise InputError(f"{path.name} is empty (0 bytes)")
-    cmd = [binary("ffprobe"), "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
+    cmd = [binary("ffprobe"), "-v", "error", *PROTOCOLS, *(["-f", fmt] if fmt else [])]
+    cmd += ["-print_format", "json", "-show_format", "-show_streams", "-i", str(path)]
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -29,6 +29,7 @@ from core.errors import InputError
 from core.keys import video_key
 from core.logging import get_logger
 from core.media import ffmpeg
+from core.media.sniff import CONTAINERS, check_demuxer, sniff
 from core.progress import NullReporter, Reporter
 from core.urls import check_url
 
@@ -37,27 +38,6 @@ __all__ = ["check_url", "ensure_audio", "ingest", "ingest_upload", "local_source
 log = get_logger("clipcast.ingest")
 MB = 1024 * 1024
 CHUNK = MB
-
-# First bytes of container formats: a file that starts like one of these but does not probe is corrupt, not
-# "some other kind of file".
-_MAGIC: list[tuple[int, bytes, str]] = [
-    (4, b"ftyp", "an MP4/MOV"),
-    (4, b"moov", "an MP4/MOV"),
-    (4, b"mdat", "an MP4/MOV"),
-    (4, b"wide", "an MP4/MOV"),
-    (4, b"free", "an MP4/MOV"),
-    (0, b"\x1a\x45\xdf\xa3", "a Matroska/WebM"),
-    (0, b"RIFF", "an AVI/WAV"),
-    (0, b"OggS", "an Ogg"),
-    (0, b"FLV", "an FLV"),
-    (0, b"\x00\x00\x01\xba", "an MPEG-PS"),
-    (0, b"ID3", "an MP3"),
-    (0, b"fLaC", "a FLAC"),
-    (0, b"\x30\x26\xb2\x75", "an ASF/WMV"),
-]
-
-_FORMAT_EXT = {"mov": "mp4", "mp4": "mp4", "matroska": "mkv", "webm": "webm", "avi": "avi", "flv": "flv"}
-
 
 # ------------------------------------------------------------------------------------------------- probing
 
@@ -70,26 +50,11 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.1f} minutes" if seconds >= 120 else f"{seconds:.1f} s"
 
 
-def _sniff(path: Path) -> str | None:
-    """The container family the file's first bytes claim, 'text' for plain text, or None."""
-    with open(path, "rb") as f:
-        head = f.read(4096)
-    for offset, magic, label in _MAGIC:
-        if head[offset : offset + len(magic)] == magic:
-            return label
-    if head and b"\x00" not in head:
-        try:
-            head.decode("utf-8")
-            return "text"
-        except UnicodeDecodeError:
-            pass
-    return None
-
-
-def _tail_is_truncated(path: Path, timeout: float = 60) -> str | None:
+def _tail_is_truncated(path: Path, demuxer: str, timeout: float = 60) -> str | None:
     """Demux the last seconds of the audio: a file cut short (interrupted download or copy) fails here even when
     its index at the front probes fine. Returns ffmpeg's complaint, or None when the tail reads cleanly."""
-    cmd = [ffmpeg.binary("ffmpeg"), "-hide_banner", "-nostdin", "-v", "error", "-sseof", "-3", "-i", str(path)]
+    cmd = [ffmpeg.binary("ffmpeg"), "-hide_banner", "-nostdin", "-v", "error", "-sseof", "-3", *ffmpeg.PROTOCOLS]
+    cmd += ["-f", demuxer, "-i", str(path)]
     cmd += ["-map", "0:a:0", "-f", "null", "-"]
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
@@ -124,25 +89,16 @@ def probe_input(path: Path, settings: Any, *, name: str | None = None) -> MediaI
             f"{name} is {_size(size)}, over the {limits.max_file_mb:g} MB limit (ingest.max_file_mb)",
             "raise ingest.max_file_mb in the configuration, or trim the video first",
         )
+    container = sniff(path, name)  # before anything else reads it: playlists and lists are refused here
     try:
-        info = ffmpeg.probe(path)
+        info = ffmpeg.probe(path, fmt=container.demuxer)
     except InputError as exc:
-        kind = _sniff(path)
         detail = exc.message.split("(", 1)[-1].rstrip(")") if "(" in exc.message else exc.message
-        if kind == "text":
-            raise InputError(
-                f"{name} is not a video or audio file: it contains plain text",
-                "give a video file (MP4, MOV, MKV, WebM...)",
-            )
-        if kind is not None:
-            raise InputError(
-                f"{name} looks like {kind} file but is corrupt or truncated ({detail})",
-                "the download or copy was probably interrupted: fetch the file again",
-            )
         raise InputError(
-            f"{name} is not a video or audio file ffmpeg can read ({detail})",
-            "give a video file (MP4, MOV, MKV, WebM...)",
+            f"{name} looks like {container.label} file but is corrupt or truncated ({detail})",
+            "the download or copy was probably interrupted: fetch the file again",
         )
+    check_demuxer(container, info.format_name, name)
     if info.duration <= 0:
         raise InputError(f"{name} has zero duration (no playable media)", "the file is probably damaged")
     if not info.has_audio:
@@ -157,7 +113,7 @@ def probe_input(path: Path, settings: Any, *, name: str | None = None) -> MediaI
             "limit (ingest.max_duration_minutes)",
             "raise ingest.max_duration_minutes in the configuration, or cut the video first",
         )
-    problem = _tail_is_truncated(path)
+    problem = _tail_is_truncated(path, container.demuxer)
     if problem:
         raise InputError(
             f"{name} is corrupt or truncated: its end cannot be read ({problem})",
@@ -184,11 +140,11 @@ def _sha256(path: Path, reporter: Reporter) -> str:
 
 
 def _extension(name: str, info: MediaInfo) -> str:
+    """The stored file's extension: the given name's when it fits the container, else the container's own (a
+    name never decides how ffmpeg reads the file later)."""
+    container = next(c for c in CONTAINERS if c.format_name == info.format_name)
     ext = Path(name).suffix.lower().lstrip(".")
-    if re.fullmatch(r"[a-z0-9]{2,5}", ext):
-        return ext
-    first = info.format_name.split(",")[0]
-    return _FORMAT_EXT.get(first, "bin")
+    return ext if ext in container.exts else container.exts[0]
 
 
 def _tmp_dir(settings: Any) -> Path:
