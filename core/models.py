@@ -1,7 +1,8 @@
 """SQLModel tables. Times are timezone-aware UTC (``utcnow()``); SQLModel refuses naive ones.
 
-Any change here needs an Alembic migration (``alembic revision --autogenerate``); a test fails when the
-models and the migrations disagree.
+Any change here needs an incremental, hand-checked Alembic migration in ``core/migrations/versions``; a test
+fails when the models and the migrations disagree (on SQLite and PostgreSQL). Ids and the columns that
+reference them are 64-bit (``ID``): the API accepts ids up to 2^62 and PostgreSQL's ``integer`` stops at 2^31.
 """
 
 from __future__ import annotations
@@ -10,8 +11,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+#: Row ids and references to them: BIGINT on PostgreSQL; on SQLite an INTEGER PRIMARY KEY is already 64-bit and
+#: must stay "INTEGER" to remain the rowid alias that numbers new rows.
+ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> datetime:
@@ -40,7 +45,7 @@ class ClipStatus(StrEnum):
 
 
 class User(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     email: str = Field(index=True, unique=True)
     password_hash: str
     is_admin: bool = False
@@ -52,8 +57,8 @@ class User(SQLModel, table=True):
 
 class ApiToken(SQLModel, table=True):
     __tablename__ = "api_token"
-    id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(foreign_key="user.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    user_id: int = Field(foreign_key="user.id", index=True, sa_type=ID)
     name: str = ""
     kind: str = Field("personal", description="personal (scripts) or session (dashboard login)")
     token_hash: str = Field(index=True, unique=True)
@@ -65,8 +70,8 @@ class ApiToken(SQLModel, table=True):
 
 
 class Video(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    user_id: int | None = Field(None, foreign_key="user.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    user_id: int | None = Field(None, foreign_key="user.id", index=True, sa_type=ID)
     source: str = Field("", description="the path or URL it came from")
     source_kind: str = Field("file", description="file | upload | url | watched")
     title: str = ""
@@ -80,13 +85,13 @@ class Video(SQLModel, table=True):
     video_codec: str | None = None
     audio_codec: str | None = None
     audio_key: str | None = Field(None, description="16 kHz mono WAV in storage")
-    transcript_id: int | None = Field(None, foreign_key="transcript.id")
+    transcript_id: int | None = Field(None, foreign_key="transcript.id", sa_type=ID)
     summary_md: str | None = Field(None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow)
 
 
 class Transcript(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     cache_key: str = Field(index=True, unique=True, description="sha256(audio sha256 + backend + options)")
     audio_sha256: str = Field(index=True)
     backend: str
@@ -98,10 +103,10 @@ class Transcript(SQLModel, table=True):
 
 
 class Job(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    user_id: int | None = Field(None, foreign_key="user.id", index=True)
-    video_id: int | None = Field(None, foreign_key="video.id", index=True)
-    clip_id: int | None = Field(None, foreign_key="clip.id")
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    user_id: int | None = Field(None, foreign_key="user.id", index=True, sa_type=ID)
+    video_id: int | None = Field(None, foreign_key="video.id", index=True, sa_type=ID)
+    clip_id: int | None = Field(None, foreign_key="clip.id", sa_type=ID)
     kind: str = Field(description="analyze | render | process | publish")
     status: str = Field(JobStatus.QUEUED, index=True)
     stage: str = ""
@@ -118,9 +123,9 @@ class Job(SQLModel, table=True):
 
 
 class Clip(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    video_id: int = Field(foreign_key="video.id", index=True)
-    user_id: int | None = Field(None, foreign_key="user.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    video_id: int = Field(foreign_key="video.id", index=True, sa_type=ID)
+    user_id: int | None = Field(None, foreign_key="user.id", index=True, sa_type=ID)
     rank: int = 0
     start: float
     end: float
@@ -149,8 +154,8 @@ class Clip(SQLModel, table=True):
 class SocialAccount(SQLModel, table=True):
     __tablename__ = "social_account"
     __table_args__ = (UniqueConstraint("user_id", "platform", "remote_id"),)
-    id: int | None = Field(default=None, primary_key=True)
-    user_id: int | None = Field(None, foreign_key="user.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    user_id: int | None = Field(None, foreign_key="user.id", index=True, sa_type=ID)
     platform: str = Field(index=True)
     remote_id: str = ""
     name: str = ""
@@ -164,9 +169,9 @@ class SocialAccount(SQLModel, table=True):
 
 
 class Schedule(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    user_id: int | None = Field(None, foreign_key="user.id", index=True)
-    account_id: int = Field(foreign_key="social_account.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    user_id: int | None = Field(None, foreign_key="user.id", index=True, sa_type=ID)
+    account_id: int = Field(foreign_key="social_account.id", index=True, sa_type=ID)
     name: str = ""
     cron: str = Field(description="crontab slots, e.g. '0 9,18 * * *'")
     timezone: str = "UTC"
@@ -180,11 +185,11 @@ class Schedule(SQLModel, table=True):
 
 
 class Post(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    user_id: int | None = Field(None, foreign_key="user.id", index=True)
-    clip_id: int = Field(foreign_key="clip.id", index=True)
-    account_id: int = Field(foreign_key="social_account.id", index=True)
-    schedule_id: int | None = Field(None, foreign_key="schedule.id")
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    user_id: int | None = Field(None, foreign_key="user.id", index=True, sa_type=ID)
+    clip_id: int = Field(foreign_key="clip.id", index=True, sa_type=ID)
+    account_id: int = Field(foreign_key="social_account.id", index=True, sa_type=ID)
+    schedule_id: int | None = Field(None, foreign_key="schedule.id", sa_type=ID)
     platform: str = ""
     status: str = Field("scheduled", index=True)
     scheduled_at: datetime = Field(default_factory=utcnow, index=True)
@@ -205,8 +210,8 @@ class Post(SQLModel, table=True):
 
 class WatchedSource(SQLModel, table=True):
     __tablename__ = "watched_source"
-    id: int | None = Field(default=None, primary_key=True)
-    user_id: int | None = Field(None, foreign_key="user.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    user_id: int | None = Field(None, foreign_key="user.id", index=True, sa_type=ID)
     kind: str = Field(description="a registered source backend: folder | youtube | rss")
     target: str = Field(description="folder path, channel/playlist URL or feed URL")
     interval_minutes: float | None = 15
@@ -221,20 +226,20 @@ class WatchedSource(SQLModel, table=True):
 class SourceItemSeen(SQLModel, table=True):
     __tablename__ = "source_item_seen"
     __table_args__ = (UniqueConstraint("source_id", "item_id"),)
-    id: int | None = Field(default=None, primary_key=True)
-    source_id: int = Field(foreign_key="watched_source.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    source_id: int = Field(foreign_key="watched_source.id", index=True, sa_type=ID)
     item_id: str
-    video_id: int | None = Field(None, foreign_key="video.id")
-    job_id: int | None = Field(None, foreign_key="job.id")
+    video_id: int | None = Field(None, foreign_key="video.id", sa_type=ID)
+    job_id: int | None = Field(None, foreign_key="job.id", sa_type=ID)
     created_at: datetime = Field(default_factory=utcnow)
 
 
 class AiUsage(SQLModel, table=True):
     __tablename__ = "ai_usage"
-    id: int | None = Field(default=None, primary_key=True)
-    user_id: int | None = Field(None, foreign_key="user.id", index=True)
-    video_id: int | None = Field(None, foreign_key="video.id", index=True)
-    job_id: int | None = Field(None, foreign_key="job.id")
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    user_id: int | None = Field(None, foreign_key="user.id", index=True, sa_type=ID)
+    video_id: int | None = Field(None, foreign_key="video.id", index=True, sa_type=ID)
+    job_id: int | None = Field(None, foreign_key="job.id", sa_type=ID)
     provider: str
     model: str = ""
     kind: str = Field("llm", description="llm | stt")

@@ -45,9 +45,8 @@ def redis_url() -> str:
     return url
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database for one test, dropped afterwards (tests never see each other's rows)."""
+def postgres_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database, dropped afterwards (tests never see each other's rows)."""
     need(_port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
     import psycopg
 
@@ -64,6 +63,12 @@ def postgres_url() -> Iterator[str]:
             db._engines.pop(url)
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for one test."""
+    yield from postgres_database()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import importlib
 from fastapi import FastAPI
 
 from core.api import errors
-from core.api.limits import BodyLimit
+from core.api.limits import BodyLimit, NulInUrl
 from core.api.ratelimit import RateLimiter
 from core.app import Clipcast
 from core.logging import get_logger
@@ -58,6 +58,7 @@ def create_app(clipcast: Clipcast) -> FastAPI:
     api.state.auth_limiter = RateLimiter(clipcast.settings.api.auth_rate_per_minute)
     errors.install(api)
     api.add_middleware(BodyLimit, upload_bytes=int(clipcast.settings.api.max_upload_mb * 1024 * 1024))
+    api.add_middleware(NulInUrl)
     for name in ROUTE_MODULES:
         api.include_router(importlib.import_module(f"core.api.routes.{name}").router)
     for impl in clipcast.plugins.hook.register_routes.get_hookimpls():

@@ -96,3 +96,22 @@ async def _reject(send: Send, limit: int) -> None:
     ]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class NulInUrl:
+    """Refuses (422) a URL whose path or query carries a NUL character: PostgreSQL cannot compare or store one,
+    so it would otherwise be a 500 there and a plain miss on SQLite."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query = scope.get("query_string", b"").lower()
+            if "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query:
+                body = error_body("validation_error", "the URL contains a NUL character (%00), which no field may hold")
+                await send({"type": "http.response.start", "status": 422,
+                            "headers": [(b"content-type", b"application/json")]})  # fmt: skip
+                await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+                return
+        await self.app(scope, receive, send)

@@ -12,8 +12,37 @@ from core.contracts import Reframe
 T = TypeVar("T")
 
 
+def _nul_path(value: Any, path: str = "") -> str | None:
+    """Where in ``value`` (keys included) a NUL character sits, or None."""
+    if isinstance(value, str):
+        return path or "(body)" if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return where
+            if found := _nul_path(item, where):
+                return found
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            if found := _nul_path(item, f"{path}[{i}]"):
+                return found
+    return None
+
+
 class In(BaseModel):
+    """A request body. Text may not contain NUL characters: PostgreSQL cannot store them (a 422 on every
+    database, rather than a 500 on one)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        where = _nul_path(data)
+        if where:
+            raise ValueError(f"{where} contains a NUL character, which text fields may not hold")
+        return data
 
 
 class Out(BaseModel):

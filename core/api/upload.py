@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from core.api.errors import ValidationProblem
 from core.errors import InputError
 
 #: Chunks in flight between the request and ingest (each up to the server's read size, ~64 KB).
@@ -129,6 +130,8 @@ async def stream_upload(request: Request, ingest: Callable[[io.RawIOBase, str], 
         part.name = options.get(b"name", b"").decode("utf-8", "replace")
         raw = options.get(b"filename")
         part.filename = raw.decode("utf-8", "replace") if raw is not None else None
+        if "\x00" in (part.filename or "") or "\x00" in part.name:
+            raise ValidationProblem("the upload's file or field name contains a NUL character")
         if part.name == "file":
             if state["file_part"] is not None:
                 raise InputError("the multipart body has more than one `file`", "upload one video per request")

@@ -126,7 +126,7 @@ def probe(path: Path, timeout: float = 60, *, fmt: str | None = None) -> MediaIn
     except subprocess.TimeoutExpired:
         raise InputError(f"{path.name}: ffprobe did not finish within {timeout:.0f} s; the file may be corrupt")
     if res.returncode != 0:
-        detail = (res.stderr.strip().splitlines() or ["unknown error"])[-1]
+        detail = (res.stderr.strip().splitlines() or ["unknown error"])[-1].replace(str(path), path.name)
         raise InputError(
             f"{path.name} is not a readable video or audio file ({detail})",
             "check that the file is a complete video (MP4, MOV, MKV, WebM...) and not truncated",

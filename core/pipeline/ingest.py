@@ -188,9 +188,40 @@ def _ingest_file(
         reporter.progress(100.0, "already ingested")
         return found
     key = video_key(sha, _extension(path.name if source_kind == "url" else name, info))
-    if not app.storage.exists(key):  # another user may have stored the same bytes already
+    stored_now = not app.storage.exists(key)  # another user may have stored the same bytes already
+    if stored_now:
         reporter.progress(99.0, "storing")
         app.storage.put_file(key, path)
+    try:
+        return _record(app, found, key, sha, info, user_id, source, source_kind, title, reporter)
+    except BaseException:
+        if stored_now and not _referenced(app, key):  # else an orphan that no quota counts
+            app.storage.delete(key)
+        raise
+
+
+def _referenced(app: Any, key: str) -> bool:
+    """Whether a video row points at ``key`` (another user's ingest of the same bytes may have raced ours)."""
+    try:
+        with app.session() as s:
+            return s.exec(select(models.Video.id).where(models.Video.storage_key == key)).first() is not None
+    except Exception:
+        return True  # the database is what failed: keep the file rather than risk a row without one
+
+
+def _record(
+    app: Any,
+    found: models.Video | None,
+    key: str,
+    sha: str,
+    info: MediaInfo,
+    user_id: int | None,
+    source: str,
+    source_kind: str,
+    title: str,
+    reporter: Reporter,
+) -> models.Video:
+    """The video row for a stored original: the surviving row repaired, or a new one."""
     if found is not None:  # the row survived but its file was lost: restore the file, keep the row
         with app.session() as s:
             row = s.get(models.Video, found.id)
@@ -267,6 +298,8 @@ def ingest_upload(
     reporter = reporter or NullReporter()
     reporter.stage("ingest")
     limit = max_bytes if max_bytes is not None else int(app.settings.ingest.max_file_mb * MB)
+    if "\x00" in str(filename or ""):
+        raise InputError("the upload's file name contains a NUL character")
     safe_name = Path(str(filename or "upload").replace("\\", "/")).name or "upload"
     suffix = Path(safe_name).suffix.lower()
     suffix = suffix if re.fullmatch(r"\.[a-z0-9]{2,5}", suffix) else ""
