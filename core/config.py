@@ -148,6 +148,12 @@ class WorkerSettings(Section):
         description="per million broker calls that look for dead workers' messages (10000: a dead worker's "
         "messages move on within about a minute or two after heartbeat_timeout; Dramatiq's own default is 1000)",
     )
+    lease_seconds: float = Field(
+        30,
+        ge=2,
+        description="how long a job or post stays with its process after the last renewal (renewed every third of "
+        "it); a killed process's work is taken over this long after its death, plus one sweep",
+    )
     stages: dict[str, str] = Field(
         default_factory=dict,
         description="override a stage function: {analyze|render|publish|check: 'module:function'}",
@@ -163,6 +169,9 @@ class SchedulerSettings(Section):
     token_refresh_interval: float = Field(900, gt=0, description="how often expiring tokens are refreshed")
     misfire_grace_time: int = Field(300, ge=1, description="a run late by up to this many seconds still happens")
     lock_ttl: float = Field(30, gt=0, description="the single-scheduler lease; a dead scheduler's lease expires")
+    sweep_interval: float = Field(
+        10, gt=0, description="how often jobs and posts whose owner died are re-driven and lost messages re-sent"
+    )
 
 
 class ScheduleConfig(Section):

@@ -218,7 +218,7 @@ def test_corrupt_input_fails_once_with_stage_and_reason_then_retry_after_fix(
 
     bad.write_bytes(short_video.read_bytes())  # the user fixes the file
     app.settings.worker.isolate_analyze = False  # (saves a second child process; the first one proved the path)
-    jobs.retry_job(app, job.id)
+    tasks.retry_job(app, job.id)
     job = jobs.wait_for_job(app, job.id, timeout=60)
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.attempts == 2 and job.error is None
@@ -238,9 +238,9 @@ def test_a_crashing_plugin_is_retried_then_failed_with_the_last_error(
     assert job.attempts == 2  # first try + max_retries
 
     with pytest.raises(ClipcastError, match="only failed or cancelled jobs"):
-        jobs.retry_job(app, jobs.create_job(app, "analyze").id)
+        tasks.retry_job(app, jobs.create_job(app, "analyze").id)
     (tmp_path / "broken-plugin").unlink()  # the plugin is fixed
-    jobs.retry_job(app, job.id)
+    tasks.retry_job(app, job.id)
     job = jobs.wait_for_job(app, job.id, timeout=60)
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert len(jobs.children(app, job.id)) == 3
