@@ -382,7 +382,8 @@ def test_embedded_worker_resends_jobs_left_unfinished_by_a_restart(embedded: Any
     app = embedded(isolate_analyze=False)
     queued = jobs.create_job(app, "analyze", options={"source": str(short_video)})
     interrupted = jobs.create_job(app, "analyze", options={"source": str(short_video)})
-    jobs.start_attempt(app, interrupted.id)  # it was running when the process stopped
+    jobs.start_attempt(app, interrupted.id)  # it was running when the process stopped...
+    jobs.update_job(app, interrupted.id, owner="serve:old-host:1:dead")  # ...in the previous process
     tasks.start_embedded_worker(app)
     for job_id, attempts in ((queued.id, 1), (interrupted.id, 2)):
         job = jobs.wait_for_job(app, job_id, timeout=60)

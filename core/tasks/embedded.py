@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dramatiq
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from core.logging import get_logger
@@ -45,9 +46,19 @@ def stop_embedded_worker() -> None:
 
 
 def resume_unfinished(app: Any) -> list[int]:
-    """Re-send jobs left queued or running (the embedded broker kept their messages in memory only)."""
+    """Re-send jobs left queued or running (the embedded broker kept their messages in memory only).
+
+    Without Redis this process is the installation's only job runner, so jobs another process owned are its
+    predecessor's: their leases are released at once instead of waiting for them to run out."""
+    from core import leases
     from core.tasks.broker import send
 
+    with app.session() as s:
+        s.exec(  # type: ignore[call-overload]
+            update(Job)
+            .where(col(Job.owner).is_not(None), col(Job.owner) != leases.me())
+            .values(owner=None, lease_until=None)
+        )
     with app.session() as s:
         rows = list(s.exec(select(Job).where(col(Job.status).in_([JobStatus.QUEUED, JobStatus.RUNNING]))))
     sent = []

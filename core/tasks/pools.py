@@ -9,11 +9,24 @@ prefetch of 1: a killed worker holds at most one unstarted message per heavy que
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import dramatiq
 
 HEAVY = ("analyze", "render")
+
+
+class _OnePoolPerQueue(logging.Filter):
+    """Each pool registers its own ``_WorkerMiddleware`` on the shared broker, as Dramatiq means it to; its
+    warning about a second middleware of that type is expected here and would only alarm."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "_WorkerMiddleware" not in record.getMessage()
+
+
+for _name in ("dramatiq.broker.RedisBroker", "dramatiq.broker.StubBroker"):
+    logging.getLogger(_name).addFilter(_OnePoolPerQueue())
 
 
 def make_pools(broker: dramatiq.Broker, settings: Any, queues: set[str], threads: int) -> list[dramatiq.Worker]:
