@@ -28,11 +28,11 @@ from typing import Any
 
 import structlog
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from core import accounts, leases
 from core.contracts import PostStatus, PublishRequest, PublishResult
-from core.errors import ClipcastError, InputError, PermanentError, RetryableError
+from core.errors import ClipcastError, Deferred, InputError, PermanentError, RetryableError
 from core.models import Clip, ClipStatus, Post, utcnow
 from core.posts import create_post
 from core.progress import NullReporter, Reporter
@@ -304,6 +304,8 @@ def publish_post(app: Any, post_id: int, *, reporter: Reporter | None = None) ->
                 return _upload(app, publisher, request, account, post_id, reporter)
         try:
             problems = publisher.preflight(request, account)
+        except Deferred as exc:  # a full publishing window: the post waits, scheduled, for a free place
+            return _defer(app, post, exc)
         except PermanentError as exc:  # the platform refused even the checks (banned, scope missing...)
             return _fail(app, post, f"preflight: {exc}", retryable=getattr(exc, "retryable", False))
         if problems:
@@ -327,6 +329,24 @@ def publish_post(app: Any, post_id: int, *, reporter: Reporter | None = None) ->
             return get_post(app, post_id)
         with leases.holding(app, Post, post_id):
             return _upload(app, publisher, request, account, post_id, reporter)
+
+
+def _defer(app: Any, post: Post, exc: Deferred) -> Post:
+    """Schedule ``post`` again for when the oldest of its account's posts in the window leaves it (else in an
+    hour); it stays ``scheduled``, so the dispatcher sends it then."""
+    now = utcnow()
+    window = timedelta(seconds=exc.window_seconds)
+    with app.session() as s:
+        oldest = s.exec(
+            select(Post.published_at)
+            .where(Post.account_id == post.account_id, col(Post.published_at) >= now - window)
+            .order_by(col(Post.published_at))
+        ).first()
+    at = _aware(oldest) + window + timedelta(minutes=1) if oldest else now + timedelta(hours=1)
+    log.info("post deferred", post_id=post.id, until=str(at), reason=str(exc))
+    return _update(
+        app, post.id, scheduled_at=at, dispatched_at=None, error=f"deferred until {at:%Y-%m-%d %H:%M} UTC: {exc}"
+    )
 
 
 def _upload(app: Any, publisher: Any, request: PublishRequest, account: Any, post_id: int, reporter: Reporter) -> Post:

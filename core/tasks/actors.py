@@ -150,6 +150,8 @@ def _after_publish(app: Any, job_id: int, post: Any) -> None:
         jobs.succeed(app, job_id, f"published {post.url or post.remote_id or ''}".strip())
     elif status in ("failed", "cancelled"):
         jobs.fail(app, job_id, post.error or f"post {post.id} {status}")
+    elif status == "scheduled":  # deferred (a full publishing window): the dispatcher sends it again then
+        jobs.succeed(app, job_id, post.error or f"post {post.id} scheduled again")
     else:  # uploading / processing: poll until the platform says (the job waits queued, owned by nobody)
         jobs.update_job(
             app, job_id, status=JobStatus.QUEUED, stage="check", message=f"post {post.id} is {status}; checking"
