@@ -30,7 +30,7 @@ import structlog
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from core import accounts, leases
+from core import accounts, leases, scratch
 from core.contracts import PostStatus, PublishRequest, PublishResult
 from core.errors import ClipcastError, Deferred, InputError, PermanentError, RetryableError
 from core.models import Clip, ClipStatus, Post, utcnow
@@ -122,7 +122,7 @@ def _settle_uploading(app: Any, post: Post) -> Post:
         raise PostBusy(f"post {post.id} is being uploaded by {get_post(app, post.id).owner}; try again shortly")
     publisher = app.publisher(post.platform)
     account = accounts.handle(app, post.account_id)
-    with tempfile.TemporaryDirectory(prefix="clipcast-publish-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch.prefix("clipcast-publish")) as tmp:
         found = publisher.recover(_request(app, post, Path(tmp)), account)
     if found is not None:
         post = _apply(app, post, found)
@@ -290,7 +290,7 @@ def publish_post(app: Any, post_id: int, *, reporter: Reporter | None = None) ->
         if post.status == PostStatus.SCHEDULED:  # nothing sent yet: fail visibly; `clipcast posts retry` later
             return _fail(app, post, str(exc), retryable=True)
         raise
-    with tempfile.TemporaryDirectory(prefix="clipcast-publish-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch.prefix("clipcast-publish")) as tmp:
         request = _request(app, post, Path(tmp))
         if post.status == PostStatus.UPLOADING:
             if not leases.claim(app, Post, post_id, where=Post.status == PostStatus.UPLOADING):

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
-from core import models
+from core import models, scratch
 from core.contracts import RenderSpec, Word
 from core.contracts import Transcript as TranscriptData
 from core.errors import ClipcastError, InputError
@@ -307,7 +307,7 @@ def render_clip(
     intro = (brand.intro, ffmpeg.probe(brand.intro)) if brand and brand.intro else None
     outro = (brand.outro, ffmpeg.probe(brand.outro)) if brand and brand.outro else None
 
-    tmp = Path(tempfile.mkdtemp(prefix="clipcast-render-"))
+    tmp = Path(tempfile.mkdtemp(prefix=scratch.prefix("clipcast-render")))
     try:
         (tmp / "captions.srt").write_text(srt, encoding="utf-8")
         (tmp / "captions.vtt").write_text(vtt, encoding="utf-8")

@@ -33,7 +33,10 @@ def start_embedded_worker(app: Any, *, threads: int = 4, resume: bool = True) ->
         for pool in pools:
             pool.start()
         _state.workers = pools
-    if resume:
+    if resume:  # the installation's owner process (`clipcast serve`): it also clears its predecessors' scratch
+        from core import scratch
+
+        scratch.start_cleaner(app)
         resume_unfinished(app)
     return pools
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from dramatiq.brokers.stub import StubBroker
 
-from core import leases
+from core import leases, scratch
 from core.errors import ConfigError, InputError
 from core.logging import get_logger
 from core.tasks.broker import QUEUES, setup
@@ -34,6 +34,7 @@ def run_worker(app: Any, *, queues: list[str] | None = None, threads: int = 4) -
     if unknown:
         raise InputError(f"unknown queue(s): {', '.join(sorted(unknown))}", f"use some of: {', '.join(QUEUES)}")
     leases.set_kind("worker")
+    cleaner = scratch.start_cleaner(app)  # a killed predecessor's scratch, now and every few minutes
     broker.emit_after("process_boot")
     pools = make_pools(broker, app.settings, set(queues or QUEUES), threads)
     stop = threading.Event()
@@ -46,6 +47,7 @@ def run_worker(app: Any, *, queues: list[str] | None = None, threads: int = 4) -
         stop.wait()
     finally:
         log.info("worker stopping", pid=os.getpid())
+        cleaner.set()
         for pool in pools:
             pool.stop(timeout=30_000)
         broker.emit_before("process_stop")
