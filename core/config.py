@@ -148,6 +148,9 @@ class WorkerSettings(Section):
         description="per million broker calls that look for dead workers' messages (10000: a dead worker's "
         "messages move on within about a minute or two after heartbeat_timeout; Dramatiq's own default is 1000)",
     )
+    check_delay: float = Field(
+        5, gt=0, description="s from an upload to the first status check of its post (then backoff up to 300 s)"
+    )
     lease_seconds: float = Field(
         30,
         ge=2,

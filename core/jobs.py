@@ -11,13 +11,14 @@ follows its children (progress = share of clips rendered) and ends when the last
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
 from core import leases
-from core.errors import InputError
+from core.errors import ClipcastError, InputError
 from core.logging import get_logger
 from core.models import Job, JobStatus, utcnow
 from core.progress import Cancelled
@@ -27,6 +28,14 @@ log = get_logger("clipcast.jobs")
 #: Job kinds and the Dramatiq queue each one runs on.
 KIND_QUEUE = {"analyze": "analyze", "process": "analyze", "render": "render", "publish": "publish", "check": "publish"}
 FINAL = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
+
+
+class JobBusy(ClipcastError):
+    """Another live process owns the job until ``until`` (its lease); this message is early or a duplicate."""
+
+    def __init__(self, job_id: int, owner: str | None, until: datetime | None) -> None:
+        super().__init__(f"job {job_id} is running in {owner} (lease until {until})")
+        self.until = until
 
 
 class JobNotFound(InputError):
@@ -99,11 +108,10 @@ def update_job(app: Any, job_id: int, **fields: Any) -> Job:
 
 
 def start_attempt(app: Any, job_id: int, *, count: bool = True) -> Job | None:
-    """Claim the job for this process and mark it running; None when there is nothing to do here.
-
-    Nothing to do: the job is finished or cancelled, or another live process owns it (a duplicate or early
-    redelivered message: that owner finishes it, and the sweeper re-sends it if the owner dies). A job
-    ``running`` whose lease ran out is taken over: its previous worker died. ``count``: add an attempt.
+    """Claim the job for this process and mark it running; None when there is nothing to do (finished or
+    cancelled). ``JobBusy`` when another live process owns it (a duplicate, or a message redelivered before the
+    dead owner's lease ran out). A job ``running`` whose lease ran out is taken over: its previous worker died.
+    ``count``: add an attempt.
     """
     with app.session() as s:
         job = s.get(Job, job_id)
@@ -120,8 +128,11 @@ def start_attempt(app: Any, job_id: int, *, count: bool = True) -> Job | None:
     if count:
         values["attempts"] = Job.attempts + 1
     if not leases.claim(app, Job, job_id, where=col(Job.status).not_in(list(FINAL)), **values):
-        log.info("job is owned by a live process; message dropped", job_id=job_id)
-        return None
+        job = get_job(app, job_id)
+        if job.status in FINAL:
+            return None
+        raise JobBusy(job_id, job.owner, job.lease_until)
+    leases.claimed_here(job_id)
     job = get_job(app, job_id)
     if job.started_at is None:
         job = update_job(app, job_id, started_at=utcnow())

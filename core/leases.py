@@ -29,6 +29,7 @@ from core.models import Job, Post, utcnow
 log = get_logger("clipcast.leases")
 
 _identity = {"kind": "process"}
+_thread = threading.local()  # job ids this thread claimed (released by the message's own outcome, never another's)
 _token: str | None = None
 
 
@@ -102,6 +103,22 @@ def holding(app: Any, model: type[Job] | type[Post], row_id: int) -> Iterator[No
             release(app, model, row_id)
         except Exception as exc:  # database away: the lease expires by itself and the sweeper takes over
             log.warning("could not release a lease", table=model.__tablename__, id=row_id, error=repr(exc))
+
+
+def claimed_here(row_id: int) -> None:
+    """Note that this thread's current message claimed job ``row_id``."""
+    if not hasattr(_thread, "jobs"):
+        _thread.jobs = set()
+    _thread.jobs.add(row_id)
+
+
+def take_claimed_here(row_id: int) -> bool:
+    """True (once) when this thread claimed job ``row_id``: only then may its message's outcome release it."""
+    mine = getattr(_thread, "jobs", set())
+    if row_id in mine:
+        mine.discard(row_id)
+        return True
+    return False
 
 
 class Keeper:

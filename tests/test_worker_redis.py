@@ -45,6 +45,7 @@ class Cluster:
             "namespace": self.namespace,
             "stages": {"analyze": "test_tasks:cut_analyze", "render": "test_tasks:cut_render"},
             "heartbeat_timeout": 3,
+            "lease_seconds": 3,
             "maintenance_chance": 1_000_000,
             "min_backoff": 0.2,
             "max_backoff": 1,

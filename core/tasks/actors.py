@@ -13,7 +13,8 @@ from sqlmodel import col, select
 
 from core import jobs
 from core.errors import InputError
-from core.models import Clip, Job, JobStatus
+from core.leases import aware
+from core.models import Clip, Job, JobStatus, utcnow
 from core.progress import Cancelled
 from core.tasks.child import analyze_in_child, analyze_inline
 from core.tasks.slots import queue_slot
@@ -21,10 +22,21 @@ from core.tasks.stages import stage_function
 from core.tasks.state import _state, current_app
 
 
+def _claim(app: Any, job_id: int, actor: str, *, count: bool = True) -> Job | None:
+    """The job row claimed for this message, or None. A job a live process owns gets this message back after
+    that owner's lease (so a worker redelivered a dead worker's message carries on then, without a sweeper)."""
+    try:
+        return jobs.start_attempt(app, job_id, count=count)
+    except jobs.JobBusy as busy:
+        wait = (aware(busy.until) - utcnow()).total_seconds() if busy.until else 1.0
+        _state.actors[actor].send_with_options(args=(job_id,), delay=int(max(0.5, wait + 0.5) * 1000))
+        return None
+
+
 def analyze_job(job_id: int) -> None:
     """Analyze a video (ingest → transcribe → select); a ``process`` job then fans out one render per clip."""
     app = current_app()
-    job = jobs.start_attempt(app, job_id)
+    job = _claim(app, job_id, "analyze")
     if job is None:
         return
     reporter = jobs.JobReporter(app, job_id)
@@ -86,7 +98,7 @@ def _fan_out(app: Any, job: Job) -> None:
 def render_job(job_id: int) -> None:
     """Render one clip. ``render_clip`` skips the work when the clip's files match its render hash."""
     app = current_app()
-    job = jobs.start_attempt(app, job_id)
+    job = _claim(app, job_id, "render")
     parent = job.options.get("parent_id") if job else jobs.get_job(app, job_id).options.get("parent_id")
     try:
         if job is None:
@@ -117,7 +129,7 @@ def _render_options(raw: dict[str, Any] | None) -> Any:
 def publish_job(job_id: int) -> None:
     """Publish one post (at most one upload), then hand over to ``check_job`` while the platform processes it."""
     app = current_app()
-    job = jobs.start_attempt(app, job_id)
+    job = _claim(app, job_id, "publish")
     if job is None:
         return
     post_id = job.options.get("post_id")
@@ -136,7 +148,7 @@ def publish_job(job_id: int) -> None:
 def check_job(job_id: int) -> None:
     """Ask the platform where a post stands; raises ``RetryableError`` (retried with backoff) while processing."""
     app = current_app()
-    job = jobs.start_attempt(app, job_id, count=False)
+    job = _claim(app, job_id, "check", count=False)
     if job is None:
         return
     jobs.update_job(app, job_id, stage="check", message="checking the post's status")
@@ -156,4 +168,4 @@ def _after_publish(app: Any, job_id: int, post: Any) -> None:
         jobs.update_job(
             app, job_id, status=JobStatus.QUEUED, stage="check", message=f"post {post.id} is {status}; checking"
         )
-        _state.actors["check"].send_with_options(args=(job_id,), delay=5_000)
+        _state.actors["check"].send_with_options(args=(job_id,), delay=int(app.settings.worker.check_delay * 1000))

@@ -80,7 +80,7 @@ def _declare_actors(broker: dramatiq.Broker, settings: Any) -> dict[str, dramati
             actors.check_job,
             "publish",
             time_limit=120_000,
-            **{**retry, "max_retries": 40, "min_backoff": 5_000, "max_backoff": 300_000},
+            **{**retry, "max_retries": 40, "min_backoff": int(w.check_delay * 1000), "max_backoff": 300_000},
         ),
     }
 

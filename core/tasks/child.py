@@ -103,6 +103,7 @@ def analyze_in_child(app: Any, job_id: int, reporter: jobs.JobReporter) -> dict[
         stderr=subprocess.PIPE,
         text=True,
         cwd=os.getcwd(),
+        env={**os.environ, "CLIPCAST_PARENT": str(os.getpid())},  # names its worker in `ps e`
         start_new_session=True,
     )
     out: list[str] = []

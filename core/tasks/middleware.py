@@ -30,6 +30,8 @@ class JobState(Middleware):
         if not message.args or _state.app is None:
             return
         app, job_id = _state.app, int(message.args[0])
+        if not leases.take_claimed_here(job_id):
+            return  # this message did not run the job (finished already, or owned by another live process)
         if exception is None:
             leases.release(app, Job, job_id)
             return
