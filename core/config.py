@@ -139,7 +139,10 @@ class WorkerSettings(Section):
         True, description="run analysis in a child process so cancel and time limits can kill transcription"
     )
     heartbeat_timeout: float = Field(
-        60, gt=0, description="s without a heartbeat before a worker's messages go to another worker"
+        30,
+        gt=0,
+        description="s without a heartbeat before a worker counts as dead: its fetched messages are sent again "
+        "by the sweeper (so a killed worker's unstarted messages move on within this plus scheduler.sweep_interval)",
     )
     maintenance_chance: int = Field(
         10_000,
