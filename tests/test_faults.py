@@ -46,6 +46,8 @@ def test_kill_worker_and_scheduler_at_random_moments(rig) -> None:
     print("fault injections:", rig.tally.injections, "verdict:", verdict)
     assert_exactly_once(verdict)
     assert sum(verdict["posts"].values()) >= 5 and verdict["jobs"] >= 5
+    stopping = rig.stop_gracefully("worker")  # repro 11: a graceful stop logged 9 CRITICAL tracebacks
+    assert "Traceback" not in stopping and "CRITICAL" not in stopping, stopping
 
 
 @pytest.mark.slow

@@ -21,8 +21,8 @@ log = get_logger("clipcast.tasks")
 def run_worker(app: Any, *, queues: list[str] | None = None, threads: int = 4) -> None:
     """Run the worker pools in this process until SIGINT/SIGTERM (``clipcast worker --processes 1``).
 
-    Stop order matters for a quiet shutdown: every pool finishes or hands back its messages first, then the
-    broker closes (closing it under running consumers is what logged connection tracebacks).
+    Shutdown is quiet: every pool finishes or hands back its messages, then the broker closes. (Dramatiq has no
+    ``process_stop`` hook: emitting one made every middleware log a CRITICAL traceback at each stop.)
     """
     broker = setup(app)
     if isinstance(broker, StubBroker):
@@ -50,5 +50,4 @@ def run_worker(app: Any, *, queues: list[str] | None = None, threads: int = 4) -
         cleaner.set()
         for pool in pools:
             pool.stop(timeout=30_000)
-        broker.emit_before("process_stop")
         broker.close()

@@ -181,6 +181,17 @@ class Rig:
             proc.send_signal(signal.SIGKILL)  # the process only: its analysis child must die by itself
             proc.wait()
 
+    def stop_gracefully(self, role: str, timeout: float = 60) -> str:
+        """SIGTERM ``role`` and wait for it; returns what it logged while stopping."""
+        path = self.tmp / f"{role}.log"
+        before = path.stat().st_size if path.exists() else 0
+        proc = self.procs.pop(role)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=timeout)
+        with open(path, "rb") as f:
+            f.seek(before)
+            return f.read().decode(errors="replace")
+
     def close(self) -> None:
         for role in list(self.procs):
             proc = self.procs.pop(role)
