@@ -41,6 +41,13 @@ def main() -> int:
             rig.close()
     print(f"{args.cycles} cycles in {time.monotonic() - started:.0f} s")
     print("kills per stage in flight:", json.dumps(dict(sorted(rig.tally.injections.items()))))
+    took = sorted(rig.tally.takeover_s)
+    if took:
+        print(
+            f"kill -9 → the dead worker's jobs released and sent again (or ended): {len(took)} kills, "
+            f"p50 {took[len(took) // 2]:.1f} s, max {took[-1]:.1f} s "
+            "(bound: lease 2 s + sweep 0.5 s in this rig)"
+        )
     print("verdict:", json.dumps(verdict, default=str))
     bad = (
         any(verdict[k] for k in ("jobs_not_succeeded", "posts_not_published", "duplicates", "lost", "leftovers"))

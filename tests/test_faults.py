@@ -43,7 +43,7 @@ def test_kill_worker_and_scheduler_at_random_moments(rig) -> None:
     from fakes.fault_rig import run_faults
 
     verdict = run_faults(rig, cycles=int(os.environ.get("CLIPCAST_FAULT_CYCLES", "2")))
-    print("fault injections:", rig.tally.injections, "verdict:", verdict)
+    print("fault injections:", rig.tally.injections, "takeover s:", rig.tally.takeover_s, "verdict:", verdict)
     assert_exactly_once(verdict)
     assert sum(verdict["posts"].values()) >= 5 and verdict["jobs"] >= 5
     stopping = rig.stop_gracefully("worker")  # repro 11: a graceful stop logged 9 CRITICAL tracebacks

@@ -82,8 +82,7 @@ class PrivateRedis:
 @dataclass
 class Tally:
     injections: dict[str, int] = field(default_factory=dict)
-    posts: dict[str, int] = field(default_factory=dict)
-    jobs: int = 0
+    takeover_s: list[float] = field(default_factory=list)  # kill -9 → its jobs released by the sweeper (or ended)
 
     def count(self, stage: str) -> None:
         self.injections[stage] = self.injections.get(stage, 0) + 1
@@ -150,6 +149,7 @@ class Rig:
                 else:
                     os.environ[k] = v
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._starts: dict[str, int] = {}
         self.dead_pids: list[int] = []
         self.accounts = self._connect_all()
         self.video = vertical_video(tmp / "vertical.mp4", seconds=3.5)  # Reels need at least 3 s
@@ -167,12 +167,23 @@ class Rig:
         path = self.tmp / f"{role}.log"
         marker = "worker started" if role == "worker" else "scheduler active"
         before = path.read_text(errors="replace").count(marker) if path.exists() else 0
+        self._starts[role] = before + 1
         log = open(path, "ab")  # noqa: SIM115 (the child owns it)
         self.procs[role] = subprocess.Popen(
             [*CLIPCAST, *args], env=self.env, cwd=ROOT, start_new_session=True, stdout=log, stderr=log
         )
         if wait:
-            self.wait_until(lambda: path.read_text(errors="replace").count(marker) > before, 60, f"{role} start")
+            self.wait_until(lambda: self.started(role), 60, f"{role} start")
+
+    def held_by(self, pid: int) -> list[int]:
+        """Unfinished jobs whose owner is the process ``pid`` (running, or waiting for their lease to run out)."""
+        js, _ = self.unfinished()
+        return [j.id for j in js if j.owner and f":{pid}:" in j.owner]
+
+    def started(self, role: str) -> bool:
+        path = self.tmp / f"{role}.log"
+        marker = "worker started" if role == "worker" else "scheduler active"
+        return path.read_text(errors="replace").count(marker) >= self._starts[role]
 
     def kill(self, role: str) -> None:
         proc = self.procs.pop(role, None)
@@ -358,7 +369,13 @@ def run_faults(rig: Rig, *, cycles: int, settle: float = 60.0) -> dict[str, Any]
         rig.kill(victim)
         for stage in active if victim == "worker" else ["dispatch"]:
             rig.tally.count(f"{victim}:{stage}")
+        killed_at = time.monotonic()
+        held = rig.held_by(victim_pid := rig.dead_pids[-1]) if victim == "worker" else []
         time.sleep(rig.rng.uniform(0.0, 0.5))
-        rig.start(victim)
+        rig.start(victim, wait=False)
+        if held:
+            rig.wait_until(lambda: not rig.held_by(victim_pid), 60, "the killed worker's jobs to be released")
+            rig.tally.takeover_s.append(time.monotonic() - killed_at)
+        rig.wait_until(lambda role=victim: rig.started(role), 60, f"{victim} start")
     rig.wait_until(rig.settled, settle, "every job and post to end")
     return rig.verdict()
