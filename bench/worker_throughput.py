@@ -5,6 +5,11 @@ Runs the real pipeline (ingest → bundled tiny.en transcription → heuristic s
 so nothing is cached between runs. The baseline is the 1-process run measured in the same invocation.
 
     .venv/bin/python bench/worker_throughput.py [--videos 4] [--clips 2]
+    .venv/bin/python bench/worker_throughput.py --publish-latency [--posts 20] [--backlog 6]
+
+``--publish-latency``: due → started of publish jobs (p50/p99) with an empty render queue (the baseline) and then
+under a full render backlog (``--backlog`` process jobs of 3 clips each, every render 1.5 s in real time, more
+than the render slots), through a private redis-server and one ``clipcast worker`` (tests/fakes/fault_rig.py).
 
 Needs Redis (REDIS_URL, default redis://127.0.0.1:6379/15), ffmpeg and espeak-ng. Transcription uses
 ``BENCH_STT_THREADS`` CPU threads per worker (default 1). ffmpeg and CTranslate2 already use several cores for one
@@ -121,11 +126,71 @@ def run_once(videos: list[Path], processes: int, clips: int, redis_url: str, wor
             client.delete(*keys)
 
 
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def publish_latency(posts: int, backlog: int) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from fakes.fault_rig import Rig
+    from fakes.publish_env import make_clip
+
+    from core.leases import aware
+    from core.models import Job, Post
+    from core.pipeline.publish import schedule_post
+
+    def measure(rig: Rig, label: str) -> None:
+        ids = [
+            schedule_post(rig.app, make_clip(rig.app, rig.video, title=f"{label}{i}", duration=3.5),
+                          rig.accounts["folder"]).id
+            for i in range(posts)
+        ]  # fmt: skip
+
+        def published() -> bool:
+            with rig.app.session() as s:
+                return all(s.get(Post, i).status == "published" for i in ids)
+
+        rig.wait_until(published, 300, "posts to be published")
+        with rig.app.session() as s:
+            due = {p.id: aware(p.scheduled_at) for p in s.exec(select(Post)) if p.id in ids}
+            started = {
+                j.options["post_id"]: aware(j.started_at) for j in s.exec(select(Job).where(Job.kind == "publish"))
+                if j.options.get("post_id") in due and j.started_at
+            }  # fmt: skip
+        lat = [(started[i] - due[i]).total_seconds() for i in ids]
+        print(
+            f"{label}: {posts} posts, due → started "
+            f"p50 {_percentile(lat, 0.5):.2f} s, p99 {_percentile(lat, 0.99):.2f} s"
+        )
+
+    from sqlmodel import select
+
+    with tempfile.TemporaryDirectory(prefix="clipcast-bench-") as tmp:
+        rig = Rig(Path(tmp), latency=0.0)
+        try:
+            rig.start("scheduler")
+            rig.start("worker")
+            measure(rig, "baseline (no renders queued)")
+            for _ in range(backlog):
+                rig.new_process_job()
+            time.sleep(3)  # analyses done, renders queued behind the slots
+            measure(rig, f"under a render backlog ({backlog * 3} renders, 1.5 s each)")
+        finally:
+            rig.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, default=4)
     parser.add_argument("--clips", type=int, default=2, help="clips asked for per video")
+    parser.add_argument("--publish-latency", action="store_true", help="publish due → started under a backlog")
+    parser.add_argument("--posts", type=int, default=20)
+    parser.add_argument("--backlog", type=int, default=6, help="process jobs (3 renders each) queued first")
     args = parser.parse_args()
+    if args.publish_latency:
+        publish_latency(args.posts, args.backlog)
+        return
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
     with tempfile.TemporaryDirectory(prefix="clipcast-bench-") as tmp:
         work = Path(tmp)

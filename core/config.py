@@ -158,7 +158,10 @@ class WorkerSettings(Section):
         True, description="run analysis in a child process so cancel and time limits can kill transcription"
     )
     heartbeat_timeout: float = Field(
-        60, gt=0, description="s without a heartbeat before a worker's messages go to another worker"
+        30,
+        gt=0,
+        description="s without a heartbeat before a worker counts as dead: its fetched messages are sent again "
+        "by the sweeper (so a killed worker's unstarted messages move on within this plus scheduler.sweep_interval)",
     )
     maintenance_chance: int = Field(
         10_000,
@@ -166,6 +169,15 @@ class WorkerSettings(Section):
         le=1_000_000,
         description="per million broker calls that look for dead workers' messages (10000: a dead worker's "
         "messages move on within about a minute or two after heartbeat_timeout; Dramatiq's own default is 1000)",
+    )
+    check_delay: float = Field(
+        5, gt=0, description="s from an upload to the first status check of its post (then backoff up to 300 s)"
+    )
+    lease_seconds: float = Field(
+        30,
+        ge=2,
+        description="how long a job or post stays with its process after the last renewal (renewed every third of "
+        "it); a killed process's work is taken over this long after its death, plus one sweep",
     )
     stages: dict[str, str] = Field(
         default_factory=dict,
@@ -182,6 +194,9 @@ class SchedulerSettings(Section):
     token_refresh_interval: float = Field(900, gt=0, description="how often expiring tokens are refreshed")
     misfire_grace_time: int = Field(300, ge=1, description="a run late by up to this many seconds still happens")
     lock_ttl: float = Field(30, gt=0, description="the single-scheduler lease; a dead scheduler's lease expires")
+    sweep_interval: float = Field(
+        10, gt=0, description="how often jobs and posts whose owner died are re-driven and lost messages re-sent"
+    )
 
 
 class ScheduleConfig(Section):

@@ -50,6 +50,17 @@ class RetryableError(ClipcastError):
     """A transient failure (network, rate limit, 5xx): the same call may succeed later."""
 
 
+class Deferred(RetryableError):
+    """Nothing was sent, and nothing can be before a known time (a platform's publishing window is full).
+
+    ``window_seconds``: the platform's moving window (e.g. Instagram's 24 h); the post is scheduled again for
+    when the oldest post of the account inside that window leaves it."""
+
+    def __init__(self, message: str, hint: str | None = None, *, window_seconds: float = 86400) -> None:
+        super().__init__(message, hint)
+        self.window_seconds = window_seconds
+
+
 class PublishVetoed(PermanentError):
     """A ``before_publish`` hook refused the post."""
 

@@ -11,10 +11,13 @@ follows its children (progress = share of clips rendered) and ends when the last
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
+from core import leases
 from core.errors import ClipcastError, InputError
 from core.logging import get_logger
 from core.models import Job, JobStatus, utcnow
@@ -25,6 +28,14 @@ log = get_logger("clipcast.jobs")
 #: Job kinds and the Dramatiq queue each one runs on.
 KIND_QUEUE = {"analyze": "analyze", "process": "analyze", "render": "render", "publish": "publish", "check": "publish"}
 FINAL = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
+
+
+class JobBusy(ClipcastError):
+    """Another live process owns the job until ``until`` (its lease); this message is early or a duplicate."""
+
+    def __init__(self, job_id: int, owner: str | None, until: datetime | None) -> None:
+        super().__init__(f"job {job_id} is running in {owner} (lease until {until})")
+        self.until = until
 
 
 class JobNotFound(InputError):
@@ -41,7 +52,7 @@ def create_job(
     user_id: int | None = None,
     options: dict[str, Any] | None = None,
 ) -> Job:
-    """A queued job row (not yet sent: call ``core.tasks.enqueue``)."""
+    """A queued job row (not yet sent: call ``core.tasks.enqueue``; the reconciler sends it if nobody does)."""
     if kind not in KIND_QUEUE:
         raise InputError(f"unknown job kind {kind!r}", f"use one of: {', '.join(KIND_QUEUE)}")
     job = Job(kind=kind, video_id=video_id, clip_id=clip_id, user_id=user_id, options=dict(options or {}))
@@ -96,10 +107,11 @@ def update_job(app: Any, job_id: int, **fields: Any) -> Job:
         return job
 
 
-def start_attempt(app: Any, job_id: int) -> Job | None:
-    """Mark the job running and count the attempt; None when there is nothing to do (finished or cancelled).
-
-    A job already ``running`` is taken over: its previous worker died or the message was redelivered.
+def start_attempt(app: Any, job_id: int, *, count: bool = True) -> Job | None:
+    """Claim the job for this process and mark it running; None when there is nothing to do (finished or
+    cancelled). ``JobBusy`` when another live process owns it (a duplicate, or a message redelivered before the
+    dead owner's lease ran out). A job ``running`` whose lease ran out is taken over: its previous worker died.
+    ``count``: add an attempt.
     """
     with app.session() as s:
         job = s.get(Job, job_id)
@@ -112,13 +124,19 @@ def start_attempt(app: Any, job_id: int) -> Job | None:
             job.status, job.finished_at, job.message = JobStatus.CANCELLED, utcnow(), "cancelled before it started"
             s.add(job)
             return None
-        job.status = JobStatus.RUNNING
-        job.attempts += 1
-        job.started_at = job.started_at or utcnow()
-        job.error = None
-        job.updated_at = utcnow()
-        s.add(job)
-        return job
+    values: dict[str, Any] = {"status": JobStatus.RUNNING, "error": None}
+    if count:
+        values["attempts"] = Job.attempts + 1
+    if not leases.claim(app, Job, job_id, where=col(Job.status).not_in(list(FINAL)), **values):
+        job = get_job(app, job_id)
+        if job.status in FINAL:
+            return None
+        raise JobBusy(job_id, job.owner, job.lease_until)
+    leases.claimed_here(job_id)
+    job = get_job(app, job_id)
+    if job.started_at is None:
+        job = update_job(app, job_id, started_at=utcnow())
+    return job
 
 
 def succeed(app: Any, job_id: int, message: str = "done", **fields: Any) -> Job:
@@ -160,55 +178,6 @@ def cancel_job(app: Any, job_id: int) -> Job:
     if job.kind == "process" and job.stage == "render":
         refresh_parent(app, job_id)  # all its clips may have been queued: then it is cancelled now
     return get_job(app, job_id)
-
-
-def retry_job(app: Any, job_id: int) -> Job:
-    """Re-queue a failed (or cancelled) job from the stage that failed.
-
-    Finished stages are not redone: transcripts are cached by audio hash, rendered clips are skipped by their
-    render hash, a post with a remote id is only checked. A process job that failed in ``render`` re-queues only
-    the clips that did not render.
-    """
-    from core import tasks
-
-    job = get_job(app, job_id)
-    if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
-        raise ClipcastError(
-            f"job {job_id} is {job.status}; only failed or cancelled jobs can be retried",
-            "wait for it to finish, or cancel it first",
-        )
-    kids = children(app, job_id) if job.kind == "process" else []
-    if job.kind == "process" and job.stage == "render" and kids:
-        for child in kids:
-            if child.status in (JobStatus.FAILED, JobStatus.CANCELLED):
-                _requeue_row(app, child.id)  # type: ignore[arg-type]
-                tasks.enqueue(app, get_job(app, child.id))  # type: ignore[arg-type]
-        update_job(
-            app,
-            job_id,
-            status=JobStatus.RUNNING,
-            error=None,
-            finished_at=None,
-            cancel_requested=False,
-            message="retrying clips that failed",
-        )
-        refresh_parent(app, job_id)
-        return get_job(app, job_id)
-    _requeue_row(app, job_id)
-    tasks.enqueue(app, get_job(app, job_id))
-    return get_job(app, job_id)
-
-
-def _requeue_row(app: Any, job_id: int) -> None:
-    update_job(
-        app,
-        job_id,
-        status=JobStatus.QUEUED,
-        error=None,
-        finished_at=None,
-        cancel_requested=False,
-        message=f"retry requested (stage {get_job(app, job_id).stage or 'start'})",
-    )
 
 
 def refresh_parent(app: Any, parent_id: int) -> Job:
@@ -263,7 +232,10 @@ class JobReporter:
         if now - self._last_write < self.interval and percent < 100:
             return
         self._last_write = now
-        update_job(self.app, self.job_id, progress=round(max(0.0, min(100.0, percent)), 1), message=message[:500])
+        try:
+            update_job(self.app, self.job_id, progress=round(max(0.0, min(100.0, percent)), 1), message=message[:500])
+        except OperationalError as exc:  # a database lock held too long: progress is a hint, the work goes on
+            log.warning("progress write skipped", job_id=self.job_id, error=str(exc).splitlines()[0])
 
     def check_cancelled(self) -> None:
         now = time.monotonic()

@@ -116,6 +116,8 @@ class Job(SQLModel, table=True):
     attempts: int = 0
     cancel_requested: bool = False
     options: dict[str, Any] = _json()
+    owner: str | None = Field(None, description="the process running it now (core.leases); None when waiting")
+    lease_until: datetime | None = Field(None, index=True, description="the owner's deadline; renewed while alive")
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -140,6 +142,7 @@ class Clip(SQLModel, table=True):
     status: str = Field(ClipStatus.PROPOSED, index=True)
     render_options: dict[str, Any] = _json()
     render_hash: str | None = Field(None, description="hash of what the last render used; skip when equal")
+    render_version: int = Field(0, description="count of renders; each one writes new keys, never over old ones")
     video_key: str | None = None
     thumbnail_key: str | None = None
     srt_key: str | None = None
@@ -200,6 +203,9 @@ class Post(SQLModel, table=True):
     title: str = ""
     caption: str = Field("", sa_column=Column(Text))
     options: dict[str, Any] = _json()
+    video_key: str | None = Field(None, description="the render this post publishes, fixed when it is scheduled")
+    owner: str | None = Field(None, description="the process driving it now (core.leases); None when idle")
+    lease_until: datetime | None = Field(None, index=True, description="the owner's deadline; renewed while alive")
     error: str | None = Field(None, sa_column=Column(Text))
     retryable: bool = False
     attempts: int = 0

@@ -5,9 +5,10 @@ Posting times live in the database; this process only dispatches. Its jobs (fixe
 
 * ``dispatch-due-posts`` (every ``scheduler.dispatch_interval`` s): claims due ``scheduled`` posts, marks them
   dispatched and creates their publish jobs in one transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a
-  conditional ``UPDATE ... WHERE dispatched_at IS NULL`` on SQLite), then sends the messages. A publish job
-  still ``queued`` 30 minutes later (its message was lost) is sent again; ``publish_post`` claims the post
-  itself atomically, so that can never upload twice.
+  conditional ``UPDATE ... WHERE dispatched_at IS NULL`` on SQLite), then sends the messages.
+* ``sweep`` (every ``scheduler.sweep_interval`` s): ``core.sweeper.sweep`` re-drives jobs and posts whose owner
+  died and re-sends jobs whose message was lost (a reconciler comparing job rows with the broker's queues);
+  ``publish_post`` claims the post itself, so that can never upload twice.
 * ``posting-schedules``: ``core.schedules.run_schedules``.
 * ``watched-sources``: polls each due source; a new item becomes an analyze/process job, recorded in
   ``SourceItemSeen`` (unique per source and item) in the same transaction, so it is never processed twice.
@@ -35,15 +36,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from core import jobs
 from core.errors import ClipcastError, InputError
 from core.logging import get_logger
 from core.models import Job, Post, SourceItemSeen, WatchedSource, utcnow
 
 log = get_logger("clipcast.scheduler")
-
-#: A publish job still ``queued`` after this long is sent again (its message was lost; longer than any backoff).
-RESEND_AFTER = timedelta(minutes=30)
 
 
 def _is_postgres(app: Any) -> bool:
@@ -113,36 +110,20 @@ def dispatch_due(
         for post_id, job in claimed:
             try:
                 sender(app, job)
-            except Exception as exc:  # resend_stale sends it again after RESEND_AFTER
+            except Exception as exc:  # the row stays queued: the sweeper's reconciler sends it
                 log.error("could not send a publish message", post_id=post_id, job_id=job.id, error=repr(exc))
         log.info("dispatched due posts", count=len(claimed))
     return [post_id for post_id, _ in claimed]
 
 
-def resend_stale(app: Any, *, now: datetime | None = None, send: Callable[[Any, Job], None] | None = None) -> list[int]:
-    """Send again the publish jobs still ``queued`` after ``RESEND_AFTER`` (their message was lost).
-
-    The same job is re-sent, never a new one; ``publish_post`` claims its post atomically, so even a message
-    that was only slow cannot post twice.
-    """
-    cutoff = (now or utcnow()) - RESEND_AFTER
-    with app.session() as s:
-        rows = list(
-            s.exec(select(Job).where(Job.kind == "publish", Job.status == "queued", col(Job.updated_at) < cutoff))
-        )
-    if rows:
-        from core import tasks
-
-        for job in rows:
-            jobs.update_job(app, job.id, message="re-sent: its message was lost")  # type: ignore[arg-type]
-            (send or tasks.enqueue)(app, job)
-        log.warning("re-sent publish jobs whose messages were lost", jobs=[j.id for j in rows])
-    return [j.id for j in rows]  # type: ignore[misc]
-
-
 def _dispatch_tick(app: Any) -> None:
     dispatch_due(app)
-    resend_stale(app)
+
+
+def _sweep_tick(app: Any) -> None:
+    from core.sweeper import sweep
+
+    sweep(app)
 
 
 # -------------------------------------------------------------------------------------------- watched sources
@@ -425,7 +406,7 @@ class Lease:
 
 
 def build_scheduler(app: Any, lease: Lease, *, blocking: bool = True) -> Any:
-    """The APScheduler instance with the four jobs plus the lease renewal."""
+    """The APScheduler instance with its five jobs plus the lease renewal."""
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -455,6 +436,7 @@ def build_scheduler(app: Any, lease: Lease, *, blocking: bool = True) -> Any:
     first = datetime.now(UTC)
     plan = [
         ("dispatch-due-posts", _dispatch_tick, cfg.dispatch_interval),
+        ("sweep", _sweep_tick, cfg.sweep_interval),
         ("posting-schedules", _run_schedules, cfg.schedules_interval),
         ("watched-sources", poll_sources, cfg.sources_interval),
         ("token-refresh", refresh_tokens, cfg.token_refresh_interval),

@@ -30,6 +30,7 @@ from sqlmodel import col, select
 from core.errors import InputError
 from core.logging import get_logger
 from core.models import Clip, ClipStatus, Post, Schedule, SocialAccount, utcnow
+from core.posts import create_post
 
 log = get_logger("clipcast.schedules")
 
@@ -234,19 +235,19 @@ def fill_slot(app: Any, schedule: Schedule, slot: datetime) -> SlotOutcome:
 
 
 def _create_post(app: Any, clip: Clip, account: SocialAccount, schedule: Schedule, slot: datetime) -> Post:
-    from core.pipeline.publish import schedule_post
-
     with app.session() as s:
         row = s.get(Clip, clip.id)
         if row is not None and row.status == ClipStatus.PROPOSED:  # auto-approve
             row.status, row.updated_at = ClipStatus.APPROVED, utcnow()
             s.add(row)
-    post = schedule_post(app, clip.id, account.id, at=_aware(slot), user_id=account.user_id)  # type: ignore[arg-type]
-    with app.session() as s:
-        row = s.get(Post, post.id)
-        row.schedule_id = schedule.id
-        s.add(row)
-    return post
+    return create_post(
+        app,
+        clip.id,  # type: ignore[arg-type]
+        account.id,  # type: ignore[arg-type]
+        at=_aware(slot),
+        user_id=account.user_id,
+        schedule_id=schedule.id,
+    )
 
 
 def run_schedules(app: Any, *, now: datetime | None = None) -> list[SlotOutcome]:

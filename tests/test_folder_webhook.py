@@ -91,3 +91,94 @@ def test_verify_signature_helper():
     assert not verify_signature(
         SECRET, str(int(time.time()) - 3600), body, sign(SECRET, str(int(time.time()) - 3600), body)
     )
+
+
+def test_folder_killed_mid_copy_is_written_again_once(tmp_path, video, monkeypatch):
+    """Repro 7: a worker killed while copying to the outbox left the post failed ("... is gone") for good."""
+    import shutil
+
+    from core.pipeline.publish import get_post
+
+    app = make_app(tmp_path, {})
+    post = schedule_post(app, make_clip(app, video), make_account(app, "folder", {}))
+    real_copy = shutil.copyfile
+
+    def half_then_die(src, dst, *a, **kw):
+        with open(src, "rb") as f, open(dst, "wb") as out:
+            out.write(f.read(1000))
+        raise SystemExit(137)
+
+    monkeypatch.setattr(shutil, "copyfile", half_then_die)
+    with pytest.raises(SystemExit):
+        publish_post(app, post.id)
+    monkeypatch.setattr(shutil, "copyfile", real_copy)
+    outbox = app.settings.data_dir / "outbox"
+    stuck = get_post(app, post.id)
+    assert stuck.status == PostStatus.UPLOADING and stuck.remote_id is None
+    assert [p.name for p in outbox.iterdir()] == [f".part-{post.id}"]  # the partial delivery, not counted
+    done = publish_post(app, post.id)  # the sweeper's job takes over
+    assert done.status == PostStatus.PUBLISHED
+    (folder,) = outbox.iterdir()
+    assert not folder.name.startswith(".part") and (folder / "clip.mp4").read_bytes() == video.read_bytes()
+
+
+def test_webhook_lost_answer_is_redelivered_with_the_same_key(tmp_path, video, hook):
+    """Repro 8: redeliveries carry the same key and say so; the receiver's de-duplication counts one post."""
+    app = webhook_app(tmp_path, hook)
+    hook.drop_answers = 1  # the receiver took the delivery, its answer is lost
+    post = publish_post(app, schedule_post(app, make_clip(app, video), make_account(app, "webhook", {})).id)
+    assert post.status == PostStatus.PUBLISHED and len(hook.accepted) == 1
+    key = f"clipcast-post-{post.id}"
+    assert hook.deliveries == [(key, None), (key, "true")]
+
+
+def test_webhook_taken_over_asks_the_status_endpoint_first(tmp_path, video, hook, monkeypatch):
+    from plugins.publishers.http import HttpClient
+
+    app = webhook_app(tmp_path, hook, status_url=f"{hook.url}/status")
+    post = schedule_post(app, make_clip(app, video), make_account(app, "webhook", {}))
+    real = HttpClient.request
+
+    def post_then_die(self, method, url, **kw):
+        res = real(self, method, url, **kw)
+        if method == "POST":
+            raise SystemExit(137)  # the worker dies with the answer in hand, before recording it
+        return res
+
+    monkeypatch.setattr(HttpClient, "request", post_then_die)
+    with pytest.raises(SystemExit):
+        publish_post(app, post.id)
+    monkeypatch.setattr(HttpClient, "request", real)
+    from core.pipeline.publish import get_post
+
+    assert get_post(app, post.id).options["checkpoint"]["delivery"] == "sent"
+    done = publish_post(app, post.id)
+    assert done.status == PostStatus.PUBLISHED and hook.count("POST", "/hook") == 1
+    assert hook.count("GET", "/status") == 1
+
+
+def test_webhook_job_failed_for_good_leaves_a_failed_cancellable_post(tmp_path, video, hook):
+    """Repro 12: the receiver answered 501 until the job's retries ran out; the post stayed `uploading`."""
+    from core import jobs, tasks
+    from core.models import Post
+    from core.pipeline.publish import cancel_post, get_post
+
+    app = make_app(
+        tmp_path,
+        {"webhook": {"url": f"{hook.url}/hook", "secret": SECRET, "backoff_seconds": 0.01, "retries": 1}},
+        server=PUBLIC,
+        worker={"max_retries": 1, "min_backoff": 0.05, "max_backoff": 0.1},
+    )
+    hook.status = 501
+    post = schedule_post(app, make_clip(app, video), make_account(app, "webhook", {}))
+    job = jobs.create_job(app, "publish", options={"post_id": post.id})
+    try:
+        tasks.enqueue(app, job)
+        assert jobs.wait_for_job(app, job.id, timeout=30).status == "failed"
+    finally:
+        tasks.stop_embedded_worker()
+    row = get_post(app, post.id)
+    assert row.status == PostStatus.FAILED and row.retryable and "HTTP 501" in row.error and row.owner is None
+    assert cancel_post(app, post.id).status == PostStatus.CANCELLED
+    with app.session() as s:  # what the API's delete routes refuse: posts uploading or processing
+        assert s.get(Post, post.id).status not in ("uploading", "processing")

@@ -14,7 +14,8 @@ from core import accounts, crypto
 from core.config import ServerSettings
 from core.contracts import PostStatus
 from core.errors import RetryableError
-from core.models import SocialAccount
+from core.leases import aware
+from core.models import SocialAccount, utcnow
 from core.pipeline.publish import check_post, get_post, publish_post, schedule_post
 from plugins.publishers.instagram import InstagramPublisher
 
@@ -83,9 +84,13 @@ def test_reel_walks_container_statuses_and_publishes(tmp_path, ig, video):
 def test_publishing_limit_is_read_before_posting(tmp_path, ig, video):
     app = make_app(tmp_path, {"instagram": ig.options()}, server=PUBLIC)
     account_id = connect(app, ig)
+    ig.quota_total = 3  # read live: never a constant
     ig.quota_usage = ig.quota_total
     post = publish_post(app, schedule_post(app, make_clip(app, video, duration=3.5), account_id).id)
-    assert post.status == PostStatus.FAILED and "publishing limit" in post.error and not ig.containers
+    # Repro 6: the refusal is not a failure; the post waits, scheduled, for the window to free a place.
+    assert post.status == PostStatus.SCHEDULED and "publishing limit" in post.error and not ig.containers
+    assert aware(post.scheduled_at) > utcnow() and post.dispatched_at is None
+    ig.quota_total = 50
     # The limit filling up while a container processes: media_publish waits instead of being refused.
     ig.quota_usage = 0
     ig.polls_until_finished = 1
@@ -142,3 +147,17 @@ def test_code_190_on_a_young_token_asks_for_reconnect(tmp_path, ig, video):
     post = publish_post(app, schedule_post(app, make_clip(app, video, duration=3.5), account_id).id)
     assert post.status == PostStatus.FAILED and "24 hours" in post.error
     assert accounts.list_accounts(app)[0]["status"] == "reconnect"
+
+
+def test_publishing_limit_frees_up_and_the_deferred_post_goes_out(tmp_path, ig, video):
+    app = make_app(tmp_path, {"instagram": ig.options()}, server=PUBLIC)
+    account_id = connect(app, ig)
+    ig.quota_total, ig.quota_duration = 2, 1.0  # a 1-second window stands for Meta's 24 hours
+    ig.quota_usage = 2
+    post = publish_post(app, schedule_post(app, make_clip(app, video, duration=3.5), account_id).id)
+    assert post.status == PostStatus.SCHEDULED and not ig.containers
+    time.sleep(1.1)  # the window moved on
+    ig.polls_until_finished = 0
+    done = publish_post(app, post.id)
+    assert done.status in (PostStatus.PROCESSING, PostStatus.PUBLISHED) and len(ig.containers) == 1
+    assert check_post(app, post.id).status == PostStatus.PUBLISHED and ig.publish_calls == 1

@@ -11,7 +11,7 @@ from fakes.publish_env import make_account, make_app, make_clip, reset_logging, 
 from core.contracts import PostStatus
 from core.errors import InputError, PublishVetoed, RetryableError
 from core.hookspecs import hookimpl
-from core.models import Clip, ClipStatus
+from core.models import Clip, ClipStatus, utcnow
 from core.pipeline import publish as pub
 from plugins.publishers.folder import FolderPublisher
 
@@ -112,7 +112,7 @@ def test_before_publish_veto_fails_the_post(env):
 def test_retry_only_without_remote_id(env, monkeypatch):
     app, clip_id, account_id, _out = env
     post = pub.schedule_post(app, clip_id, account_id)
-    with pytest.raises(InputError, match="only failed posts"):
+    with pytest.raises(InputError, match="only failed or interrupted posts"):
         pub.retry_post(app, post.id)
     monkeypatch.setattr(FolderPublisher, "preflight", lambda *a: ["disk full"])
     failed = pub.publish_post(app, post.id)
@@ -145,10 +145,16 @@ def test_transient_failure_keeps_uploading_then_recovers_once(env, monkeypatch):
         pub.publish_post(app, post.id)
     assert pub.get_post(app, post.id).status == PostStatus.UPLOADING
     monkeypatch.setattr(FolderPublisher, "publish", original)
-    with pytest.raises(RetryableError, match="another worker"):
-        pub.publish_post(app, post.id)  # within the lease: maybe still running elsewhere
-    done = pub.publish_post(app, post.id, lease_seconds=0)
+    row = pub.get_post(app, post.id)
+    assert row.owner is None and row.lease_until is None  # released at once: the retry needs no lease to run out
+    live = utcnow() + timedelta(seconds=60)
+    pub._update(app, post.id, owner="worker:elsewhere:1:abc", lease_until=live)
+    assert pub.publish_post(app, post.id).status == PostStatus.UPLOADING  # a live owner's post is left alone
+    assert written(out) == []
+    pub._update(app, post.id, lease_until=utcnow() - timedelta(seconds=1))  # that owner died
+    done = pub.publish_post(app, post.id)
     assert done.status == PostStatus.PUBLISHED and done.attempts == 1 and len(written(out)) == 1
+    assert pub.get_post(app, post.id).owner is None
 
 
 def test_recovery_finds_work_the_dead_worker_finished(env, monkeypatch):
@@ -164,7 +170,7 @@ def test_recovery_finds_work_the_dead_worker_finished(env, monkeypatch):
     with pytest.raises(SystemExit):
         pub.publish_post(app, post.id)
     monkeypatch.setattr(FolderPublisher, "publish", lambda *a: pytest.fail("must not publish again"))
-    done = pub.publish_post(app, post.id, lease_seconds=0)
+    done = pub.publish_post(app, post.id)
     assert done.status == PostStatus.PUBLISHED and len(written(out)) == 1
 
 

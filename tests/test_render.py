@@ -277,3 +277,25 @@ def test_longest_clips_start_first_and_results_keep_the_order_asked(talk_app, mo
     assert started == [ids[1], ids[2], ids[0]]  # 12 s, 6 s, 3 s
     assert list(results) == ids and isinstance(results[ids[0]], InputError)
     assert [r.id for r in list(results.values())[1:]] == ids[1:]
+
+
+@pytest.mark.slow
+def test_a_posted_render_is_never_replaced(talk_app) -> None:
+    """Repro 5: re-rendering a posted clip re-rendered it in place; later posts of it carried other bytes."""
+    from core.pipeline.publish import schedule_post
+
+    app, video = talk_app
+    cid = new_clip(app, video, 1.0, 4.0)
+    first = render_clip(app, cid, options=RenderOptions(**FAST))
+    with app.session() as s:
+        account = models.SocialAccount(platform="folder", name="outbox-v", remote_id="outbox-v")
+        s.add(account)
+        s.flush()
+        account_id = account.id
+    post = schedule_post(app, cid, account_id)
+    before = app.storage.local_path(first.video_key).read_bytes()
+    again = render_clip(app, cid, options=RenderOptions(caption_style="clean", **FAST))
+    assert again.render_version == first.render_version + 1 and again.video_key != first.video_key
+    with app.session() as s:
+        assert s.get(models.Post, post.id).video_key == first.video_key  # the post keeps its version...
+    assert app.storage.local_path(first.video_key).read_bytes() == before  # ...and its bytes

@@ -72,9 +72,11 @@ def test_due_posts_are_dispatched_once_on_sqlite(app: Clipcast) -> None:
         later = list(s.exec(select(Post).where(Post.dispatched_at == None)))  # noqa: E711
     assert sorted(j.options["post_id"] for j in jobs) == sorted(due)
     assert len(later) == 2  # not due yet
-    # A job whose message was lost is sent again (the same job) once RESEND_AFTER has passed.
-    assert scheduler.resend_stale(app, send=send) == []
-    resent = scheduler.resend_stale(app, send=send, now=utcnow() + timedelta(minutes=31))
+    # A job whose message was lost is sent again (the same job) by the sweeper's reconciler, after its grace.
+    from core.sweeper import sweep
+
+    assert sweep(app, send=send, grace=60).resent == []
+    resent = sweep(app, send=send, now=utcnow() + timedelta(seconds=61), grace=60).resent
     assert sorted(resent) == sorted(j.id for j in jobs)
     assert len(sent) == 10 and scheduler.dispatch_due(app, send=send, now=utcnow() + timedelta(minutes=31)) == []
 
@@ -207,7 +209,14 @@ def test_scheduler_jobs_have_fixed_ids_coalesce_and_a_misfire_grace(app: Clipcas
     lease = scheduler.Lease(app)
     sched = scheduler.build_scheduler(app, lease, blocking=False)
     ids = {job.id for job in sched.get_jobs()}
-    assert ids == {"dispatch-due-posts", "posting-schedules", "watched-sources", "token-refresh", "scheduler-lease"}
+    assert ids == {
+        "dispatch-due-posts",
+        "sweep",
+        "posting-schedules",
+        "watched-sources",
+        "token-refresh",
+        "scheduler-lease",
+    }
     assert sched._job_defaults == {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
     assert type(sched).__name__ == "BackgroundScheduler"
     assert type(scheduler.build_scheduler(app, lease)).__name__ == "BlockingScheduler"

@@ -218,7 +218,7 @@ def test_corrupt_input_fails_once_with_stage_and_reason_then_retry_after_fix(
 
     bad.write_bytes(short_video.read_bytes())  # the user fixes the file
     app.settings.worker.isolate_analyze = False  # (saves a second child process; the first one proved the path)
-    jobs.retry_job(app, job.id)
+    tasks.retry_job(app, job.id)
     job = jobs.wait_for_job(app, job.id, timeout=60)
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.attempts == 2 and job.error is None
@@ -238,9 +238,9 @@ def test_a_crashing_plugin_is_retried_then_failed_with_the_last_error(
     assert job.attempts == 2  # first try + max_retries
 
     with pytest.raises(ClipcastError, match="only failed or cancelled jobs"):
-        jobs.retry_job(app, jobs.create_job(app, "analyze").id)
+        tasks.retry_job(app, jobs.create_job(app, "analyze").id)
     (tmp_path / "broken-plugin").unlink()  # the plugin is fixed
-    jobs.retry_job(app, job.id)
+    tasks.retry_job(app, job.id)
     job = jobs.wait_for_job(app, job.id, timeout=60)
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert len(jobs.children(app, job.id)) == 3
@@ -382,7 +382,8 @@ def test_embedded_worker_resends_jobs_left_unfinished_by_a_restart(embedded: Any
     app = embedded(isolate_analyze=False)
     queued = jobs.create_job(app, "analyze", options={"source": str(short_video)})
     interrupted = jobs.create_job(app, "analyze", options={"source": str(short_video)})
-    jobs.start_attempt(app, interrupted.id)  # it was running when the process stopped
+    jobs.start_attempt(app, interrupted.id)  # it was running when the process stopped...
+    jobs.update_job(app, interrupted.id, owner="serve:old-host:1:dead")  # ...in the previous process
     tasks.start_embedded_worker(app)
     for job_id, attempts in ((queued.id, 1), (interrupted.id, 2)):
         job = jobs.wait_for_job(app, job_id, timeout=60)

@@ -195,8 +195,8 @@ def test_worker_dies_after_upload_status_checks_only(tmp_path, tt, video, monkey
     post = schedule_post(app, make_clip(app, video), connect(app, tt))
     original = TikTokPublisher.upload
 
-    def upload_then_die(self, *args):
-        original(self, *args)
+    def upload_then_die(self, *args, **kw):
+        original(self, *args, **kw)
         raise SystemExit(137)  # the process ends before the result is recorded
 
     monkeypatch.setattr(TikTokPublisher, "upload", upload_then_die)
@@ -206,6 +206,94 @@ def test_worker_dies_after_upload_status_checks_only(tmp_path, tt, video, monkey
     stuck = get_post(app, post.id)
     assert stuck.status == PostStatus.UPLOADING and stuck.remote_id  # the publish_id was saved first
     time.sleep(0.01)
-    done = publish_post(app, post.id, lease_seconds=0)
+    done = publish_post(app, post.id)
     assert done.status == PostStatus.PUBLISHED and len(tt.publishes) == 1
     assert tt.count("POST", "/v2/post/publish/video/init/") == 1
+
+
+@pytest.fixture(scope="module")
+def two_chunks(tmp_path_factory):
+    """A real video over 10 MB: two 5 MB chunks (chunk_bytes=5 MB), the last taking the remainder."""
+    path = vertical_video(tmp_path_factory.mktemp("tt2") / "noise.mp4", seconds=3.2, noise=True)
+    assert 10 * MB <= path.stat().st_size < 15 * MB
+    return path
+
+
+def _die_at_chunk(monkeypatch, chunk: int) -> None:
+    original = PublishRequest.save_checkpoint
+
+    def save(self, **data):
+        original(self, **data)
+        if data.get("next_chunk") == chunk:
+            raise SystemExit(137)  # the process dies with chunk `chunk` next
+
+    monkeypatch.setattr(PublishRequest, "save_checkpoint", save)
+
+
+def test_killed_during_last_chunk_resumes_the_same_upload(tmp_path, tt, two_chunks, monkeypatch):
+    """Repro 2: a worker killed before chunk 2 of 2 left the post `processing` forever; now it resumes."""
+    app = make_app(tmp_path, {"tiktok": tt.options(chunk_bytes=5 * MB)})
+    post = schedule_post(app, make_clip(app, two_chunks, duration=3.2), connect(app, tt))
+    _die_at_chunk(monkeypatch, 1)
+    with pytest.raises(SystemExit):
+        publish_post(app, post.id)
+    monkeypatch.undo()
+    stuck = get_post(app, post.id)
+    assert stuck.status == PostStatus.UPLOADING and stuck.options["checkpoint"]["next_chunk"] == 1
+    assert tt.published() == 0
+    done = publish_post(app, post.id)  # the sweeper's job (or `posts retry`) takes over
+    assert done.status in (PostStatus.PROCESSING, PostStatus.PUBLISHED)
+    assert tt.count("POST", "/v2/post/publish/video/init/") == 1 and tt.count("PUT", "/upload/") == 2
+    assert check_post(app, post.id).status == PostStatus.PUBLISHED and tt.published() == 1
+
+
+def test_upload_url_is_encrypted_at_rest(tmp_path, tt, video):
+    app = make_app(tmp_path, {"tiktok": tt.options()})
+    post = publish_post(app, schedule_post(app, make_clip(app, video), connect(app, tt)).id)
+    checkpoint = get_post(app, post.id).options["checkpoint"]
+    assert "upload_url" not in checkpoint and "upload_token" not in str(checkpoint)
+    assert checkpoint["upload_url_encrypted"]
+
+
+def test_lost_answer_to_final_chunk_is_a_complete_upload(tmp_path, tt, video):
+    """Repro 3: the final chunk arrived but its answer was lost; TikTok's 416 progress says complete."""
+    app = make_app(tmp_path, {"tiktok": tt.options()})
+    account_id = connect(app, tt)
+    clip_id = make_clip(app, video)
+    tt.drop_answer_to_final_chunk = True
+    post = publish_post(app, schedule_post(app, clip_id, account_id).id)
+    assert post.status == PostStatus.PROCESSING and post.error is None
+    assert tt.count("PUT", "/upload/") == 2  # the resend met 416 "bytes 0-(size-1)": complete
+    assert check_post(app, post.id).status == PostStatus.PUBLISHED and tt.published() == 1
+    # a post that reached TikTok, failed on our side, still blocks a second post of the clip
+    from core.errors import InputError
+    from core.pipeline.publish import _update
+
+    _update(app, post.id, status=PostStatus.FAILED)
+    with pytest.raises(InputError, match="reached tiktok first"):
+        schedule_post(app, clip_id, account_id)
+
+
+def test_expired_upload_url_initialises_again(tmp_path, tt, two_chunks, monkeypatch):
+    app = make_app(tmp_path, {"tiktok": tt.options(chunk_bytes=5 * MB)})
+    post = schedule_post(app, make_clip(app, two_chunks, duration=3.2), connect(app, tt))
+    _die_at_chunk(monkeypatch, 1)
+    with pytest.raises(SystemExit):
+        publish_post(app, post.id)
+    monkeypatch.undo()
+    first = get_post(app, post.id).remote_id
+    tt.expire_upload(first)  # an hour passed
+    done = publish_post(app, post.id)
+    assert done.remote_id != first and tt.count("POST", "/v2/post/publish/video/init/") == 2
+    assert check_post(app, post.id).status == PostStatus.PUBLISHED and tt.published() == 1
+
+
+def test_unaudited_app_may_only_post_self_only(tmp_path, tt, video):
+    """Repro 6: PUBLIC_TO_EVERYONE from an unaudited app passed preflight; TikTok refuses it at init."""
+    app = make_app(tmp_path, {"tiktok": tt.options(privacy_level="PUBLIC_TO_EVERYONE")})
+    post = publish_post(app, schedule_post(app, make_clip(app, video), connect(app, tt)).id)
+    assert post.status == PostStatus.FAILED and "unaudited TikTok app may only post SELF_ONLY" in post.error
+    assert tt.count("POST", "/v2/post/publish/video/init/") == 0
+    audited = make_app(tmp_path / "b", {"tiktok": tt.options(privacy_level="PUBLIC_TO_EVERYONE", audited=True)})
+    ok = publish_post(audited, schedule_post(audited, make_clip(audited, video), connect(audited, tt)).id)
+    assert ok.status == PostStatus.PROCESSING

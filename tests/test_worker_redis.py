@@ -45,6 +45,7 @@ class Cluster:
             "namespace": self.namespace,
             "stages": {"analyze": "test_tasks:cut_analyze", "render": "test_tasks:cut_render"},
             "heartbeat_timeout": 3,
+            "lease_seconds": 3,
             "maintenance_chance": 1_000_000,
             "min_backoff": 0.2,
             "max_backoff": 1,
@@ -205,7 +206,7 @@ def test_failed_stage_is_visible_then_retry_completes(cluster: Any, video: Path,
     assert [(row["id"], row["stage"], row["error"]) for row in shown] == [(job.id, "ingest", job.error)]
 
     (tmp_path / "broken-plugin").unlink()
-    jobs.retry_job(c.app, job.id)  # `clipcast jobs retry ID` (tests/test_jobs.py runs the command itself)
+    tasks.retry_job(c.app, job.id)  # `clipcast jobs retry ID` (tests/test_jobs.py runs the command itself)
     job, _ = watch(c.app, job.id)
     assert job.status == JobStatus.SUCCEEDED and job.attempts == 3
 

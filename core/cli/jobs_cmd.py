@@ -67,10 +67,11 @@ def cancel(job_id: int = typer.Argument(..., help="job id")) -> None:
 @app.command("retry")
 def retry(job_id: int = typer.Argument(..., help="job id")) -> None:
     """Re-queue a failed or cancelled job from the stage that failed (finished work is not redone)."""
-    app_ = state.app()
-    job = jobs.retry_job(app_, job_id)
-    console.print(f"job {job.id} re-queued ({job.message})")
     from core import tasks
+
+    app_ = state.app()
+    job = tasks.retry_job(app_, job_id)
+    console.print(f"job {job.id} re-queued ({job.message})")
 
     if tasks.is_embedded(app_):
         console.print("no Redis configured: waiting for the job in this process")

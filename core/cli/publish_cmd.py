@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import typer
 from rich.table import Table
 
+from core import leases
 from core.cli.common import console, out, state
 from core.errors import InputError, RetryableError
 from core.pipeline import publish as pub
@@ -54,7 +56,24 @@ def publish_command(
         )
         return
     console.print(f"post {post.id}: publishing to {post.platform}...")
-    post = pub.publish_post(app, post.id)
+    _drive(app, post.id, wait=wait)
+
+
+def _drive(app: Any, post_id: int, *, wait: bool) -> None:
+    """Publish inline with this CLI process as the post's owner (the same protocol as a worker's job).
+
+    A transient error or a kill leaves the post ``uploading`` with its checkpoint and no live owner: the
+    sweeper of ``clipcast scheduler`` / ``clipcast serve`` resumes it, or ``clipcast posts retry`` does here."""
+    leases.set_kind("cli")
+    try:
+        post = pub.publish_post(app, post_id)
+    except RetryableError as exc:
+        console.print(
+            f"[yellow]post {post_id} was interrupted[/yellow]: {exc}\n"
+            f"it resumes from where it stopped: the scheduler does it on its own, or run "
+            f"`clipcast posts retry {post_id}`; `clipcast posts check {post_id}` asks the platform"
+        )
+        raise typer.Exit(1)
     if wait and post.status in ("uploading", "processing"):
         console.print("uploaded; waiting for the platform to finish processing")
         post = pub.wait_for_post(app, post.id, timeout=900, interval=10)
@@ -114,7 +133,8 @@ def list_posts(
 
 @posts_app.command("cancel")
 def cancel(post_id: int = typer.Argument(..., help="post id")) -> None:
-    """Cancel a scheduled post (one already sent to the platform cannot be called back)."""
+    """Cancel a post that nothing published (scheduled, failed, or an interrupted upload the platform did not
+    complete); one already sent to the platform cannot be called back."""
     post = pub.cancel_post(state.app(), post_id)
     console.print(f"post {post.id}: {post.status}")
 
@@ -134,6 +154,12 @@ def retry(
     post_id: int = typer.Argument(..., help="post id"),
     at: str | None = typer.Option(None, "--at", help="when (default now); same formats as `clipcast publish --at`"),
 ) -> None:
-    """Schedule a failed post again (refused when any part of it reached the platform)."""
-    post = pub.retry_post(state.app(), post_id, at=parse_time(at) if at else None)
+    """Schedule a failed post again (refused when any part of it reached the platform), or resume an interrupted
+    one (``uploading`` with no live owner) from its checkpoint now."""
+    app = state.app()
+    post = pub.retry_post(app, post_id, at=parse_time(at) if at else None)
+    if post.status == "uploading":
+        console.print(f"post {post.id}: resuming its interrupted upload")
+        _drive(app, post.id, wait=True)
+        return
     console.print(f"post {post.id} scheduled again for {post.scheduled_at:%Y-%m-%d %H:%M} UTC")

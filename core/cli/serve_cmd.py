@@ -20,9 +20,10 @@ def serve(
     """Serve the HTTP API (and, without Redis, the worker and scheduler too)."""
     import uvicorn
 
-    from core import tasks
+    from core import leases, tasks
     from core.api import create_app
 
+    leases.set_kind("serve")
     app = state.app()
     settings = app.settings
     host = host or settings.server.host

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from sqlmodel import select
 
-from core import models
+from core import models, scratch
 from core.contracts import MediaInfo
 from core.egress import ydl_guard
 from core.errors import InputError
@@ -303,7 +303,7 @@ def ingest_upload(
     safe_name = Path(str(filename or "upload").replace("\\", "/")).name or "upload"
     suffix = Path(safe_name).suffix.lower()
     suffix = suffix if re.fullmatch(r"\.[a-z0-9]{2,5}", suffix) else ""
-    fd, tmp_name = tempfile.mkstemp(dir=_tmp_dir(app.settings), prefix="upload-", suffix=suffix)
+    fd, tmp_name = tempfile.mkstemp(dir=_tmp_dir(app.settings), prefix=scratch.prefix("upload"), suffix=suffix)
     tmp = Path(tmp_name)
     try:
         written = 0
@@ -360,7 +360,7 @@ def ensure_audio(app: Any, video: models.Video, *, reporter: Reporter | None = N
     key = audio_key(video)
     if not app.storage.exists(key):
         src = local_source(app, video)
-        with tempfile.TemporaryDirectory(dir=_tmp_dir(app.settings)) as tmp:
+        with tempfile.TemporaryDirectory(dir=_tmp_dir(app.settings), prefix=scratch.prefix("scratch")) as tmp:
             wav = ffmpeg.extract_audio(src, Path(tmp) / "audio.wav", reporter=reporter, duration=video.duration or None)
             app.storage.put_file(key, wav, "audio/wav")
     if video.audio_key != key and video.id is not None:
@@ -442,7 +442,7 @@ def ydl_options(settings: Any, outdir: Path, reporter: Reporter | None = None) -
 
 @contextlib.contextmanager
 def _download_dir(settings: Any) -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(dir=_tmp_dir(settings), prefix="download-"))
+    path = Path(tempfile.mkdtemp(dir=_tmp_dir(settings), prefix=scratch.prefix("download")))
     try:
         yield path
     finally:

@@ -1,17 +1,21 @@
-"""The publish protocol: a post reaches a platform at most once, even with at-least-once workers.
+"""The publish protocol: a post reaches a platform at most once, even with at-least-once workers and kills.
 
 States: scheduled → uploading → processing → published | failed(reason, retryable) | cancelled.
 
-* ``publish_post`` claims a scheduled post atomically (``UPDATE ... WHERE status='scheduled'``), commits the
-  ``uploading`` state, then makes the irreversible call once. Publishers report progress through
-  ``request.save_checkpoint`` (committed at once); a ``remote_id`` in a checkpoint is the post's remote id, saved
-  before anything else.
-* On redelivery: a post with a remote id only gets status checks. A post in ``uploading`` without one is first
-  checked against the platform (``Publisher.recover``: a YouTube session URI is probed, an Instagram container
-  is looked at); only when the platform holds nothing is a new attempt made. While another worker may still be
-  uploading (its last checkpoint is younger than ``lease_seconds``) the call raises ``RetryableError``.
-* ``check_post`` asks the platform; it raises ``RetryableError`` while the platform is still processing, so the
-  worker's retry/backoff drives polling.
+* Ownership (``core.leases``): whoever drives a post (a worker's publish job, ``clipcast publish`` in the CLI,
+  ``posts retry``) claims it first with a conditional update and holds a lease its process renews; at the end
+  of a call the lease is released, whatever happened. A second process finds the lease live and leaves the post
+  alone; once a dead owner's lease runs out, the sweeper (``core.sweeper``) gives the post a publish job.
+* ``publish_post`` claims a scheduled post (scheduled → uploading), then makes the irreversible call once.
+  Publishers report progress through ``request.save_checkpoint`` (committed at once); a ``remote_id`` in a
+  checkpoint is the post's remote id, saved before anything else.
+* Taking over an ``uploading`` post (its owner died, or a transient error ended the last call): the publisher's
+  ``recover`` asks the platform first (a YouTube session probed, a TikTok upload's status, an Instagram
+  container, a folder delivery, a webhook's delivery record); ``None`` means nothing is complete there, and
+  ``publish`` is called again with the checkpoint in ``request.resume``, which resumes rather than restarts.
+* ``check_post`` asks the platform about a post that reached it; it raises ``RetryableError`` while the
+  platform is still processing, so the worker's retry/backoff drives polling.
+* A publish job that fails for good hands its post back as failed (``abandon``), never left ``uploading``.
 """
 
 from __future__ import annotations
@@ -24,18 +28,19 @@ from typing import Any
 
 import structlog
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
-from core import accounts
+from core import accounts, leases, scratch
 from core.contracts import PostStatus, PublishRequest, PublishResult
-from core.errors import ClipcastError, InputError, PermanentError, RetryableError
-from core.models import Clip, ClipStatus, Post, SocialAccount, utcnow
+from core.errors import ClipcastError, Deferred, InputError, PermanentError, RetryableError
+from core.models import Clip, ClipStatus, Post, utcnow
+from core.posts import create_post
 from core.progress import NullReporter, Reporter
 
 log = structlog.get_logger("clipcast.publish")  # lazy: follows core.logging.configure() made later
 
-#: Seconds an ``uploading`` post is presumed to be in the hands of a live worker after its last checkpoint.
-UPLOAD_LEASE = 120.0
+#: Post options that are the protocol's own records, not publisher options.
+_INTERNAL = ("checkpoint", "platform_failed", "abandoned")
 TERMINAL = {PostStatus.PUBLISHED, PostStatus.FAILED, PostStatus.CANCELLED}
 
 
@@ -60,58 +65,8 @@ def schedule_post(
     app: Any, clip_id: int, account_id: int, *, at: datetime | None = None, user_id: int | None = None
 ) -> Post:
     """Create a scheduled post of a rendered clip. ``at`` None: the account's next free schedule slot, else now."""
-    with app.session() as s:
-        clip = s.get(Clip, clip_id)
-        if clip is None or (user_id is not None and clip.user_id not in (None, user_id)):
-            raise InputError(f"there is no clip {clip_id}", "list clips with `clipcast clips`")
-        account = s.get(SocialAccount, account_id)
-        if account is None or (user_id is not None and account.user_id not in (None, user_id)):
-            raise InputError(f"there is no account {account_id}", "list accounts with `clipcast accounts`")
-        if not clip.video_key:
-            raise InputError(
-                f"clip {clip_id} has not been rendered yet", f"render it first: `clipcast render {clip_id}`"
-            )
-        if account.status == "reconnect":
-            raise InputError(
-                f"account {account_id} ({account.platform}) must be reconnected before posting",
-                f"run `clipcast accounts connect {account.platform}`",
-            )
-        active = s.exec(
-            select(Post).where(
-                Post.clip_id == clip_id,
-                Post.account_id == account_id,
-                Post.status.not_in([PostStatus.FAILED, PostStatus.CANCELLED]),  # type: ignore[attr-defined]
-            )
-        ).first()
-        if active is not None:
-            raise InputError(
-                f"clip {clip_id} is already {active.status} for account {account_id} (post {active.id})",
-                f"cancel post {active.id} first if you want to post it again",
-            )
     when = _aware(at) if at else (_next_slot(app, account_id) or utcnow())
-    with app.session() as s:
-        clip = s.get(Clip, clip_id)
-        account = s.get(SocialAccount, account_id)
-        post = Post(
-            user_id=user_id if user_id is not None else clip.user_id,
-            clip_id=clip_id,
-            account_id=account_id,
-            platform=account.platform,
-            status=PostStatus.SCHEDULED,
-            scheduled_at=when,
-            title=clip.title,
-            caption=(clip.platform_captions or {}).get(account.platform) or clip.caption,
-            options={"hashtags": list(clip.hashtags or [])},
-        )
-        s.add(post)
-        if clip.status in (ClipStatus.RENDERED, ClipStatus.APPROVED, ClipStatus.PROPOSED):
-            clip.status = ClipStatus.SCHEDULED
-            clip.updated_at = utcnow()
-            s.add(clip)
-        s.flush()
-        s.refresh(post)
-    log.info("post scheduled", post_id=post.id, clip_id=clip_id, account_id=account_id, at=str(when))
-    return post
+    return create_post(app, clip_id, account_id, at=when, user_id=user_id)
 
 
 def get_post(app: Any, post_id: int) -> Post:
@@ -132,34 +87,67 @@ def list_posts(app: Any, *, user_id: int | None = None, status: str | None = Non
         return list(s.exec(query))
 
 
+class PostBusy(RetryableError):
+    """Another live process drives this post now (its lease is fresh); it finishes it, or the sweeper re-drives it."""
+
+
 def cancel_post(app: Any, post_id: int) -> Post:
-    """Cancel a post that has not started; one already at the platform cannot be called back."""
+    """Cancel a post that nothing published: scheduled, failed, or ``uploading`` with no live owner and nothing
+    complete at the platform (asked first). One that reached the platform's processing cannot be called back."""
     with app.session() as s:
         claimed = s.exec(  # type: ignore[call-overload]
             update(Post)
-            .where(Post.id == post_id, Post.status == PostStatus.SCHEDULED)
+            .where(Post.id == post_id, Post.status.in_([PostStatus.SCHEDULED, PostStatus.FAILED]))  # type: ignore[attr-defined]
             .values(status=PostStatus.CANCELLED, updated_at=utcnow())
         ).rowcount
     post = get_post(app, post_id)
-    if not claimed and post.status != PostStatus.CANCELLED:
+    if not claimed and post.status == PostStatus.UPLOADING:
+        post = _settle_uploading(app, post)
+        if post.status == PostStatus.UPLOADING:
+            post = _update(app, post_id, status=PostStatus.CANCELLED, error="cancelled while its upload was unfinished")
+            leases.release(app, Post, post_id)
+            return post
+    if post.status != PostStatus.CANCELLED:
         raise InputError(
             f"post {post_id} is {post.status} and cannot be cancelled",
-            "only scheduled posts can be cancelled; delete a published one on the platform itself",
+            "only posts that nothing published can be cancelled; delete a published one on the platform itself",
         )
     return post
 
 
+def _settle_uploading(app: Any, post: Post) -> Post:
+    """Claim an ``uploading`` post and ask the platform whether its upload completed (kept claimed: the caller
+    releases it). ``PostBusy`` when a live process drives it."""
+    if not leases.claim(app, Post, post.id, where=Post.status == PostStatus.UPLOADING):  # type: ignore[arg-type]
+        raise PostBusy(f"post {post.id} is being uploaded by {get_post(app, post.id).owner}; try again shortly")
+    publisher = app.publisher(post.platform)
+    account = accounts.handle(app, post.account_id)
+    with tempfile.TemporaryDirectory(prefix=scratch.prefix("clipcast-publish")) as tmp:
+        found = publisher.recover(_request(app, post, Path(tmp)), account)
+    if found is not None:
+        post = _apply(app, post, found)
+        leases.release(app, Post, post.id)  # type: ignore[arg-type]
+    return get_post(app, post.id)  # type: ignore[arg-type]
+
+
 def retry_post(app: Any, post_id: int, *, at: datetime | None = None) -> Post:
-    """Schedule a failed post again, but only when nothing of it reached the platform (no remote id)."""
+    """Schedule a failed post again when nothing of it reached the platform; or, for an ``uploading`` post with
+    no live owner, schedule it to be driven on from its checkpoint (the worker resumes, never restarts)."""
     post = get_post(app, post_id)
+    if post.status == PostStatus.UPLOADING:  # the caller drives it on (publish_post), or the sweeper does
+        if not leases.expired(post):
+            raise PostBusy(f"post {post_id} is being uploaded by {post.owner}; wait for it")
+        return post
+    if post.status == PostStatus.FAILED and (post.options or {}).get("abandoned"):
+        return _update(app, post_id, status=PostStatus.UPLOADING, error=None, retryable=False)
     if post.status != PostStatus.FAILED:
-        raise InputError(f"post {post_id} is {post.status}; only failed posts can be retried")
-    if post.remote_id:
+        raise InputError(f"post {post_id} is {post.status}; only failed or interrupted posts can be retried")
+    if post.remote_id and not (post.options or {}).get("platform_failed"):
         raise InputError(
             f"post {post_id} already reached {post.platform} (remote id {post.remote_id}); retrying could post twice",
-            "check the platform, then schedule the clip again with `clipcast publish` if it is really missing",
+            f"`clipcast posts check {post_id}` asks the platform where it stands",
         )
-    opts = {k: v for k, v in (post.options or {}).items() if k != "checkpoint"}
+    opts = {k: v for k, v in (post.options or {}).items() if k not in ("checkpoint", "platform_failed")}
     return _update(
         app,
         post_id,
@@ -167,9 +155,22 @@ def retry_post(app: Any, post_id: int, *, at: datetime | None = None) -> Post:
         error=None,
         retryable=False,
         options=opts,
+        remote_id=None,
         scheduled_at=_aware(at) if at else utcnow(),
         dispatched_at=None,
     )
+
+
+def abandon(app: Any, post_id: int, reason: str) -> Post | None:
+    """A publish job failed for good: its ``uploading`` post (with no live owner) becomes failed and retryable,
+    keeping its checkpoint, so it can be cancelled, retried, or its video and account deleted."""
+    if not leases.claim(app, Post, post_id, where=Post.status == PostStatus.UPLOADING):
+        return None
+    try:
+        post = _update(app, post_id, options={**(get_post(app, post_id).options or {}), "abandoned": True})
+        return _fail(app, post, f"gave up: {reason}", retryable=True)
+    finally:
+        leases.release(app, Post, post_id)
 
 
 def _update(app: Any, post_id: int, **fields: Any) -> Post:
@@ -183,9 +184,13 @@ def _update(app: Any, post_id: int, **fields: Any) -> Post:
 
 
 def _checkpoint_sink(app: Any, post_id: int) -> Any:
+    """Checkpoints are written only while this process owns the post (a taken-over owner writes nothing)."""
+
     def save(data: dict[str, Any]) -> None:
         with app.session() as s:
             post = s.get(Post, post_id)
+            if post.owner not in (None, leases.me()):
+                raise PostBusy(f"post {post_id} was taken over by {post.owner}; this upload stops")
             opts = dict(post.options or {})
             opts["checkpoint"] = {**opts.get("checkpoint", {}), **data}
             post.options = opts
@@ -197,32 +202,33 @@ def _checkpoint_sink(app: Any, post_id: int) -> Any:
     return save
 
 
-def _video_path(app: Any, clip: Clip, workdir: Path) -> Path:
-    local = app.storage.local_path(clip.video_key)
+def _video_path(app: Any, key: str, workdir: Path) -> Path:
+    local = app.storage.local_path(key)
     if local is not None:
         return Path(local)
-    return app.storage.download(clip.video_key, workdir / f"clip-{clip.id}.mp4")
+    return app.storage.download(key, workdir / Path(key).name)
 
 
 def _request(app: Any, post: Post, workdir: Path) -> PublishRequest:
     with app.session() as s:
         clip = s.get(Clip, post.clip_id)
-    if clip is None or not clip.video_key:
-        raise InputError(f"clip {post.clip_id} of post {post.id} has no rendered video any more")
+    key = post.video_key or (clip.video_key if clip else None)  # the render fixed when it was scheduled
+    if clip is None or not key or not app.storage.exists(key):
+        raise PermanentError(f"the render of clip {post.clip_id} that post {post.id} publishes is gone")
     opts = dict(post.options or {})
     return PublishRequest(
         post_id=post.id,
         clip_id=clip.id,
         account_id=post.account_id,
-        video_path=_video_path(app, clip, workdir),
-        video_url=app.storage.url(clip.video_key, expires=6 * 3600),
+        video_path=_video_path(app, key, workdir),
+        video_url=app.storage.url(key, expires=6 * 3600),
         title=post.title or clip.title,
         caption=post.caption,
         hashtags=opts.get("hashtags", []),
         privacy=opts.get("privacy"),
         publish_at=opts.get("publish_at"),
         duration=clip.rendered_duration or (clip.end - clip.start),
-        options={k: v for k, v in opts.items() if k not in ("hashtags", "privacy", "publish_at", "checkpoint")},
+        options={k: v for k, v in opts.items() if k not in ("hashtags", "privacy", "publish_at", *_INTERNAL)},
         resume=opts.get("checkpoint", {}),
         checkpoint=_checkpoint_sink(app, post.id),  # type: ignore[arg-type]
     )
@@ -258,24 +264,24 @@ def _apply(app: Any, post: Post, result: PublishResult) -> Post:
         log.info("post published", post_id=post.id, platform=post.platform, url=result.url)
         app.emit("post.published", post_id=post.id, clip_id=post.clip_id, data={"url": result.url})
         return post
-    if result.status == PostStatus.FAILED:
+    if result.status == PostStatus.FAILED:  # the platform's own verdict: a new post of the clip is safe
+        post = _update(app, post.id, options={**(post.options or {}), "platform_failed": True})
         return _fail(app, post, result.error or "the platform reported a failure", retryable=result.retryable)
     return _update(app, post.id, status=PostStatus.PROCESSING)
 
 
-def publish_post(
-    app: Any, post_id: int, *, reporter: Reporter | None = None, lease_seconds: float = UPLOAD_LEASE
-) -> Post:
-    """Run the irreversible step of a post (once), or continue a post that already reached the platform.
+def publish_post(app: Any, post_id: int, *, reporter: Reporter | None = None) -> Post:
+    """Run the irreversible step of a post (once), or drive on a post whose last owner stopped.
 
-    Returns the post (processing, published or failed). Raises ``RetryableError`` for transient trouble; the
-    worker may call again safely."""
+    Returns the post (uploading when another live process drives it, processing, published or failed). Raises
+    ``RetryableError`` for transient trouble; the post stays ``uploading`` without an owner, and a later call
+    (the job's retry, the sweeper's job, ``posts retry``) resumes it from its checkpoint."""
     reporter = reporter or NullReporter()
     reporter.stage("publish")
     post = get_post(app, post_id)
     if post.status in TERMINAL:
         return post
-    if post.remote_id or post.status == PostStatus.PROCESSING:
+    if post.status == PostStatus.PROCESSING:
         return _try_check(app, post)
     publisher = app.publisher(post.platform)
     try:
@@ -284,52 +290,73 @@ def publish_post(
         if post.status == PostStatus.SCHEDULED:  # nothing sent yet: fail visibly; `clipcast posts retry` later
             return _fail(app, post, str(exc), retryable=True)
         raise
-    with tempfile.TemporaryDirectory(prefix="clipcast-publish-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch.prefix("clipcast-publish")) as tmp:
         request = _request(app, post, Path(tmp))
         if post.status == PostStatus.UPLOADING:
-            age = (utcnow() - _aware(post.updated_at)).total_seconds()
-            if age < lease_seconds:
-                raise RetryableError(
-                    f"post {post_id} is being uploaded by another worker (last progress {age:.0f} s ago)"
-                )
-            found = publisher.recover(request, account)
-            log.info("recovering interrupted upload", post_id=post_id, found=bool(found))
-            if found is not None:
-                post = _apply(app, post, found)
-                return _try_check(app, post) if post.status == PostStatus.PROCESSING else post
-        else:
-            try:
-                problems = publisher.preflight(request, account)
-            except PermanentError as exc:  # the platform refused even the checks (banned, scope missing...)
-                return _fail(app, post, f"preflight: {exc}", retryable=getattr(exc, "retryable", False))
-            if problems:
-                return _fail(app, post, "preflight: " + "; ".join(problems))
-            try:
-                app.plugins.hook.before_publish(request=request, account=account)
-            except PermanentError as exc:
-                return _fail(app, post, f"vetoed: {exc}")
-            with app.session() as s:
-                claimed = s.exec(  # type: ignore[call-overload]
-                    update(Post)
-                    .where(Post.id == post_id, Post.status == PostStatus.SCHEDULED)
-                    .values(
-                        status=PostStatus.UPLOADING,
-                        attempts=Post.attempts + 1,
-                        dispatched_at=utcnow(),
-                        updated_at=utcnow(),
-                        title=request.title,
-                        caption=request.caption,
-                    )
-                ).rowcount
-            if not claimed:  # someone else claimed it (or it was cancelled) in between
-                return get_post(app, post_id)
-        reporter.check_cancelled()
+            if not leases.claim(app, Post, post_id, where=Post.status == PostStatus.UPLOADING):
+                return get_post(app, post_id)  # a live owner drives it
+            with leases.holding(app, Post, post_id):
+                found = publisher.recover(request, account)
+                log.info("taking over an interrupted upload", post_id=post_id, found=bool(found))
+                if found is not None:
+                    post = _apply(app, post, found)
+                    return _try_check(app, post) if post.status == PostStatus.PROCESSING else post
+                return _upload(app, publisher, request, account, post_id, reporter)
         try:
-            result = publisher.publish(request, account)
-        except RetryableError:
-            raise  # stays 'uploading': the next delivery checks the platform before trying again
+            problems = publisher.preflight(request, account)
+        except Deferred as exc:  # a full publishing window: the post waits, scheduled, for a free place
+            return _defer(app, post, exc)
+        except PermanentError as exc:  # the platform refused even the checks (banned, scope missing...)
+            return _fail(app, post, f"preflight: {exc}", retryable=getattr(exc, "retryable", False))
+        if problems:
+            return _fail(app, post, "preflight: " + "; ".join(problems))
+        try:
+            app.plugins.hook.before_publish(request=request, account=account)
         except PermanentError as exc:
-            return _fail(app, get_post(app, post_id), str(exc), retryable=getattr(exc, "retryable", False))
+            return _fail(app, post, f"vetoed: {exc}")
+        claimed = leases.claim(
+            app,
+            Post,
+            post_id,
+            where=Post.status == PostStatus.SCHEDULED,
+            status=PostStatus.UPLOADING,
+            attempts=Post.attempts + 1,
+            dispatched_at=utcnow(),
+            title=request.title,
+            caption=request.caption,
+        )
+        if not claimed:  # someone else claimed it (or it was cancelled) in between
+            return get_post(app, post_id)
+        with leases.holding(app, Post, post_id):
+            return _upload(app, publisher, request, account, post_id, reporter)
+
+
+def _defer(app: Any, post: Post, exc: Deferred) -> Post:
+    """Schedule ``post`` again for when the oldest of its account's posts in the window leaves it (else in an
+    hour); it stays ``scheduled``, so the dispatcher sends it then."""
+    now = utcnow()
+    window = timedelta(seconds=exc.window_seconds)
+    with app.session() as s:
+        oldest = s.exec(
+            select(Post.published_at)
+            .where(Post.account_id == post.account_id, col(Post.published_at) >= now - window)
+            .order_by(col(Post.published_at))
+        ).first()
+    at = _aware(oldest) + window + timedelta(minutes=1) if oldest else now + timedelta(hours=1)
+    log.info("post deferred", post_id=post.id, until=str(at), reason=str(exc))
+    return _update(
+        app, post.id, scheduled_at=at, dispatched_at=None, error=f"deferred until {at:%Y-%m-%d %H:%M} UTC: {exc}"
+    )
+
+
+def _upload(app: Any, publisher: Any, request: PublishRequest, account: Any, post_id: int, reporter: Reporter) -> Post:
+    reporter.check_cancelled()
+    try:
+        result = publisher.publish(request, account)
+    except RetryableError:
+        raise  # stays 'uploading': the next call asks the platform, then resumes from the checkpoint
+    except PermanentError as exc:
+        return _fail(app, get_post(app, post_id), str(exc), retryable=getattr(exc, "retryable", False))
     post = _apply(app, get_post(app, post_id), result)
     reporter.progress(100.0 if post.status == PostStatus.PUBLISHED else 90.0, post.status)
     return post
@@ -343,10 +370,17 @@ def _try_check(app: Any, post: Post) -> Post:
 
 
 def check_post(app: Any, post_id: int) -> Post:
-    """Ask the platform how a sent post is doing. Raises ``RetryableError`` while it is still processing."""
+    """Ask the platform how a sent post is doing. Raises ``RetryableError`` while it is still processing.
+
+    An ``uploading`` post with no live owner is asked about through its checkpoint (``Publisher.recover``)."""
     post = get_post(app, post_id)
     if post.status in TERMINAL:
         return post
+    if post.status == PostStatus.UPLOADING:
+        post = _settle_uploading(app, post)
+        leases.release(app, Post, post_id)
+        if post.status == PostStatus.UPLOADING:
+            return post
     if not post.remote_id:
         raise InputError(f"post {post_id} has not reached the platform yet (status {post.status})")
     publisher = app.publisher(post.platform)

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
-from core import models
+from core import models, scratch
 from core.contracts import RenderSpec, Word
 from core.contracts import Transcript as TranscriptData
 from core.errors import ClipcastError, InputError
@@ -185,8 +185,9 @@ def _prepare(
     )
 
 
-def _keys(clip: models.Clip, digest: str) -> dict[str, str]:
-    base = f"renders/{clip.video_id}/{clip.id}-{digest[:12]}"
+def _keys(clip: models.Clip, digest: str, version: int) -> dict[str, str]:
+    """Each render version has keys of its own: a file once published (or scheduled) is never written over."""
+    base = f"renders/{clip.video_id}/{clip.id}-v{version}-{digest[:12]}"
     return {field: f"{base}/{name}" for field, (name, _) in OUTPUTS.items()}
 
 
@@ -254,9 +255,10 @@ def render_clip(
         s.expunge_all()
     prep = _prepare(app, clip, video, options, explicit_style)
     spec = prep.spec
-    keys = _keys(clip, prep.render_hash)
+    version = clip.render_version + 1
+    keys = _keys(clip, prep.render_hash, version)
     if clip.render_hash == prep.render_hash and all(
-        getattr(clip, k) == v and app.storage.exists(v) for k, v in keys.items()
+        getattr(clip, k) and app.storage.exists(getattr(clip, k)) for k in keys
     ):
         log.info("render up to date", clip_id=clip_id)
         reporter.progress(100.0, "up to date")
@@ -305,7 +307,7 @@ def render_clip(
     intro = (brand.intro, ffmpeg.probe(brand.intro)) if brand and brand.intro else None
     outro = (brand.outro, ffmpeg.probe(brand.outro)) if brand and brand.outro else None
 
-    tmp = Path(tempfile.mkdtemp(prefix="clipcast-render-"))
+    tmp = Path(tempfile.mkdtemp(prefix=scratch.prefix("clipcast-render")))
     try:
         (tmp / "captions.srt").write_text(srt, encoding="utf-8")
         (tmp / "captions.vtt").write_text(vtt, encoding="utf-8")
@@ -360,6 +362,7 @@ def render_clip(
         for k, v in keys.items():
             setattr(row, k, v)
         row.render_hash = prep.render_hash
+        row.render_version = version
         row.render_options = options.model_dump(mode="json")
         row.rendered_duration = duration
         row.rendered_at = models.utcnow()
@@ -370,8 +373,12 @@ def render_clip(
         s.commit()
         s.refresh(row)
         s.expunge(row)
-    for k, v in old.items():  # the previous render's files are replaced, not kept forever
-        if v and v != keys[k]:
+    with app.session() as s:  # a render some post publishes stays: that post keeps the bytes it was given
+        kept = (
+            old["video_key"] and s.exec(select(models.Post.id).where(models.Post.video_key == old["video_key"])).first()
+        )
+    for k, v in old.items():  # otherwise the previous render's files are replaced, not kept forever
+        if v and v != keys[k] and not kept:
             try:
                 app.storage.delete(v)
             except Exception as exc:

@@ -1,8 +1,11 @@
 """Folder publisher: copies the clip, its caption and a metadata JSON into a directory (a synced folder, a NAS
 share). Useful for posting by hand, for platforms without an API, and for tests.
 
-Each post gets its own sub-directory ``<post id>-<slug>``; files are written under a temporary name and renamed,
-so a sync client never picks up half a video. Publishing the same post again finds the directory and stops.
+Each post gets its own sub-directory ``<post id>-<slug>``. Its files are written into ``.part-<post id>`` and the
+directory is renamed into place in one atomic step, so a sync client never picks up half a delivery, and the
+remote id is recorded only once the rename is done. A process killed mid-copy leaves at most that ``.part``
+directory: the next attempt (``recover``, then ``publish``) removes it and writes again, and one that finds the
+finished directory counts it as published instead of writing a second copy.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -64,13 +66,19 @@ class FolderPublisher(Publisher):
             )
         return problems
 
+    def _part(self, request: PublishRequest) -> Path:
+        ident = request.post_id if request.post_id is not None else f"clip{request.clip_id}"
+        return self.root / f".part-{ident}"
+
     def publish(self, request: PublishRequest, account: Any) -> PublishResult:
         dest = self._dir(request)
         if (dest / "metadata.json").is_file():
             return self.check_status(str(dest), account)
-        request.save_checkpoint(remote_id=str(dest))
-        tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=".part-"))
+        request.save_checkpoint(delivery="writing", dest=str(dest))
+        tmp = self._part(request)
         try:
+            shutil.rmtree(tmp, ignore_errors=True)  # a killed attempt's leftovers
+            tmp.mkdir(parents=True)
             video_name = "clip" + (Path(request.video_path).suffix or ".mp4")
             shutil.copyfile(request.video_path, tmp / video_name)
             tags = " ".join(h if h.startswith("#") else f"#{h}" for h in request.hashtags)
@@ -88,7 +96,7 @@ class FolderPublisher(Publisher):
             }
             (tmp / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
             if dest.exists():
-                shutil.rmtree(dest)
+                shutil.rmtree(dest)  # an incomplete directory from elsewhere: never counted
             os.replace(tmp, dest)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -102,8 +110,12 @@ class FolderPublisher(Publisher):
         return PublishResult(status=PostStatus.FAILED, remote_id=remote_id, error=f"{dest} is gone")
 
     def recover(self, request: PublishRequest, account: Any) -> PublishResult | None:
-        dest = self._dir(request)
-        return self.check_status(str(dest), account) if (dest / "metadata.json").is_file() else None
+        """A finished delivery counts; an unfinished one is removed and written again by ``publish``."""
+        dest = Path(request.resume.get("dest") or self._dir(request))
+        if (dest / "metadata.json").is_file():
+            return self.check_status(str(dest), account)
+        shutil.rmtree(self._part(request), ignore_errors=True)
+        return None
 
 
 @hookimpl

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from core import oauth
 from core.contracts import PostStatus, Publisher, PublishRequest, PublishResult
-from core.errors import PermanentError, RetryableError
+from core.errors import Deferred, PermanentError, RetryableError
 from core.hookspecs import hookimpl
 from core.logging import add_secret
 from plugins.publishers.http import HttpClient, PlatformError, json_or_empty, secret_value
@@ -194,7 +194,8 @@ class InstagramPublisher(Publisher):
     def _ig_user(self, account: Any) -> str:
         return str(account.meta.get("ig_user_id") or account.remote_id)
 
-    def quota_left(self, account: Any) -> int:
+    def quota(self, account: Any) -> tuple[int, float]:
+        """(posts left, window seconds) from ``content_publishing_limit``: never a constant (Meta changes it)."""
         body = self._call(
             "GET",
             f"{self._ig_user(account)}/content_publishing_limit",
@@ -203,8 +204,12 @@ class InstagramPublisher(Publisher):
             params={"fields": "quota_usage,config"},
         )
         row = (body.get("data") or [{}])[0]
-        total = int((row.get("config") or {}).get("quota_total", 0))
-        return total - int(row.get("quota_usage", 0))
+        config = row.get("config") or {}
+        total = int(config.get("quota_total", 0))
+        return total - int(row.get("quota_usage", 0)), float(config.get("quota_duration") or 86400)
+
+    def quota_left(self, account: Any) -> int:
+        return self.quota(account)[0]
 
     def _caption(self, request: PublishRequest) -> str:
         tags = " ".join(h if h.startswith("#") else f"#{h}" for h in request.hashtags if h not in request.caption)
@@ -234,8 +239,13 @@ class InstagramPublisher(Publisher):
             problems.append("Instagram allows at most 30 hashtags")
         if len(re.findall(r"@\w+", caption)) > 20:
             problems.append("Instagram allows at most 20 @mentions")
-        if self.quota_left(account) <= 0:
-            problems.append("the account has used its 24-hour API publishing limit (content_publishing_limit)")
+        left, window = self.quota(account)
+        if left <= 0:  # not a problem with the post: it goes out when the moving window frees a place
+            raise Deferred(
+                f"the account has used its API publishing limit for the last {window / 3600:g} h "
+                "(content_publishing_limit)",
+                window_seconds=window,
+            )
         return problems
 
     # ------------------------------------------------------------------------------------------ publish

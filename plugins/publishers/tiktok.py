@@ -7,9 +7,18 @@ remainder (so it may be larger, up to 128 MB); every non-final chunk is 5-64 MB;
 chunk; files over 64 MB must be chunked; at most 1000 chunks, sent in order. "MB" is ambiguous in the docs, so
 ``megabyte`` is an option (default 10^6, the docs' worked example); 10 MB chunks satisfy both readings.
 
-Once ``video/init`` returns a ``publish_id`` it is checkpointed as the post's remote id before a byte is sent;
-from then on only status checks happen (init is never repeated for that post). The per-token rate limits
-(init 6/min, creator_info 20/min, status 30/min) are kept client-side with a sliding window.
+Once ``video/init`` returns a ``publish_id`` it is checkpointed as the post's remote id before a byte is sent,
+with the upload URL (a bearer credential for an hour: encrypted with the installation's secret key, like tokens,
+and never logged) and, after each chunk, the next chunk's index. Taking over an interrupted post: ``recover``
+asks the status endpoint (a finished upload goes on to status checks); otherwise ``publish`` resumes the same
+upload from the checkpointed chunk, re-aligning to the progress TikTok reports in a 416 answer. A complete
+upload (progress == size, e.g. the answer to the final chunk was lost) is complete, never a failure. When the
+upload URL has expired (403/404) and the upload was not complete, the post is initialised again: TikTok never
+publishes an upload it did not receive in full. The per-token rate limits (init 6/min, creator_info 20/min,
+status 30/min) are kept client-side with a sliding window.
+
+Preflight knows TikTok's audit rule: an app that TikTok has not audited (``audited: false``, the default) may
+only post ``SELF_ONLY``; set ``audited: true`` once TikTok has approved the app.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from core import oauth
+from core import crypto, oauth
 from core.contracts import PostStatus, Publisher, PublishRequest, PublishResult
 from core.errors import PermanentError, RetryableError
 from core.hookspecs import hookimpl
@@ -64,6 +73,10 @@ ERRORS: dict[str, tuple[str, str, bool]] = {
     ),
 }
 RETRYABLE_FAIL_REASONS = {"internal"}
+
+
+class UploadExpired(RetryableError):
+    """The checkpointed upload URL no longer works (TikTok's one hour passed): initialise the post again."""
 
 
 class RateLimiter:
@@ -133,6 +146,9 @@ class TikTokPublisher(Publisher):
         pkce_encoding: str = Field("base64url", description="base64url (RFC 7636) or hex; TikTok reports differ")
         mode: str = Field("direct", description="direct (Direct Post) or inbox (draft the creator finishes in the app)")
         privacy_level: str = Field("SELF_ONLY", description="must be one of the account's privacy_level_options")
+        audited: bool = Field(
+            False, description="TikTok has audited this app; until then it may only post SELF_ONLY (private)"
+        )
         disable_comment: bool = False
         disable_duet: bool = False
         disable_stitch: bool = False
@@ -163,6 +179,10 @@ class TikTokPublisher(Publisher):
         add_secret(secret_value(self.options.client_secret))
         self.http = HttpClient("tiktok", retries=self.options.retries, backoff=self.options.backoff_seconds)
         self.limits = RateLimiter(self.options.rate_limit_wait_seconds)
+        self.secret_key: Any = None
+
+    def bind(self, settings: Any) -> None:
+        self.secret_key = settings.secret_key
 
     def bind(self, settings: Any) -> None:
         self.http.bind(settings)
@@ -264,8 +284,13 @@ class TikTokPublisher(Publisher):
             problems.append(
                 f"the caption is {utf16_len(caption)} UTF-16 units; TikTok allows {self.options.max_caption_chars}"
             )
+        privacy = request.privacy or self.options.privacy_level
+        if self.options.mode == "direct" and not self.options.audited and privacy != "SELF_ONLY":
+            problems.append(
+                f"privacy {privacy}: an unaudited TikTok app may only post SELF_ONLY "
+                "(set publishers.tiktok.audited: true once TikTok has audited the app)"
+            )
         if info is not None:
-            privacy = request.privacy or self.options.privacy_level
             offered = info.get("privacy_level_options") or []
             if privacy not in offered:
                 problems.append(
@@ -323,6 +348,9 @@ class TikTokPublisher(Publisher):
     def publish(self, request: PublishRequest, account: Any) -> PublishResult:
         path = Path(request.video_path)
         size = path.stat().st_size
+        resumed = self._resume(request, path, size)
+        if resumed is not None:
+            return resumed
         if self.options.mode == "direct":
             problems = self._problems(request, self.creator_info(account))  # required before every post
             if problems:
@@ -333,15 +361,65 @@ class TikTokPublisher(Publisher):
         publish_id, upload_url = data.get("publish_id"), data.get("upload_url")
         if not publish_id or not upload_url:
             raise PlatformError("TikTok accepted the post but returned no publish_id / upload_url")
-        request.save_checkpoint(remote_id=publish_id, upload_url=upload_url)
-        self.upload(upload_url, path, body["source_info"])
+        add_secret(upload_url)
+        request.save_checkpoint(
+            remote_id=publish_id,
+            upload_url_encrypted=crypto.encrypt_json(self.secret_key, {"upload_url": upload_url}),
+            source_info=body["source_info"],
+            next_chunk=0,
+        )
+        self.upload(upload_url, path, body["source_info"], progress=lambda i: request.save_checkpoint(next_chunk=i))
         return PublishResult(status=PostStatus.PROCESSING, remote_id=publish_id)
 
-    def upload(self, upload_url: str, path: Path, source: dict[str, Any]) -> None:
-        """PUT the chunks in order; 5xx or a broken connection retries the same chunk; 416 re-aligns."""
+    def _resume(self, request: PublishRequest, path: Path, size: int) -> PublishResult | None:
+        """Continue the checkpointed upload of this file; None when there is none (or its URL expired)."""
+        cp = request.resume
+        source = cp.get("source_info") or {}
+        if not (cp.get("remote_id") and cp.get("upload_url_encrypted")) or source.get("video_size") != size:
+            return None
+        upload_url = crypto.decrypt_json(self.secret_key, cp["upload_url_encrypted"])["upload_url"]
+        add_secret(upload_url)
+        try:
+            self.upload(
+                upload_url,
+                path,
+                source,
+                start=int(cp.get("next_chunk") or 0),
+                progress=lambda i: request.save_checkpoint(next_chunk=i),
+            )
+        except UploadExpired:
+            request.save_checkpoint(upload_url_encrypted=None, next_chunk=0)
+            return None  # the old upload never completed: a new init is safe
+        return PublishResult(status=PostStatus.PROCESSING, remote_id=cp["remote_id"])
+
+    def recover(self, request: PublishRequest, account: Any) -> PublishResult | None:
+        """An upload that completed goes on to status checks; an unfinished one is resumed by ``publish``."""
+        publish_id = request.resume.get("remote_id")
+        if not publish_id:
+            return None
+        res = self._post("post/publish/status/fetch/", account, {"publish_id": publish_id}, limit=30)
+        data = self._data(res, "checking the interrupted post")
+        size = (request.resume.get("source_info") or {}).get("video_size")
+        if data.get("status") != "PROCESSING_UPLOAD":
+            return self.check_status(publish_id, account)
+        if size and data.get("uploaded_bytes") == size:
+            return PublishResult(status=PostStatus.PROCESSING, remote_id=publish_id)
+        return None
+
+    def upload(
+        self,
+        upload_url: str,
+        path: Path,
+        source: dict[str, Any],
+        *,
+        start: int = 0,
+        progress: Any = None,
+    ) -> None:
+        """PUT the chunks in order from chunk ``start``; 5xx or a broken connection retries the same chunk; 416
+        re-aligns to TikTok's reported progress (all bytes received: done). ``progress(i)``: chunk i is next."""
         size, chunk_size, count = source["video_size"], source["chunk_size"], source["total_chunk_count"]
         bounds = [(i * chunk_size, (i + 1) * chunk_size - 1 if i < count - 1 else size - 1) for i in range(count)]
-        index, failures = 0, 0
+        index, failures = start, 0
         with open(path, "rb") as f:
             while index < count:
                 first, last = bounds[index]
@@ -358,19 +436,21 @@ class TikTokPublisher(Publisher):
                     res = None
                 if res is not None and res.status_code in (201, 206):
                     index, failures = index + 1, 0
+                    if progress is not None and index < count:
+                        progress(index)
                     continue
                 if res is not None and res.status_code == 416:
                     got = re.search(r"bytes 0-(\d+)/", res.headers.get("Content-Range", ""))
                     done = int(got[1]) + 1 if got else 0
-                    matching = [i for i, (start, _end) in enumerate(bounds) if start == done]
+                    if done >= size:
+                        return  # everything arrived (the answer to the last chunk was lost)
+                    matching = [i for i, (begin, _end) in enumerate(bounds) if begin == done]
                     if not matching:
                         raise PlatformError(f"TikTok's upload progress ({done} bytes) is not at a chunk boundary")
                     index = matching[0]
                     continue
-                if res is not None and res.status_code == 403:
-                    raise PlatformError(
-                        "the TikTok upload URL expired (uploads must finish within an hour)", retryable=True
-                    )
+                if res is not None and res.status_code in (403, 404):
+                    raise UploadExpired("the TikTok upload URL expired (uploads must finish within an hour)")
                 if res is not None and res.status_code < 500:
                     raise PlatformError(
                         f"TikTok refused chunk {index + 1}/{count}: HTTP {res.status_code} {res.text[:200]}"

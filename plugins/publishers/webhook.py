@@ -3,7 +3,14 @@
 Signature: ``X-Clipcast-Signature: sha256=<hex>``, the HMAC-SHA256 with the shared secret of
 ``<X-Clipcast-Timestamp>.<raw body>``; receivers recompute it over the raw bytes, compare in constant time and
 refuse old timestamps (``verify_signature`` below does all three). 5xx answers and connection errors are
-retried with backoff; other 4xx answers fail the post. ``idempotency_key`` lets a receiver drop a redelivery.
+retried with backoff; other 4xx answers fail the post.
+
+Delivery is at least once, and the receiver de-duplicates (the contract, in docs/publishing.md): every
+delivery of a post carries the same ``Idempotency-Key`` header and ``idempotency_key`` field. Before each POST
+the post's checkpoint records "sent, answer unknown"; any later send of that post (a retry after a 5xx or a
+broken connection, or a worker taking over after a kill) carries ``Clipcast-Redelivery: true``. With
+``status_url`` set, a taken-over post first asks the receiver ``GET <status_url>?idempotency_key=KEY``
+(200: it has the delivery, counted as published; 404: it has not, send again).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from plugins.publishers.http import HttpClient, json_or_empty
 
 SIGNATURE_HEADER = "X-Clipcast-Signature"
 TIMESTAMP_HEADER = "X-Clipcast-Timestamp"
+REDELIVERY_HEADER = "Clipcast-Redelivery"
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -54,12 +62,17 @@ class WebhookPublisher(Publisher):
         retries: int = Field(5, ge=0, description="retries on 5xx or connection errors")
         backoff_seconds: float = Field(1.0, ge=0, description="first retry delay; doubles each time")
         timeout_seconds: float = Field(30, gt=0)
+        status_url: str | None = Field(
+            None,
+            description="optional receiver endpoint asked GET ?idempotency_key=KEY after an interrupted delivery "
+            "(200: received, 404: not): then an unanswered delivery is not sent again",
+        )
         require_download_url: bool = Field(True, description="refuse to post without a URL the receiver can fetch")
 
     def __init__(self, options: BaseModel | None = None) -> None:
         super().__init__(options)
         o = self.options
-        self.http = HttpClient("webhook", retries=o.retries, backoff=o.backoff_seconds, timeout=o.timeout_seconds)
+        self.http = HttpClient("webhook", retries=0, backoff=o.backoff_seconds, timeout=o.timeout_seconds)
         if o.secret:
             add_secret(o.secret.get_secret_value())
 
@@ -94,28 +107,57 @@ class WebhookPublisher(Publisher):
             "sent_at": datetime.now(UTC).isoformat(),
         }
 
+    def key(self, request: PublishRequest) -> str:
+        return f"clipcast-post-{request.post_id}"
+
     def publish(self, request: PublishRequest, account: Any) -> PublishResult:
         if not self.options.url or not self.options.secret:
             raise PermanentError("the webhook publisher is not configured", "set publishers.webhook.url and secret")
         body = json.dumps(self.payload(request), sort_keys=True).encode()
-        stamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json",
-            TIMESTAMP_HEADER: stamp,
-            SIGNATURE_HEADER: sign(self.options.secret.get_secret_value(), stamp, body),
-            "Idempotency-Key": f"clipcast-post-{request.post_id}",
-        }
-        res = self.http.request("POST", self.options.url, auth=None, data=body, headers=headers)
-        if res.status_code >= 500 or res.status_code == 429:
-            raise RetryableError(f"webhook answered HTTP {res.status_code} after {self.options.retries} retries")
-        if res.status_code >= 300:
-            raise PermanentError(
-                f"webhook refused the post: HTTP {res.status_code} {res.text[:200]}",
-                "check the receiver's URL and that it uses the same secret",
+        for attempt in range(self.options.retries + 1):
+            redelivery = request.resume.get("delivery") == "sent"
+            request.save_checkpoint(delivery="sent", idempotency_key=self.key(request))  # before the POST
+            stamp = str(int(time.time()))
+            headers = {
+                "Content-Type": "application/json",
+                TIMESTAMP_HEADER: stamp,
+                SIGNATURE_HEADER: sign(self.options.secret.get_secret_value(), stamp, body),
+                "Idempotency-Key": self.key(request),
+            }
+            if redelivery:
+                headers[REDELIVERY_HEADER] = "true"
+            try:
+                res = self.http.request("POST", self.options.url, auth=None, retry=False, data=body, headers=headers)
+            except RetryableError:
+                res = None
+            if res is not None and res.status_code < 300:
+                answer = json_or_empty(res)
+                remote = str(answer.get("id") or self.key(request))
+                return PublishResult(status=PostStatus.PUBLISHED, remote_id=remote, url=answer.get("url"))
+            if res is not None and res.status_code < 500 and res.status_code != 429:
+                raise PermanentError(
+                    f"webhook refused the post: HTTP {res.status_code} {res.text[:200]}",
+                    "check the receiver's URL and that it uses the same secret",
+                )
+            if attempt < self.options.retries:
+                self.http.sleep(attempt, res.headers.get("Retry-After") if res is not None else None)
+        answer_said = f"HTTP {res.status_code}" if res is not None else "no answer"
+        raise RetryableError(f"webhook answered {answer_said} after {self.options.retries} retries")
+
+    def recover(self, request: PublishRequest, account: Any) -> PublishResult | None:
+        """Ask the receiver's ``status_url`` about a delivery whose answer was lost; None: send it (again)."""
+        if request.resume.get("delivery") != "sent" or not self.options.status_url:
+            return None
+        try:
+            res = self.http.request(
+                "GET", self.options.status_url, auth=None, retry=False, params={"idempotency_key": self.key(request)}
             )
-        answer = json_or_empty(res)
-        remote = str(answer.get("id") or f"clipcast-post-{request.post_id}")
-        return PublishResult(status=PostStatus.PUBLISHED, remote_id=remote, url=answer.get("url"))
+        except RetryableError:
+            return None  # unknown: a redelivery with the same key is what the contract allows
+        if res.status_code == 200:
+            answer = json_or_empty(res)
+            return PublishResult(status=PostStatus.PUBLISHED, remote_id=str(answer.get("id") or self.key(request)))
+        return None
 
     def check_status(self, remote_id: str, account: Any) -> PublishResult:
         return PublishResult(status=PostStatus.PUBLISHED, remote_id=remote_id)

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core import scratch
 from core.contracts import Storage
 from core.errors import StorageError
 from core.hookspecs import hookimpl
@@ -64,7 +65,7 @@ class LocalStorage(Storage):
         dest.parent.mkdir(parents=True, exist_ok=True)
         written = 0
         # Write to a temporary file and rename: readers never see half a file.
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=scratch.prefix(".part"))
         try:
             with os.fdopen(fd, "wb") as out:
                 while chunk := stream.read(CHUNK):

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from core import scratch
 from core.contracts import ProgressFn, Segment, SpeechToText, Transcript, UsageRecord, Word, no_progress
 from core.errors import ConfigError, InputError, PermanentError, RetryableError
 from core.hookspecs import hookimpl
@@ -195,7 +196,7 @@ class OpenAISpeech(SpeechToText):
             log.info("openai stt: splitting audio", pieces=len(pieces), size_mb=round(size / MB, 1))
         segments: list[Segment] = []
         detected: str | None = None
-        with tempfile.TemporaryDirectory(prefix="clipcast-stt-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=scratch.prefix("clipcast-stt")) as tmp:
             for i, (start, end) in enumerate(pieces):
                 progress(i / len(pieces), f"transcribing piece {i + 1}/{len(pieces)}")
                 if len(pieces) == 1:

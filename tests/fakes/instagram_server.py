@@ -47,7 +47,8 @@ class InstagramFake(OAuthFake):
         self.containers: dict[str, dict[str, Any]] = {}
         self.media: dict[str, str] = {}
         self.polls_until_finished = 2
-        self.quota_total, self.quota_usage = 50, 0
+        self.quota_total, self.quota_duration = 50, 86400.0
+        self.used_at: list[float] = []  # when each post counted against the moving window
         self.publish_calls = 0
         self.reject_once: set[str] = set()  # valid tokens answered once with code 190 (dropped early by Meta)
         self.route("GET", "/access_token", self._exchange)
@@ -103,6 +104,16 @@ class InstagramFake(OAuthFake):
     def _me(self, req: Request, _m: Any) -> Response:
         return self._token_ok(req) or js(200, {"user_id": IG_USER, "username": "fake.reels"})
 
+    @property
+    def quota_usage(self) -> int:
+        """Posts inside the moving window (``quota_duration`` seconds): the limit frees up as they leave it."""
+        now = time.time()
+        return sum(1 for at in self.used_at if now - at < self.quota_duration)
+
+    @quota_usage.setter
+    def quota_usage(self, n: int) -> None:
+        self.used_at = [time.time()] * n
+
     def _limit(self, req: Request, _m: Any) -> Response:
         return self._token_ok(req) or js(
             200,
@@ -110,7 +121,7 @@ class InstagramFake(OAuthFake):
                 "data": [
                     {
                         "quota_usage": self.quota_usage,
-                        "config": {"quota_total": self.quota_total, "quota_duration": 86400},
+                        "config": {"quota_total": self.quota_total, "quota_duration": int(self.quota_duration)},
                     }
                 ]
             },
@@ -157,7 +168,7 @@ class InstagramFake(OAuthFake):
             return graph_error(9007, 2207027, "Media ID is not available")
         if self.quota_usage >= self.quota_total:
             return graph_error(9, 2207042, "maximum number of posts reached")
-        self.quota_usage += 1
+        self.used_at.append(time.time())
         c["status"] = "PUBLISHED"
         media_id = str(17900000000000000 + len(self.media) + 1)
         self.media[media_id] = "C" + secrets.token_hex(4)

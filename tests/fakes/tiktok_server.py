@@ -7,6 +7,10 @@ files over 64 MB chunked, last chunk ≤ 128 MB); sequential chunk PUTs with an 
 the last, 201 then, 416 with the progress on a mismatch, 400 on a length mismatch); status fetch walking
 PROCESSING_UPLOAD → PUBLISH_COMPLETE (or SEND_TO_USER_INBOX); per-token per-minute limits (init 6, creator_info 20,
 status 30) with 429 ``rate_limit_exceeded``. Bytes are counted, not kept (size tests use sparse files).
+
+Fault knobs: ``drop_answer_to_final_chunk`` (the last chunk is received, its answer lost);
+``expire_upload(pid)`` (the upload URL answers 403, as after its hour). ``published()`` counts the publishes
+whose bytes all arrived (TikTok then publishes them): fault tests expect exactly one per post.
 """
 
 from __future__ import annotations
@@ -70,6 +74,8 @@ class TikTokFake(OAuthFake):
         self.windows: dict[tuple[str, str], collections.deque[float]] = collections.defaultdict(collections.deque)
         self.publishes: dict[str, dict[str, Any]] = {}
         self.fail_next_chunk_with: int | None = None
+        self.drop_answer_to_final_chunk = False
+        self.expired: set[str] = set()
         self.route("GET", "/v2/user/info/", self._user)
         self.route("POST", "/v2/post/publish/creator_info/query/", self._creator)
         self.route("POST", "/v2/post/publish/video/init/", lambda r, m: self._init(r, inbox=False))
@@ -163,10 +169,19 @@ class TikTokFake(OAuthFake):
             200, {"publish_id": pid, "upload_url": f"{self.url}/upload/?upload_id={upload_id}&upload_token=tok"}
         )
 
-    def _put(self, req: Request, _m: Any) -> Response:
+    def expire_upload(self, publish_id: str) -> None:
+        self.expired.add(self.publishes[publish_id]["upload_id"])
+
+    def published(self) -> int:
+        """Posts that went live (or reached the inbox): a fault run expects one per post, never more."""
+        return sum(1 for p in self.publishes.values() if p["done"])
+
+    def _put(self, req: Request, _m: Any) -> Response | None:
         pub = next((p for p in self.publishes.values() if p["upload_id"] == req.query.get("upload_id")), None)
         if pub is None:
             return js(404, {"error": "no upload task"})
+        if pub["upload_id"] in self.expired:
+            return js(403, {"error": "the upload URL has expired"})
         if req.headers.get("Content-Type") not in ("video/mp4", "video/quicktime", "video/webm"):
             return js(400, {"error": "bad Content-Type"})
         if self.fail_next_chunk_with:
@@ -196,6 +211,9 @@ class TikTokFake(OAuthFake):
         progress = {"Content-Range": f"bytes 0-{pub['received'] - 1}/{pub['size']}"}
         if pub["chunks"] == pub["count"]:
             pub["done"] = True
+            if self.drop_answer_to_final_chunk:
+                self.drop_answer_to_final_chunk = False
+                return None
             return 201, progress, b""
         return 206, progress, b""
 

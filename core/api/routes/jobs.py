@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlmodel import col, select
 
-from core import jobs
+from core import jobs, tasks
 from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
 from core.api.schemas import JobOut, PageOut
 from core.models import Job, JobStatus
@@ -111,4 +111,4 @@ def cancel(job_id: Id, user: UserDep, app: AppDep) -> Job:
 def retry(job_id: Id, user: UserDep, app: AppDep) -> Job:
     with app.session() as s:
         owned(s, Job, job_id, user)
-    return jobs.retry_job(app, job_id)
+    return tasks.retry_job(app, job_id)
