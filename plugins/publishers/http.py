@@ -122,8 +122,8 @@ def granted_scopes(account: Any) -> set[str] | None:
     scope = token.get("scope") or token.get("permissions")
     if not scope:
         return None
-    items = scope if isinstance(scope, list) else str(scope).replace(",", " ").split()
-    return {str(item).strip() for item in items if str(item).strip()}
+    items = scope if isinstance(scope, list) else [scope]
+    return {part for item in items for part in str(item).replace(",", " ").split()}
 
 
 def secret_value(secret: SecretStr | None) -> str:

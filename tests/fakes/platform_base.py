@@ -135,6 +135,32 @@ class FakeServer:
         self.httpd.server_close()
 
 
+class MetricsFake:
+    """What the three metrics fakes share: per-post numbers in Clipcast's names (``views``, ``likes``,
+    ``comments``, ``shares``, ``saves``, ``reach``, ``avg_view_seconds``, ``avg_view_percent``), each value a
+    number or a callable returning one (numbers that grow between reads); ``throttle`` answers that many
+    metrics calls with a 429 and ``Retry-After``; ``metrics_calls`` counts the calls served."""
+
+    def init_metrics(self) -> None:
+        self.stats: dict[str, dict[str, Any]] = {}
+        self.throttle = 0
+        self.retry_after = "1"
+        self.metrics_calls = 0
+
+    def numbers(self, post_id: str) -> dict[str, float] | None:
+        found = self.stats.get(post_id)
+        if found is None:
+            return None
+        return {k: float(v() if callable(v) else v) for k, v in found.items()}
+
+    def throttled(self) -> bool:
+        self.metrics_calls += 1
+        if self.throttle > 0:
+            self.throttle -= 1
+            return True
+        return False
+
+
 class OAuthFake(FakeServer):
     """Authorization + token endpoint. ``client_param``: 'client_id' or TikTok's 'client_key'."""
 
