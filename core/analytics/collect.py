@@ -28,7 +28,7 @@ from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
-from core.contracts import MetricsStatus, PostMetrics, PostStatus, UsageRecord
+from core.contracts import MetricsStatus, PostMetrics, PostStatus
 from core.errors import ClipcastError, RetryableError
 from core.logging import get_logger
 from core.models import AiUsage, Post, PostMetric, PostMetricSummary, SocialAccount, utcnow
@@ -118,13 +118,22 @@ def _views_at_7d(s: Any, post_id: int, published: datetime, bucket: datetime, vi
 
 
 def record(
-    app: Any, post: Post, metrics: PostMetrics, *, taken_at: datetime, bucket: datetime, next_due: datetime | None
+    app: Any,
+    post: Post,
+    metrics: PostMetrics,
+    *,
+    taken_at: datetime,
+    bucket: datetime,
+    next_due: datetime | None,
+    units: int = 0,
 ) -> int:
-    """Store one fetch: its samples (duplicates skipped) and the post's summary, in one transaction. Returns the
-    number of new sample rows."""
+    """Store one fetch: its samples (duplicates skipped), the post's summary and the quota ``units`` it cost, in
+    one transaction. Returns the number of new sample rows."""
     published = aware(post.published_at or post.scheduled_at)
     bucket = aware(bucket)
     with app.session() as s:
+        if units > 0:
+            s.add(AiUsage(provider=post.platform, model="metrics", kind="quota", units=units, created_at=taken_at))
         rows = [
             {"post_id": post.id, "bucket": bucket, "taken_at": taken_at, "metric": name, "value": float(value)}
             for name, value in sorted(metrics.values.items())
@@ -224,9 +233,11 @@ def fetch_one(app: Any, post: Post) -> PostMetrics:
     return publisher.fetch_metrics(post.remote_post_id or post.remote_id or "", account)
 
 
-def _record_usage(app: Any, platform: str, units: int) -> None:
+def _record_usage(app: Any, platform: str, units: int, now: datetime) -> None:
+    """One usage row of kind ``quota`` (dated ``now``: the daily budget reads these rows back)."""
     if units > 0:
-        app.publisher(platform).report_usage(UsageRecord(provider=platform, model="metrics", kind="quota", units=units))
+        with app.session() as s:
+            s.add(AiUsage(provider=platform, model="metrics", kind="quota", units=units, created_at=now))
 
 
 def collect_due(app: Any, *, now: datetime | None = None, sleep: Any = time.sleep) -> RunReport:
@@ -258,7 +269,7 @@ def collect_due(app: Any, *, now: datetime | None = None, sleep: Any = time.slee
             try:
                 metrics = fetch_one(app, post)
             except RetryableError as exc:
-                _record_usage(app, platform, 1)
+                _record_usage(app, platform, 1, now)
                 used += 1
                 wait = float(getattr(exc, "retry_after", None) or app.settings.scheduler.metrics_interval)
                 _defer(app, post.id, now + timedelta(seconds=wait), "throttled", str(exc))  # type: ignore[arg-type]
@@ -270,10 +281,11 @@ def collect_due(app: Any, *, now: datetime | None = None, sleep: Any = time.slee
                 report.statuses["error"] = report.statuses.get("error", 0) + 1
                 continue
             units = metrics.quota_units or metrics.requests
-            _record_usage(app, platform, units)
             used += units
             due = None if metrics.status in FINAL or after is None else published + after
-            report.samples += record(app, post, metrics, taken_at=now, bucket=published + slot, next_due=due)
+            report.samples += record(
+                app, post, metrics, taken_at=now, bucket=published + slot, next_due=due, units=units
+            )
             report.fetched += 1
             report.statuses[metrics.status.value] = report.statuses.get(metrics.status.value, 0) + 1
             if "views" in metrics.values and slot >= SEVEN_DAYS:
