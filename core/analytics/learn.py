@@ -347,6 +347,27 @@ def weights_table(model: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: -abs(r["weight"]))
 
 
+def describe(app: Any, account_id: int) -> dict[str, Any]:
+    """The learned weights with their uncertainty, or why there are none yet (for the API and the CLI)."""
+    with app.session() as s:
+        state = s.get(AccountModel, account_id)
+    model = state.model if state is not None and state.model else None
+    need = app.settings.analytics.min_posts
+    return {
+        "account_id": account_id,
+        "posts": state.posts if state is not None and model else 0,
+        "needed": need,
+        "fitted_at": state.fitted_at if state is not None and model else None,
+        "learn_since": state.learn_since if state is not None else None,
+        "median_views_7d": model["median_views"] if model else None,
+        "alpha": model["alpha"] if model else None,
+        "weights": weights_table(model) if model else [],
+        "message": ""
+        if model
+        else f"{len(training_posts(app, account_id))} posts have 7-day numbers; learning needs {need}",
+    }
+
+
 # --------------------------------------------------------------------------------------------- re-ranking
 
 
