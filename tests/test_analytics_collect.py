@@ -71,7 +71,9 @@ def test_collection_stores_series_summary_and_quota(tmp_path, yt):
     assert summary.samples == 30 and summary.status == "ok" and summary.latest["avg_view_seconds"] == 12.0
     views = sorted((r.bucket, r.value) for r in rows if r.metric == "views")
     assert views[24][0] == T0 + timedelta(days=3) and all(a[1] < b[1] for a, b in itertools.pairwise(views))
-    assert summary.views_7d == dict(views)[T0 + timedelta(days=7)]
+    by_bucket = dict(views)
+    day6, day7 = by_bucket[T0 + timedelta(days=6)], by_bucket[T0 + timedelta(days=7)]
+    assert day6 < summary.views_7d < day7  # interpolated to exactly 7 days from samples taken 10 minutes late
     assert summary.next_due_at.replace(tzinfo=UTC) == T0 + timedelta(days=9)
     assert units == 3 * 30  # one Data API unit per fetch, recorded as usage
 
@@ -82,9 +84,13 @@ def test_budget_throttling_and_missing_scopes(tmp_path, yt):
     ids = [published_post(app, account_id, f"v{i}", T0) for i in range(6)]
     for i in range(6):
         yt.stats[f"v{i}"] = {"views": 10}
+    old = published_post(app, account_id, "old", T0 - timedelta(days=120))  # first seen after stop_after_days
     report = collect_due(app, now=T0 + 2 * H)
     assert report.fetched == 5 and report.over_budget == ["youtube"]  # the day's budget spreads the rest
     assert collect_due(app, now=T0 + 2.5 * H).fetched == 0
+    with app.session() as s:
+        done = s.get(PostMetricSummary, old)
+    assert done.status == "done" and done.next_due_at is None and done.samples == 0  # never fetched
     yt.throttle = 10
     report = collect_due(app, now=T0 + timedelta(days=1, hours=0.5))  # a new UTC day: budget again
     assert report.throttled == ["youtube"] and report.fetched == 0

@@ -97,24 +97,23 @@ def _insert_ignoring_duplicates(s: Any, app: Any, rows: list[dict[str, Any]]) ->
     return int(s.connection().execute(stmt).rowcount or 0)
 
 
-def _views_at_7d(s: Any, post_id: int, published: datetime, bucket: datetime, views: float) -> float | None:
-    """Views at exactly 7 days: interpolated between the samples either side, or this one when it is within a
-    day of 7 days and nothing earlier exists. None when the samples are too far from day 7 to say."""
+def _views_at_7d(s: Any, post_id: int, published: datetime, taken_at: datetime, views: float) -> float | None:
+    """Views at exactly 7 days, by the samples' ``taken_at``: interpolated between the last sample before day 7
+    and this one, or this one alone when it is within a day of day 7. None when nothing says (a post first seen
+    weeks after it was published)."""
     target = published + SEVEN_DAYS
-    if bucket == target:
-        return views
     before = s.exec(
-        select(PostMetric.bucket, PostMetric.value)
-        .where(PostMetric.post_id == post_id, PostMetric.metric == "views", col(PostMetric.bucket) < target)
-        .order_by(col(PostMetric.bucket).desc())
+        select(PostMetric.taken_at, PostMetric.value)
+        .where(PostMetric.post_id == post_id, PostMetric.metric == "views", col(PostMetric.taken_at) < target)
+        .order_by(col(PostMetric.taken_at).desc())
         .limit(1)
     ).first()
     if before is not None:
         b_at, b_val = aware(before[0]), float(before[1])
-        span = (bucket - b_at).total_seconds()
-        if span > 0:
+        span = (taken_at - b_at).total_seconds()
+        if span > 0 and taken_at - b_at <= timedelta(days=3):
             return b_val + (views - b_val) * (target - b_at).total_seconds() / span
-    return views if bucket - target <= timedelta(days=1) else None
+    return views if taken_at - target <= timedelta(days=1) else None
 
 
 def record(
@@ -150,8 +149,9 @@ def record(
             summary.samples = int(
                 s.exec(select(func.count(func.distinct(PostMetric.bucket))).where(PostMetric.post_id == post.id)).one()
             )
-            if summary.views_7d is None and "views" in metrics.values and bucket >= published + SEVEN_DAYS:
-                summary.views_7d = _views_at_7d(s, post.id, published, bucket, float(metrics.values["views"]))  # type: ignore[arg-type]
+            if summary.views_7d is None and "views" in metrics.values and taken_at >= published + SEVEN_DAYS:
+                views = float(metrics.values["views"])
+                summary.views_7d = _views_at_7d(s, post.id, published, aware(taken_at), views)  # type: ignore[arg-type]
         elif summary.last_bucket is None or aware(summary.last_bucket) < bucket:
             summary.last_bucket = bucket  # nothing to store, but this slot is done
         summary.status = metrics.status.value
@@ -266,6 +266,9 @@ def collect_due(app: Any, *, now: datetime | None = None, sleep: Any = time.slee
             after = next_slot(offsets, slot)
             if slot is None:  # enrolled early (clock skew): wait for the first slot
                 continue
+            if now - published > timedelta(days=cfg.stop_after_days):  # e.g. an old post first seen now
+                _defer(app, post.id, None, "done", "older than analytics.stop_after_days")  # type: ignore[arg-type]
+                continue
             try:
                 metrics = fetch_one(app, post)
             except RetryableError as exc:
@@ -276,8 +279,10 @@ def collect_due(app: Any, *, now: datetime | None = None, sleep: Any = time.slee
                 report.throttled.append(platform)
                 log.warning("metrics throttled; the platform waits until its next run", platform=platform)
                 break
-            except ClipcastError as exc:
-                _defer(app, post.id, now + timedelta(days=1), "error", str(exc))  # type: ignore[arg-type]
+            except Exception as exc:  # one post's trouble (a revoked token, an odd answer) waits a day
+                detail = str(exc) if isinstance(exc, ClipcastError) else f"{type(exc).__name__}: {exc}"
+                log.warning("could not read a post's metrics", post_id=post.id, platform=platform, error=detail)
+                _defer(app, post.id, now + timedelta(days=1), "error", detail)  # type: ignore[arg-type]
                 report.statuses["error"] = report.statuses.get("error", 0) + 1
                 continue
             units = metrics.quota_units or metrics.requests
@@ -298,7 +303,7 @@ def collect_due(app: Any, *, now: datetime | None = None, sleep: Any = time.slee
     return report
 
 
-def _defer(app: Any, post_id: int, until: datetime, status: str, detail: str) -> None:
+def _defer(app: Any, post_id: int, until: datetime | None, status: str, detail: str) -> None:
     with app.session() as s:
         summary = s.get(PostMetricSummary, post_id)
         if summary is not None:

@@ -301,11 +301,15 @@ def training_posts(app: Any, account_id: int) -> list[tuple[Post, Clip, float, s
         return out
 
 
-def refit(app: Any, account_id: int) -> AccountModel | None:
-    """Fit (or refit) the account's model when it has ``min_posts`` posts with 7-day views; else None."""
+def refit(app: Any, account_id: int, *, force: bool = False) -> AccountModel | None:
+    """Fit the account's model when it has ``min_posts`` posts with 7-day views and more of them than the last
+    fit (7-day numbers never change once set); None when nothing was fitted."""
     cfg = app.settings.analytics
     rows = training_posts(app, account_id)
     if len(rows) < cfg.min_posts:
+        return None
+    current = get_model(app, account_id)
+    if current is not None and current.posts == len(rows) and not force:
         return None
     examples = [example_of(clip, post.published_at or post.scheduled_at, tz, views) for post, clip, views, tz in rows]
     model = fit(examples, topic_words=cfg.topic_words, bootstrap=cfg.bootstrap, seed=account_id)
