@@ -50,6 +50,21 @@ def test_schedule_is_dense_early_then_daily_then_weekly():
         AnalyticsSettings(daily_until_days=100, stop_after_days=90)
 
 
+def test_the_scheduler_runs_the_collection(tmp_path, yt, monkeypatch):
+    from core import scheduler
+
+    app = make_app(tmp_path, {"youtube": yt.options()}, scheduler={"metrics_interval": 120})
+    sched = scheduler.build_scheduler(app, scheduler.Lease(app), blocking=False)
+    job = sched.get_job("post-metrics")
+    assert job is not None and job.trigger.interval == timedelta(seconds=120)
+    ran: list[object] = []
+    monkeypatch.setattr("core.analytics.collect.collect_due", lambda a: ran.append(a))
+    scheduler._collect_metrics(app)
+    app.settings.analytics.enabled = False
+    scheduler._collect_metrics(app)
+    assert ran == [app]  # once: analytics.enabled false stops it
+
+
 def test_collection_stores_series_summary_and_quota(tmp_path, yt):
     app = make_app(tmp_path, {"youtube": yt.options()}, analytics={"spacing_seconds": 0})
     account_id = make_account(app, "youtube", yt.issue())
