@@ -196,3 +196,27 @@ def test_killed_collector_leaves_no_duplicates_and_no_gaps(tmp_path, yt):
         assert all(down_from <= b <= down_to for b in missed), (vid, missed, down_from, down_to)
         missed_total += len(missed)
     assert len(rows) > 0 and missed_total <= len(published)
+
+
+def test_recording_the_same_slot_twice_keeps_one_sample_on_postgresql(tmp_path, postgres_url):
+    from core.analytics.collect import record
+    from core.contracts import PostMetrics
+    from core.models import Post, SocialAccount
+
+    app = make_app(tmp_path, {}, database_url=postgres_url)
+    with app.session() as s:
+        account = SocialAccount(platform="folder", remote_id="outbox")
+        s.add(account)
+        s.flush()
+        account_id = account.id
+    post_id = published_post(app, account_id, "pg-1", T0, platform="folder")
+    with app.session() as s:
+        post = s.get(Post, post_id)
+    for views in (10, 11):  # a repeated run after a crash: the second write of the slot is skipped
+        added = record(app, post, PostMetrics(values={"views": views, "likes": 1}), taken_at=T0 + 2 * H,
+                       bucket=T0 + 2 * H, next_due=T0 + 4 * H, units=1)  # fmt: skip
+    assert added == 0
+    with app.session() as s:
+        rows = s.exec(select(PostMetric)).all()
+        summary = s.get(PostMetricSummary, post_id)
+    assert sorted((r.metric, r.value) for r in rows) == [("likes", 1.0), ("views", 10.0)] and summary.samples == 1

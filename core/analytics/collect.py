@@ -92,9 +92,12 @@ def _insert_ignoring_duplicates(s: Any, app: Any, rows: list[dict[str, Any]]) ->
         return 0
     dialect = postgresql if app.db_url.startswith(("postgres", "postgresql")) else sqlite
     stmt = (
-        dialect.insert(PostMetric).values(rows).on_conflict_do_nothing(index_elements=["post_id", "bucket", "metric"])
+        dialect.insert(PostMetric)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["post_id", "bucket", "metric"])
+        .returning(PostMetric.id)  # rowcount is not reliable for multi-row inserts on every driver
     )
-    return int(s.connection().execute(stmt).rowcount or 0)
+    return len(s.connection().execute(stmt).all())
 
 
 def _views_at_7d(s: Any, post_id: int, published: datetime, taken_at: datetime, views: float) -> float | None:
