@@ -4,6 +4,10 @@ Signature: ``X-Clipcast-Signature: sha256=<hex>``, the HMAC-SHA256 with the shar
 ``<X-Clipcast-Timestamp>.<raw body>``; receivers recompute it over the raw bytes, compare in constant time and
 refuse old timestamps (``verify_signature`` below does all three). 5xx answers and connection errors are
 retried with backoff; other 4xx answers fail the post. ``idempotency_key`` lets a receiver drop a redelivery.
+
+Metrics: the platform behind a webhook is unknown, so ``fetch_metrics`` reports none; instead a receiver may
+POST a post's numbers to ``/api/analytics/webhook`` (``webhook_metrics.py``, added through ``register_routes``),
+signed the same way.
 """
 
 from __future__ import annotations
@@ -121,3 +125,10 @@ class WebhookPublisher(Publisher):
 @hookimpl
 def register_publishers(register):  # type: ignore[no-untyped-def]
     register(WebhookPublisher)
+
+
+@hookimpl
+def register_routes(app):  # type: ignore[no-untyped-def]
+    from plugins.publishers.webhook_metrics import router
+
+    app.include_router(router)

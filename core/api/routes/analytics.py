@@ -1,25 +1,20 @@
 """Post analytics: metrics per post, clip, account and schedule; what an account's history taught (weights,
-reset) and its posting-time suggestions; and the signed endpoint a webhook receiver posts numbers back to.
+reset) and its posting-time suggestions. (The signed endpoint a webhook receiver posts numbers back to belongs to
+the webhook publisher: ``plugins/publishers/webhook.py``.)
 
 Every by-id route checks ownership first (another user's id answers 404, as everywhere)."""
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from core.analytics import learn, report, times
-from core.analytics.collect import aware, current_slot, record, slot_offsets
 from core.api.deps import AppDep, Id, UserDep, owned
-from core.api.errors import Unauthorized
-from core.contracts import PostMetrics
-from core.errors import InputError
-from core.models import Clip, Post, PostMetricSummary, Schedule, SocialAccount, utcnow
+from core.models import Clip, Post, PostMetricSummary, Schedule, SocialAccount
 
 router = APIRouter(tags=["analytics"])
 METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -97,12 +92,6 @@ class TimesOut(BaseModel):
     message: str = ""
 
 
-class WebhookMetricsIn(BaseModel):
-    post_id: int = Field(ge=1, le=2**62)
-    metrics: dict[str, float] = Field(description="metric name → value, e.g. {views: 120, likes: 9}")
-    taken_at: datetime | None = None
-
-
 @router.get("/api/posts/{post_id}/metrics", response_model=PostMetricsOut, summary="A post's metrics: latest, series")
 def post_metrics(post_id: Id, user: UserDep, app: AppDep) -> dict:
     with app.session() as s:
@@ -164,41 +153,3 @@ def schedule_times(schedule_id: Id, user: UserDep, app: AppDep) -> dict:
     with app.session() as s:
         schedule = owned(s, Schedule, schedule_id, user)
     return times.suggest(app, schedule.account_id)
-
-
-@router.post(
-    "/api/analytics/webhook",
-    status_code=204,
-    summary="A webhook receiver posts a post's numbers back (signed like Clipcast's webhook deliveries)",
-    responses={401: {"description": "missing or wrong X-Clipcast-Signature / X-Clipcast-Timestamp"}},
-)
-async def webhook_metrics(request: Request, app: AppDep) -> None:
-    from plugins.publishers.http import secret_value
-    from plugins.publishers.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
-
-    raw = await request.body()
-    secret = secret_value(app.publisher("webhook").options.secret)
-    stamp, signature = request.headers.get(TIMESTAMP_HEADER, ""), request.headers.get(SIGNATURE_HEADER, "")
-    if not secret or not verify_signature(secret, stamp, raw, signature):
-        raise Unauthorized(
-            "the metrics are not signed with publishers.webhook.secret",
-            f"send {TIMESTAMP_HEADER} and {SIGNATURE_HEADER}: sha256=HMAC(secret, '<timestamp>.<body>')",
-        )
-    try:
-        body = WebhookMetricsIn.model_validate(json.loads(raw or b"{}"))
-    except ValueError as exc:
-        raise InputError(f"the metrics body is not valid: {str(exc).splitlines()[0]}", "send {post_id, metrics}")
-    bad = [k for k, v in body.metrics.items() if not METRIC_NAME.match(k) or not math.isfinite(v) or v < 0]
-    if bad or not body.metrics or len(body.metrics) > 30:
-        raise InputError(
-            f"metrics must be 1-30 names (lowercase, digits, _) with finite values >= 0; refused: {bad[:5]}"
-        )
-    with app.session() as s:
-        post = s.get(Post, body.post_id)
-    if post is None or post.platform != "webhook" or post.status != "published":
-        raise InputError(f"there is no published webhook post {body.post_id}")
-    taken = aware(body.taken_at or utcnow())
-    published = aware(post.published_at or post.scheduled_at)
-    offsets = slot_offsets(app.settings.analytics)
-    slot = current_slot(offsets, taken - published) or offsets[0]
-    record(app, post, PostMetrics(values=body.metrics), taken_at=taken, bucket=published + slot, next_due=None)
