@@ -152,39 +152,40 @@ for tick in range(cfg["first"], cfg["last"] + 1):
 @pytest.mark.slow  # two real collector processes (~4 s of imports each)
 def test_killed_collector_leaves_no_duplicates_and_no_gaps(tmp_path, yt):
     options = yt.options()
-    app = make_app(tmp_path, {"youtube": options}, analytics={"spacing_seconds": 0})
-    account_id = make_account(app, "youtube", yt.issue())
     minutes = timedelta(minutes=1)
     published = {f"v{i}": T0 - i * 25 * minutes for i in range(4)}
+    schedule = {"spacing_seconds": 0, "early_hours": 12, "early_every_minutes": 60}  # hourly for 12 h
+    app = make_app(tmp_path, {"youtube": options}, analytics=schedule)
+    account_id = make_account(app, "youtube", yt.issue())
     ids = {vid: published_post(app, account_id, vid, at) for vid, at in published.items()}
     for vid in published:
         yt.stats[vid] = {"views": growing(), "likes": 3}
     progress = tmp_path / "progress"
     cfg = {
         "settings": {"data_dir": str(tmp_path / "data"), "secret_key": SECRET_KEY, "publishers": {"youtube": options},
-                     "analytics": {"spacing_seconds": 0}},
-        "t0": T0.isoformat(), "step_minutes": 30, "progress": str(progress), "first": 1, "last": 110,
+                     "analytics": schedule},
+        "t0": T0.isoformat(), "step_minutes": 20, "progress": str(progress), "first": 1, "last": 42,
     }  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(TESTS)}
     run = [sys.executable, "-c", COLLECTOR]
     first = subprocess.run(
-        [*run, json.dumps({**cfg, "die_after_inserts": 30})], env=env, capture_output=True, timeout=90
+        [*run, json.dumps({**cfg, "die_after_inserts": 20})], env=env, capture_output=True, timeout=90
     )
     assert first.returncode == 137, first.stderr.decode()[-2000:]
     killed_at = int(progress.read_text()) + 1  # the tick that was running when the process died
-    restart = killed_at + 2  # the restarted scheduler's first run comes an hour later
+    restart = killed_at + 2  # the restarted scheduler's first run comes 40 minutes later
     second = subprocess.run([*run, json.dumps({**cfg, "first": restart})], env=env, capture_output=True, timeout=90)
     assert second.returncode == 0, second.stderr.decode()[-2000:]
 
-    offsets = slot_offsets(AnalyticsSettings())
-    end = T0 + 110 * 30 * minutes
+    offsets = slot_offsets(AnalyticsSettings(**schedule))
+    end = T0 + 42 * 20 * minutes
     with app.session() as s:
         rows = s.exec(select(PostMetric)).all()
     keys = [(r.post_id, r.bucket, r.metric) for r in rows]
     assert len(keys) == len(set(keys))  # no duplicate samples
     taken = {(r.post_id, r.bucket): r.taken_at for r in rows}
     assert all(r.taken_at == taken[(r.post_id, r.bucket)] for r in rows)  # each slot was sampled once
-    down_from, down_to = T0 + (killed_at - 1) * 30 * minutes, T0 + restart * 30 * minutes
+    down_from, down_to = T0 + (killed_at - 1) * 20 * minutes, T0 + restart * 20 * minutes
     missed_total = 0
     for vid, at in published.items():
         got = sorted({r.bucket.replace(tzinfo=UTC) for r in rows if r.post_id == ids[vid]})

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from core import accounts
 from core.analytics import learn
-from core.models import Clip, PostMetricSummary, Schedule, SocialAccount
+from core.models import Clip, Schedule, SocialAccount
 from core.schedules import eligible_clips, fill_slot
 
 SUBS = ["hook", "value", "emotion", "shareability"]
@@ -88,10 +88,8 @@ def account_with_posts(app, n: int, *, seed: int = 3) -> int:
     with app.session() as s:
         s.add(Schedule(account_id=account_id, cron="0 18 * * *", timezone="Europe/Berlin"))
     for i, e in enumerate(examples):
-        post_id = published_post(app, account_id, f"p{i}", T0 + i * timedelta(hours=5), platform="folder",
-                                 sub_scores=e.sub_scores, duration=e.duration, text=e.text)  # fmt: skip
-        with app.session() as s:
-            s.add(PostMetricSummary(post_id=post_id, account_id=account_id, views_7d=e.views_7d))
+        published_post(app, account_id, f"p{i}", T0 + i * timedelta(hours=5), platform="folder",
+                       sub_scores=e.sub_scores, duration=e.duration, text=e.text, views_7d=e.views_7d)  # fmt: skip
     return account_id
 
 
@@ -100,10 +98,8 @@ def test_threshold_reset_and_weights(tmp_path):
     account_id = account_with_posts(app, 19)
     assert learn.refit(app, account_id) is None and learn.get_model(app, account_id) is None  # 19 < 20
     examples, _ = synthetic(1, seed=99)
-    post_id = published_post(app, account_id, "p-last", T0 + timedelta(days=30), platform="folder",
-                             sub_scores=examples[0].sub_scores, duration=30)  # fmt: skip
-    with app.session() as s:
-        s.add(PostMetricSummary(post_id=post_id, account_id=account_id, views_7d=1500))
+    published_post(app, account_id, "p-last", T0 + timedelta(days=30), platform="folder",
+                   sub_scores=examples[0].sub_scores, duration=30, views_7d=1500)  # fmt: skip
     row = learn.refit(app, account_id)
     assert row is not None and row.posts == 20 and row.model["posts"] == 20
     assert {r["feature"] for r in learn.weights_table(row.model)} >= {f"sub:{k}" for k in SUBS} | {"length"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from core.models import Clip, ClipStatus, Post, Video
+from core.models import Clip, ClipStatus, Post, PostMetricSummary, Video
 
 
 def published_post(
@@ -22,8 +22,10 @@ def published_post(
     title: str = "a clip",
     score: float = 50.0,
     schedule_id: int | None = None,
+    views_7d: float | None = None,
 ) -> int:
-    """A clip published to the account at ``published_at`` as ``remote_id``; returns the post id."""
+    """A clip published to the account at ``published_at`` as ``remote_id``; returns the post id. With
+    ``views_7d``, the post also gets a metrics summary with that number (as if collected)."""
     with app.session() as s:
         video = Video(user_id=user_id, source="test", duration=600.0)
         s.add(video)
@@ -56,4 +58,6 @@ def published_post(
         )
         s.add(post)
         s.flush()
+        if views_7d is not None:
+            s.add(PostMetricSummary(post_id=post.id, account_id=account_id, views_7d=views_7d))  # type: ignore[arg-type]
         return post.id  # type: ignore[return-value]
