@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from core import accounts
 from core.analytics import learn
-from core.models import Clip, Schedule, SocialAccount
+from core.models import AccountModel, Clip, Schedule, SocialAccount
 from core.schedules import eligible_clips, fill_slot
 
 SUBS = ["hook", "value", "emotion", "shareability"]
@@ -137,6 +137,11 @@ def test_schedule_pick_uses_the_account_history(tmp_path):
     assert outcome.outcome == "posted" and outcome.clip_id == ids[1]
     with app.session() as s:
         assert s.get(Clip, ids[1]).reason.count("history") == 1  # the second pick replaced the note
+    with app.session() as s:  # a model that no longer fits the data never costs a slot
+        row = s.get(AccountModel, account_id)
+        row.model = {**row.model, "features": ["sub:gone"]}
+        s.add(row)
+    assert learn.pick(app, account, candidates, T0 + timedelta(days=62)).id == ids[0]
     app.settings.selection.learn = False
     with app.session() as s:
         unlearned = eligible_clips(s, schedule, s.get(SocialAccount, account_id))

@@ -299,8 +299,11 @@ def collect_due(app: Any, *, now: datetime | None = None, sleep: Any = time.slee
             if "views" in metrics.values and slot >= SEVEN_DAYS:
                 touched.add(post.account_id)
     for account_id in sorted(touched):
-        if learn.refit(app, account_id) is not None:
-            report.learned.append(account_id)
+        try:
+            if learn.refit(app, account_id) is not None:
+                report.learned.append(account_id)
+        except Exception as exc:  # learning is a bonus: the samples are stored either way
+            log.error("could not learn from the account's posts", account_id=account_id, error=repr(exc))
     if report.fetched or report.throttled:
         log.info("collected post metrics", fetched=report.fetched, samples=report.samples, statuses=report.statuses)
     return report

@@ -377,7 +377,16 @@ def describe(app: Any, account_id: int) -> dict[str, Any]:
 
 def pick(app: Any, account: Any, candidates: list[Clip], slot: datetime) -> Clip:
     """The best clip for this account's slot once its history is counted (the selector's best when there is no
-    model yet); the chosen clip's reason gains a line saying what the history added."""
+    model yet); the chosen clip's reason gains a line saying what the history added. Never fails a slot: any
+    trouble with the model falls back to the selector's order."""
+    try:
+        return _pick(app, account, candidates, slot)
+    except Exception as exc:
+        log.warning("could not apply the account's history; using the selector's order", error=repr(exc))
+        return candidates[0]
+
+
+def _pick(app: Any, account: Any, candidates: list[Clip], slot: datetime) -> Clip:
     found = get_model(app, account.id)
     if found is None or not candidates:
         return candidates[0]
