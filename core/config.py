@@ -78,6 +78,9 @@ class SelectionSettings(Section):
     clips: int = Field(5, ge=1, le=100)
     min_seconds: float = Field(15, gt=0)
     max_seconds: float = Field(60, gt=0)
+    learn: bool = Field(
+        False, description="re-rank a schedule's clips by what its account's own posts taught (see analytics)"
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> SelectionSettings:
@@ -197,6 +200,38 @@ class SchedulerSettings(Section):
     sweep_interval: float = Field(
         10, gt=0, description="how often jobs and posts whose owner died are re-driven and lost messages re-sent"
     )
+    metrics_interval: float = Field(300, gt=0, description="how often posts due a metrics sample are collected")
+
+
+class AnalyticsSettings(Section):
+    """Post metrics collection and learning from them. Sample slots count from a post's publication: every
+    ``early_every_minutes`` for ``early_hours``, then daily until ``daily_until_days``, then weekly until
+    ``stop_after_days``."""
+
+    enabled: bool = Field(True, description="collect metrics of published posts on the scheduler")
+    early_hours: float = Field(48, gt=0, description="the first hours after publication, sampled often")
+    early_every_minutes: float = Field(120, gt=0, description="sample interval during early_hours")
+    daily_until_days: float = Field(28, gt=0, description="daily samples until this age, then weekly")
+    stop_after_days: float = Field(90, gt=0, description="no samples after this age")
+    max_per_run: int = Field(50, ge=1, description="most posts per platform fetched in one collection run")
+    spacing_seconds: float = Field(0.2, ge=0, description="pause between two requests to the same platform")
+    daily_units: dict[str, int] = Field(
+        default_factory=lambda: {"youtube": 2000, "tiktok": 5000, "instagram": 2000},
+        description="platform quota units (about one per request) metrics may use per UTC day; the rest of "
+        "YouTube's 10,000 stays for publishing",
+    )
+    min_posts: int = Field(20, ge=5, description="an account needs this many posts with 7-day views to learn")
+    learn_points: float = Field(
+        10, ge=0, description="score points per unit of predicted log-performance when selection.learn re-ranks"
+    )
+    topic_words: int = Field(20, ge=0, description="most frequent caption/transcript words used as features")
+    bootstrap: int = Field(200, ge=20, le=5000, description="bootstrap resamples for the weights' uncertainty")
+
+    @model_validator(mode="after")
+    def _ages(self) -> AnalyticsSettings:
+        if not self.early_hours / 24 < self.daily_until_days <= self.stop_after_days:
+            raise ValueError("need early_hours/24 < daily_until_days <= stop_after_days")
+        return self
 
 
 class ScheduleConfig(Section):
@@ -269,6 +304,7 @@ class Settings(Section):
     render: RenderSettings = Field(default_factory=RenderSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
     schedules: list[ScheduleConfig] = Field(default_factory=list)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
 

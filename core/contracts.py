@@ -243,6 +243,35 @@ class PublishResult(BaseModel):
     retryable: bool = False
 
 
+class MetricsStatus(StrEnum):
+    OK = "ok"
+    MISSING_SCOPE = "missing_scope"
+    NOT_FOUND = "not_found"
+    UNAVAILABLE = "unavailable"
+    UNSUPPORTED = "unsupported"
+
+
+#: Metric names shared by every platform (a publisher may add its own): counts, and watch time in seconds/percent.
+METRICS = ("views", "likes", "comments", "shares", "saves", "reach", "avg_view_seconds", "avg_view_percent")
+
+
+class PostMetrics(BaseModel):
+    """What a platform says about one published post right now (``Publisher.fetch_metrics``).
+
+    ``status`` ``ok`` may still list ``missing_scopes``: the values the granted scopes allow are there, the rest
+    is named (YouTube without ``yt-analytics.readonly`` has views but no watch time). ``missing_scope`` means
+    nothing could be read; ``not_found``: the post is gone; ``unavailable``: the platform has no numbers yet (or
+    never will, e.g. a TikTok inbox draft). None of these is an error. ``requests`` and ``quota_units`` say what
+    the call cost (the core records them as usage)."""
+
+    status: MetricsStatus = MetricsStatus.OK
+    values: dict[str, float] = Field(default_factory=dict)
+    missing_scopes: list[str] = Field(default_factory=list)
+    detail: str = ""
+    requests: int = 0
+    quota_units: int = 0
+
+
 class Event(BaseModel):
     """A lifecycle event for ``on_event`` (job.started, job.succeeded, job.failed, post.published, ...)."""
 
@@ -262,7 +291,8 @@ class UsageRecord(BaseModel):
 
     provider: str
     model: str = ""
-    kind: str = Field("llm", description="llm | stt")
+    kind: str = Field("llm", description="llm | stt | quota (platform API calls)")
+    units: int = Field(0, description="platform quota units (kind quota)")
     input_tokens: int = 0
     output_tokens: int = 0
     audio_seconds: float = 0.0
@@ -406,6 +436,13 @@ class Publisher(Backend):
         None means nothing reached the platform and a new attempt is safe. ``request.resume`` holds the last
         checkpoint (a YouTube session URI, an Instagram container id...)."""
         return None
+
+    def fetch_metrics(self, remote_id: str, account: Any) -> PostMetrics:
+        """Optional: the post's current numbers (``remote_id`` is the post's remote post id, else its remote id).
+
+        Never raises for a missing scope or a deleted post (those are statuses); raises ``RetryableError`` for
+        throttling (with a ``retry_after`` attribute in seconds when the platform said). Default: unsupported."""
+        return PostMetrics(status=MetricsStatus.UNSUPPORTED, detail=f"{self.name} reports no metrics")
 
 
 class SourceItem(BaseModel):

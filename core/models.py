@@ -248,9 +248,53 @@ class AiUsage(SQLModel, table=True):
     job_id: int | None = Field(None, foreign_key="job.id", sa_type=ID)
     provider: str
     model: str = ""
-    kind: str = Field("llm", description="llm | stt")
+    kind: str = Field("llm", description="llm | stt | quota (platform API calls)")
+    units: int = Field(0, description="platform quota units (kind quota)")
     input_tokens: int = 0
     output_tokens: int = 0
     audio_seconds: float = 0.0
     cost_usd: float = 0.0
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class PostMetric(SQLModel, table=True):
+    """One sample of one metric of one post. ``bucket`` is the collection slot the sample fills (see
+    ``core.analytics.collect``): unique per post and metric, so a re-run after a crash never adds a second one."""
+
+    __tablename__ = "post_metric"
+    __table_args__ = (UniqueConstraint("post_id", "bucket", "metric"),)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    post_id: int = Field(foreign_key="post.id", index=True, sa_type=ID)
+    bucket: datetime = Field(description="the slot: published_at + the schedule's offset")
+    taken_at: datetime = Field(default_factory=utcnow)
+    metric: str
+    value: float
+
+
+class PostMetricSummary(SQLModel, table=True):
+    """Per post: the latest values, views at 7 days and when the next sample is due (None: collection ended)."""
+
+    __tablename__ = "post_metric_summary"
+    post_id: int = Field(foreign_key="post.id", primary_key=True, sa_type=ID)
+    account_id: int = Field(foreign_key="social_account.id", index=True, sa_type=ID)
+    latest: dict[str, float] = _json()
+    latest_at: datetime | None = None
+    last_bucket: datetime | None = None
+    samples: int = 0
+    views_7d: float | None = None
+    status: str = Field("ok", description="the last fetch: ok | missing_scope | not_found | unavailable | ...")
+    detail: str = Field("", sa_column=Column(Text, nullable=False))
+    next_due_at: datetime | None = Field(None, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AccountModel(SQLModel, table=True):
+    """What Clipcast learned from one account's posts (``core.analytics.learn``); reset deletes it and moves
+    ``learn_since`` so only later posts count."""
+
+    __tablename__ = "account_model"
+    account_id: int = Field(foreign_key="social_account.id", primary_key=True, sa_type=ID)
+    posts: int = 0
+    fitted_at: datetime | None = None
+    learn_since: datetime | None = None
+    model: dict[str, Any] = _json()

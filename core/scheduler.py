@@ -13,6 +13,7 @@ Posting times live in the database; this process only dispatches. Its jobs (fixe
 * ``watched-sources``: polls each due source; a new item becomes an analyze/process job, recorded in
   ``SourceItemSeen`` (unique per source and item) in the same transaction, so it is never processed twice.
 * ``token-refresh``: ``core.accounts.refresh_due_tokens``.
+* ``post-metrics``: ``core.analytics.collect.scheduler_tick`` (samples of published posts, per its schedule).
 
 Exactly one scheduler is active: it holds a lease (a Redis key with a TTL when Redis is configured, else a
 PostgreSQL advisory lock, else a file lock next to the SQLite database). A second process waits as a standby and
@@ -440,6 +441,7 @@ def build_scheduler(app: Any, lease: Lease, *, blocking: bool = True) -> Any:
         ("posting-schedules", _run_schedules, cfg.schedules_interval),
         ("watched-sources", poll_sources, cfg.sources_interval),
         ("token-refresh", refresh_tokens, cfg.token_refresh_interval),
+        ("post-metrics", _collect_metrics, cfg.metrics_interval),
     ]
     for job_id, fn, seconds in plan:
         sched.add_job(
@@ -447,6 +449,12 @@ def build_scheduler(app: Any, lease: Lease, *, blocking: bool = True) -> Any:
         )
     sched.add_job(renew, "interval", seconds=max(1.0, lease.ttl / 3), id="scheduler-lease", replace_existing=True)
     return sched
+
+
+def _collect_metrics(app: Any) -> None:
+    from core.analytics.collect import scheduler_tick
+
+    scheduler_tick(app)
 
 
 def _run_schedules(app: Any) -> None:

@@ -229,6 +229,10 @@ def fill_slot(app: Any, schedule: Schedule, slot: datetime) -> SlotOutcome:
         app.emit("schedule.empty", data={"schedule_id": schedule.id, "slot": out.slot.isoformat()})
         return out
     clip = candidates[0]
+    if app.settings.selection.learn:  # re-ranked by the account's own history (core.analytics.learn)
+        from core.analytics.learn import pick
+
+        clip = pick(app, account, candidates, slot)
     post = _create_post(app, clip, account, schedule, slot)
     out.outcome, out.post_id, out.clip_id = "posted", post.id, clip.id
     return out

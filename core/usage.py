@@ -117,6 +117,7 @@ def make_sink(app: Any) -> Callable[[UsageRecord], None]:
                         provider=record.provider,
                         model=record.model,
                         kind=record.kind,
+                        units=record.units,
                         input_tokens=record.input_tokens,
                         output_tokens=record.output_tokens,
                         audio_seconds=record.audio_seconds,

@@ -34,6 +34,7 @@ ROUTE_MODULES = [
     "sources",
     "plugins",
     "metrics",
+    "analytics",
     "files",
     "web",
 ]

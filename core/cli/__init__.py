@@ -11,6 +11,7 @@ import typer
 
 from core.cli import (
     accounts_cmd,
+    analytics_cmd,
     analyze_cmd,
     config_cmd,
     db_cmd,
@@ -62,6 +63,7 @@ app.command("demo")(process_cmd.demo_command)
 app.add_typer(accounts_cmd.app, name="accounts")
 app.command("publish")(publish_cmd.publish_command)
 app.add_typer(publish_cmd.posts_app, name="posts")
+app.add_typer(analytics_cmd.app, name="analytics")
 
 
 def _register_plugin_commands(cli: Any) -> None:

@@ -33,6 +33,20 @@ class PlatformError(PermanentError):
         self.retryable = retryable
 
 
+class RateLimited(RetryableError):
+    """The platform is throttling (429 or its rate-limit error) even after the client's retries.
+    ``retry_after``: seconds the platform asked for, when it said."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def retry_after(res: requests.Response) -> float | None:
+    value = res.headers.get("Retry-After") or ""
+    return float(value) if value.isdigit() else None
+
+
 class HttpClient:
     """One platform's HTTP calls. ``backoff`` is the base delay in seconds (tests set it near zero)."""
 
@@ -102,6 +116,21 @@ class HttpClient:
                 attempt += 1
                 continue
             return res
+
+
+#: Metrics calls retry a throttled or failed request once (honouring Retry-After), then leave the wait to the
+#: collector, which defers the post instead of holding the scheduler.
+METRICS_RETRIES = 1
+
+
+def granted_scopes(account: Any) -> set[str] | None:
+    """The scopes the account's token says were granted (comma/space separated or a list); None when unknown."""
+    token = getattr(account, "token", None) or {}
+    scope = token.get("scope") or token.get("permissions")
+    if not scope:
+        return None
+    items = scope if isinstance(scope, list) else [scope]
+    return {part for item in items for part in str(item).replace(",", " ").split()}
 
 
 def secret_value(secret: SecretStr | None) -> str:

@@ -24,13 +24,31 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from core import oauth
-from core.contracts import PostStatus, Publisher, PublishRequest, PublishResult
+from core.contracts import MetricsStatus, PostMetrics, PostStatus, Publisher, PublishRequest, PublishResult
 from core.errors import Deferred, PermanentError, RetryableError
 from core.hookspecs import hookimpl
 from core.logging import add_secret
-from plugins.publishers.http import HttpClient, PlatformError, json_or_empty, secret_value
+from plugins.publishers.http import (
+    METRICS_RETRIES,
+    HttpClient,
+    PlatformError,
+    RateLimited,
+    granted_scopes,
+    json_or_empty,
+    retry_after,
+    secret_value,
+)
 
 DAY = 86400.0
+INSIGHTS_SCOPE = "instagram_business_manage_insights"
+#: Reels insights → Clipcast metric names (``ig_reels_avg_watch_time`` is in milliseconds).
+INSIGHTS = {
+    "views": "views",
+    "reach": "reach",
+    "saved": "saves",
+    "shares": "shares",
+    "ig_reels_avg_watch_time": "avg_view_seconds",
+}
 RETRY_SUBCODES = {2207003, 2207001, 2207032, 2207053, 2207082}
 RATE_CODES = {4, 17, 32, 613}
 
@@ -87,7 +105,8 @@ class InstagramPublisher(Publisher):
         graph_base: str = Field("https://graph.instagram.com", description="Graph API host")
         api_version: str = "v21.0"
         scopes: list[str] = Field(
-            default_factory=lambda: ["instagram_business_basic", "instagram_business_content_publish"]
+            default_factory=lambda: ["instagram_business_basic", "instagram_business_content_publish", INSIGHTS_SCOPE],
+            description=f"{INSIGHTS_SCOPE} lets Clipcast read the Reels' views, reach, saves, shares and watch time",
         )
         share_to_feed: bool = True
         max_file_mb: float = Field(300, gt=0)
@@ -101,9 +120,11 @@ class InstagramPublisher(Publisher):
         super().__init__(options)
         add_secret(secret_value(self.options.client_secret))  # the token exchange carries it in a URL
         self.http = HttpClient("instagram", retries=self.options.retries, backoff=self.options.backoff_seconds)
+        self.metrics_http = HttpClient("instagram", retries=METRICS_RETRIES, backoff=self.options.backoff_seconds)
 
     def bind(self, settings: Any) -> None:
         self.http.bind(settings)
+        self.metrics_http.bind(settings)
 
     def _url(self, path: str) -> str:
         return f"{self.options.graph_base.rstrip('/')}/{self.options.api_version}/{path.lstrip('/')}"
@@ -314,6 +335,54 @@ class InstagramPublisher(Publisher):
             retry=False,
             data={"creation_id": container},
         )
+
+    # ------------------------------------------------------------------------------------------ metrics
+
+    def _metrics_get(self, path: str, account: Any, params: dict[str, str]) -> tuple[Any, dict[str, Any]]:
+        res = self.metrics_http.request(
+            "GET", self._url(path), account=account, auth="query", unauthorized=is_token_error, params=params
+        )
+        err = graph_error(res)
+        if res.status_code == 429 or err.get("code") in RATE_CODES:
+            raise RateLimited(f"Instagram rate limit while reading metrics (code {err.get('code')})", retry_after(res))
+        return res, err
+
+    def fetch_metrics(self, remote_id: str, account: Any) -> PostMetrics:
+        """Likes and comments from the media object (basic scope), then the Reels insights (views, reach,
+        saves, shares, average watch time) with ``instagram_business_manage_insights``. Insights come up to 48 h
+        late and are empty (not 0) until Meta has them."""
+        res, err = self._metrics_get(remote_id, account, {"fields": "like_count,comments_count,media_product_type"})
+        if res.status_code != 200:
+            if err.get("code") == 100:
+                return PostMetrics(
+                    status=MetricsStatus.NOT_FOUND, detail="Instagram no longer has the media", requests=1
+                )
+            raise map_error(res, "reading the Reel")
+        media = json_or_empty(res)
+        values = {
+            name: float(media[key])
+            for key, name in (("like_count", "likes"), ("comments_count", "comments"))
+            if isinstance(media.get(key), int | float)
+        }
+        out = PostMetrics(values=values, requests=1)
+        scopes = granted_scopes(account)
+        if scopes is not None and INSIGHTS_SCOPE not in scopes:
+            out.missing_scopes.append(INSIGHTS_SCOPE)
+            return out
+        res, err = self._metrics_get(f"{remote_id}/insights", account, {"metric": ",".join(INSIGHTS)})
+        out.requests += 1
+        if res.status_code != 200:
+            message = str(err.get("message") or "")
+            if err.get("code") in (10, 200) and "viewers" not in message:
+                out.missing_scopes.append(INSIGHTS_SCOPE)
+            else:
+                out.detail = f"Instagram insights: {message or f'HTTP {res.status_code}'}"
+            return out
+        for row in json_or_empty(res).get("data") or []:
+            name, found = row.get("name"), (row.get("values") or [{}])[0].get("value")
+            if name in INSIGHTS and isinstance(found, int | float):
+                out.values[INSIGHTS[name]] = float(found) / (1000 if name == "ig_reels_avg_watch_time" else 1)
+        return out
 
 
 @hookimpl

@@ -33,11 +33,20 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from core import crypto, oauth
-from core.contracts import PostStatus, Publisher, PublishRequest, PublishResult
+from core.contracts import MetricsStatus, PostMetrics, PostStatus, Publisher, PublishRequest, PublishResult
 from core.errors import PermanentError, RetryableError
 from core.hookspecs import hookimpl
 from core.logging import add_secret
-from plugins.publishers.http import HttpClient, PlatformError, json_or_empty, secret_value
+from plugins.publishers.http import (
+    METRICS_RETRIES,
+    HttpClient,
+    PlatformError,
+    RateLimited,
+    granted_scopes,
+    json_or_empty,
+    retry_after,
+    secret_value,
+)
 
 PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
 
@@ -73,6 +82,8 @@ ERRORS: dict[str, tuple[str, str, bool]] = {
     ),
 }
 RETRYABLE_FAIL_REASONS = {"internal"}
+#: video/query fields → Clipcast metric names.
+VIDEO_FIELDS = {"view_count": "views", "like_count": "likes", "comment_count": "comments", "share_count": "shares"}
 
 
 class UploadExpired(RetryableError):
@@ -142,7 +153,10 @@ class TikTokPublisher(Publisher):
         revoke_url: str = "https://open.tiktokapis.com/v2/oauth/revoke/"
         api_base: str = Field("https://open.tiktokapis.com", description="Content Posting API host")
         api_version: str = "v2"
-        scopes: list[str] = Field(default_factory=lambda: ["user.info.basic", "video.publish", "video.upload"])
+        scopes: list[str] = Field(
+            default_factory=lambda: ["user.info.basic", "video.publish", "video.upload", "video.list"],
+            description="video.list lets Clipcast read the posts' view, like, comment and share counts",
+        )
         pkce_encoding: str = Field("base64url", description="base64url (RFC 7636) or hex; TikTok reports differ")
         mode: str = Field("direct", description="direct (Direct Post) or inbox (draft the creator finishes in the app)")
         privacy_level: str = Field("SELF_ONLY", description="must be one of the account's privacy_level_options")
@@ -179,13 +193,13 @@ class TikTokPublisher(Publisher):
         add_secret(secret_value(self.options.client_secret))
         self.http = HttpClient("tiktok", retries=self.options.retries, backoff=self.options.backoff_seconds)
         self.limits = RateLimiter(self.options.rate_limit_wait_seconds)
+        self.metrics_http = HttpClient("tiktok", retries=METRICS_RETRIES, backoff=self.options.backoff_seconds)
         self.secret_key: Any = None
 
     def bind(self, settings: Any) -> None:
         self.secret_key = settings.secret_key
-
-    def bind(self, settings: Any) -> None:
         self.http.bind(settings)
+        self.metrics_http.bind(settings)
 
     def _url(self, path: str) -> str:
         return f"{self.options.api_base.rstrip('/')}/{self.options.api_version}/{path.lstrip('/')}"
@@ -483,6 +497,44 @@ class TikTokPublisher(Publisher):
                 retryable=reason in RETRYABLE_FAIL_REASONS,
             )
         return PublishResult(status=PostStatus.PROCESSING, remote_id=remote_id)
+
+    # ------------------------------------------------------------------------------------------ metrics
+
+    def fetch_metrics(self, remote_id: str, account: Any) -> PostMetrics:
+        """``POST /v2/video/query/`` for the published video id (the ``video.list`` scope). A post finished in
+        the TikTok app (inbox mode) has no video id Clipcast knows, so it has no metrics."""
+        if not remote_id or "~" in remote_id:  # a publish_id, not a video id
+            return PostMetrics(
+                status=MetricsStatus.UNAVAILABLE, detail="TikTok gave no public video id for this post (inbox draft?)"
+            )
+        scopes = granted_scopes(account)
+        if scopes is not None and "video.list" not in scopes:
+            return PostMetrics(status=MetricsStatus.MISSING_SCOPE, missing_scopes=["video.list"])
+        res = self.metrics_http.request(
+            "POST",
+            self._url("video/query/"),
+            account=account,
+            params={"fields": ",".join(["id", *VIDEO_FIELDS])},
+            json={"filters": {"video_ids": [remote_id]}},
+            headers={"Content-Type": "application/json; charset=UTF-8"},
+        )
+        body = json_or_empty(res)
+        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        code = error.get("code", "ok")
+        if res.status_code == 429 or code == "rate_limit_exceeded":
+            raise RateLimited("TikTok is throttling video queries", retry_after(res))
+        if code == "scope_not_authorized":
+            return PostMetrics(status=MetricsStatus.MISSING_SCOPE, missing_scopes=["video.list"], requests=1)
+        if res.status_code != 200 or code != "ok":
+            self._data(res, "reading the video's counts")  # raises the mapped error
+        videos = (body.get("data") or {}).get("videos") or []
+        video = next((v for v in videos if str(v.get("id")) == remote_id), None)
+        if video is None:
+            return PostMetrics(status=MetricsStatus.NOT_FOUND, detail="TikTok no longer lists the video", requests=1)
+        values = {
+            name: float(video[key]) for key, name in VIDEO_FIELDS.items() if isinstance(video.get(key), int | float)
+        }
+        return PostMetrics(values=values, requests=1)
 
 
 @hookimpl

@@ -11,6 +11,10 @@ the post's checkpoint records "sent, answer unknown"; any later send of that pos
 broken connection, or a worker taking over after a kill) carries ``Clipcast-Redelivery: true``. With
 ``status_url`` set, a taken-over post first asks the receiver ``GET <status_url>?idempotency_key=KEY``
 (200: it has the delivery, counted as published; 404: it has not, send again).
+
+Metrics: the platform behind a webhook is unknown, so ``fetch_metrics`` reports none; instead a receiver may
+POST a post's numbers to ``/api/analytics/webhook`` (``webhook_metrics.py``, added through ``register_routes``),
+signed the same way.
 """
 
 from __future__ import annotations
@@ -166,3 +170,10 @@ class WebhookPublisher(Publisher):
 @hookimpl
 def register_publishers(register):  # type: ignore[no-untyped-def]
     register(WebhookPublisher)
+
+
+@hookimpl
+def register_routes(app):  # type: ignore[no-untyped-def]
+    from plugins.publishers.webhook_metrics import router
+
+    app.include_router(router)

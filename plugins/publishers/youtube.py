@@ -21,14 +21,34 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from core import oauth
-from core.contracts import PostStatus, Publisher, PublishRequest, PublishResult
+from core.contracts import MetricsStatus, PostMetrics, PostStatus, Publisher, PublishRequest, PublishResult
 from core.errors import PermanentError, RetryableError
 from core.hookspecs import hookimpl
 from core.logging import add_secret
-from plugins.publishers.http import TRANSIENT, HttpClient, PlatformError, json_or_empty, secret_value
+from plugins.publishers.http import (
+    METRICS_RETRIES,
+    TRANSIENT,
+    HttpClient,
+    PlatformError,
+    RateLimited,
+    granted_scopes,
+    json_or_empty,
+    retry_after,
+    secret_value,
+)
 
 CHUNK_MULTIPLE = 256 * 1024
-SCOPES = ["https://www.googleapis.com/auth/youtube.upload", "https://www.googleapis.com/auth/youtube.readonly"]
+READ_SCOPE = "https://www.googleapis.com/auth/youtube.readonly"
+ANALYTICS_SCOPE = "https://www.googleapis.com/auth/yt-analytics.readonly"
+SCOPES = ["https://www.googleapis.com/auth/youtube.upload", READ_SCOPE, ANALYTICS_SCOPE]
+#: YouTube Analytics report columns → Clipcast metric names.
+ANALYTICS_METRICS = {
+    "averageViewDuration": "avg_view_seconds",
+    "averageViewPercentage": "avg_view_percent",
+    "shares": "shares",
+}
+THROTTLE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
+SCOPE_REASONS = {"insufficientPermissions", "forbidden", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
 
 
 def google_reason(res: Any) -> tuple[str, str]:
@@ -77,6 +97,9 @@ class YouTubePublisher(Publisher):
         token_url: str = "https://oauth2.googleapis.com/token"
         revoke_url: str = "https://oauth2.googleapis.com/revoke"
         api_base: str = Field("https://www.googleapis.com/youtube/v3", description="Data API base URL")
+        analytics_base: str = Field(
+            "https://youtubeanalytics.googleapis.com/v2", description="YouTube Analytics API base URL (watch time)"
+        )
         upload_base: str = Field("https://www.googleapis.com/upload/youtube/v3", description="upload base URL")
         scopes: list[str] = Field(default_factory=lambda: list(SCOPES))
         privacy: str = Field("private", description="public | unlisted | private (scheduled posts are private)")
@@ -102,11 +125,13 @@ class YouTubePublisher(Publisher):
         super().__init__(options)
         add_secret(secret_value(self.options.client_secret))
         self.http = HttpClient("youtube", retries=self.options.retries, backoff=self.options.backoff_seconds)
+        self.metrics_http = HttpClient("youtube", retries=METRICS_RETRIES, backoff=self.options.backoff_seconds)
 
     # ------------------------------------------------------------------------------------------ accounts
 
     def bind(self, settings: Any) -> None:
         self.http.bind(settings)
+        self.metrics_http.bind(settings)
 
     def oauth_client(self) -> oauth.OAuthClient:
         o = self.options
@@ -368,6 +393,77 @@ class YouTubePublisher(Publisher):
                 status=PostStatus.FAILED, remote_id=remote_id, error=f"YouTube {upload} the video: {why}"
             )
         return PublishResult(status=PostStatus.PROCESSING, remote_id=remote_id)
+
+    # ------------------------------------------------------------------------------------------ metrics
+
+    def fetch_metrics(self, remote_id: str, account: Any) -> PostMetrics:
+        """``videos.list?part=statistics`` (1 quota unit: views, likes, comments) and, with the
+        ``yt-analytics.readonly`` scope, the Analytics API's per-video report (watch time, shares)."""
+        res = self.metrics_http.request(
+            "GET",
+            f"{self.options.api_base}/videos",
+            account=account,
+            params={"part": "statistics,snippet", "id": remote_id},
+        )
+        reason, _message = google_reason(res)
+        if res.status_code == 429 or reason in THROTTLE_REASONS:
+            raise RateLimited("YouTube is throttling statistics reads", retry_after(res))
+        if res.status_code == 403 and reason in SCOPE_REASONS:
+            return PostMetrics(
+                status=MetricsStatus.MISSING_SCOPE, missing_scopes=[READ_SCOPE], requests=1, quota_units=1
+            )
+        if res.status_code != 200:
+            raise map_error(res, "reading the video's statistics")
+        items = json_or_empty(res).get("items") or []
+        if not items:
+            return PostMetrics(
+                status=MetricsStatus.NOT_FOUND,
+                detail="the video no longer exists on YouTube",
+                requests=1,
+                quota_units=1,
+            )
+        stats = items[0].get("statistics") or {}
+        names = {"viewCount": "views", "likeCount": "likes", "commentCount": "comments"}
+        values = {name: float(stats[key]) for key, name in names.items() if str(stats.get(key, "")).isdigit()}
+        out = PostMetrics(values=values, requests=1, quota_units=1)
+        scopes = granted_scopes(account)
+        if scopes is not None and ANALYTICS_SCOPE not in scopes:
+            out.missing_scopes.append(ANALYTICS_SCOPE)
+            return out
+        published = str((items[0].get("snippet") or {}).get("publishedAt") or "")[:10] or "2005-04-23"
+        self._analytics(remote_id, published, account, out)
+        return out
+
+    def _analytics(self, video_id: str, start: str, account: Any, out: PostMetrics) -> None:
+        from datetime import datetime
+
+        params = {
+            "ids": "channel==MINE",
+            "startDate": start,
+            "endDate": datetime.now(UTC).strftime("%Y-%m-%d"),
+            "metrics": ",".join(ANALYTICS_METRICS),
+            "filters": f"video=={video_id}",
+        }
+        res = self.metrics_http.request("GET", f"{self.options.analytics_base}/reports", account=account, params=params)
+        out.requests += 1
+        reason, message = google_reason(res)
+        if res.status_code == 429 or reason in THROTTLE_REASONS:
+            raise RateLimited("YouTube Analytics is throttling report reads", retry_after(res))
+        if res.status_code == 403 and reason in SCOPE_REASONS:
+            out.missing_scopes.append(ANALYTICS_SCOPE)
+            return
+        if res.status_code != 200:
+            out.detail = f"YouTube Analytics answered HTTP {res.status_code} {reason} {message}".strip()
+            return
+        body = json_or_empty(res)
+        headers = [h.get("name") for h in body.get("columnHeaders") or []]
+        rows = body.get("rows") or []
+        if not rows:
+            out.detail = "YouTube Analytics has no watch-time data for the video yet"
+            return
+        for name, value in zip(headers, rows[0], strict=False):
+            if name in ANALYTICS_METRICS and isinstance(value, int | float):
+                out.values[ANALYTICS_METRICS[name]] = float(value)
 
 
 @hookimpl

@@ -15,7 +15,7 @@ import secrets
 import time
 from typing import Any
 
-from fakes.platform_base import OAuthFake, Request, Response, js
+from fakes.platform_base import MetricsFake, OAuthFake, Request, Response, js
 
 APP_ID, APP_SECRET = "ig-app-id", "ig-app-secret-789"
 IG_USER = "17841400000000001"
@@ -29,7 +29,27 @@ def graph_error(code: int, sub: int | None = None, message: str = "error", statu
     return js(status, {"error": err})
 
 
-class InstagramFake(OAuthFake):
+#: Reels insights the fake knows → the Clipcast names its ``stats`` use (watch time: stats in s, served in ms).
+INSIGHTS = {
+    "views": "views",
+    "reach": "reach",
+    "saved": "saves",
+    "shares": "shares",
+    "likes": "likes",
+    "comments": "comments",
+    "total_interactions": "interactions",
+    "ig_reels_avg_watch_time": "avg_view_seconds",
+}
+DEPRECATED = {"plays", "impressions", "clips_replays_count", "ig_reels_aggregated_all_plays_count", "video_views"}
+
+
+class InstagramFake(OAuthFake, MetricsFake):
+    """Metrics: ``GET /<media>?fields=like_count,comments_count`` and ``GET /<media>/insights?metric=...``
+    (``data`` rows of ``{name, period, values: [{value}], title, id}``; a metric with no data yet is left out,
+    deprecated ones such as ``plays`` are code 100). Without ``instagram_business_manage_insights`` among
+    ``granted`` insights answer code 10 (permission); ``few_viewers`` answers code 10 "Not enough viewers";
+    throttling is code 4 (HTTP 429 with ``Retry-After`` here)."""
+
     def __init__(self) -> None:
         super().__init__(
             client_id=APP_ID,
@@ -39,9 +59,16 @@ class InstagramFake(OAuthFake):
             wrap_token=True,
             token_extra=lambda: {
                 "user_id": IG_USER,
-                "permissions": "instagram_business_basic,instagram_business_content_publish",
+                "permissions": ",".join(self.granted),
             },
         )
+        self.granted = [
+            "instagram_business_basic",
+            "instagram_business_content_publish",
+            "instagram_business_manage_insights",
+        ]
+        self.few_viewers = False
+        self.init_metrics()
         self.long_tokens: dict[str, float] = {}  # token -> issued (epoch)
         self.age_offset = 0.0
         self.containers: dict[str, dict[str, Any]] = {}
@@ -57,6 +84,7 @@ class InstagramFake(OAuthFake):
         self.route("GET", f"/{V}/(?P<ig>\\d+)/content_publishing_limit", self._limit)
         self.route("POST", f"/{V}/(?P<ig>\\d+)/media", self._create)
         self.route("POST", f"/{V}/(?P<ig>\\d+)/media_publish", self._publish)
+        self.route("GET", f"/{V}/(?P<id>\\d+)/insights", self._insights)
         self.route("GET", f"/{V}/(?P<id>[^/]+)", self._object)
 
     def options(self, **over: Any) -> dict[str, Any]:
@@ -151,8 +179,20 @@ class InstagramFake(OAuthFake):
             if c["status"] == "IN_PROGRESS" and c["polls"] >= self.polls_until_finished:
                 c["status"] = "FINISHED"
             return js(200, {"id": oid, "status_code": c["status"], "status": f"{c['status']}: fake"})
-        if oid in self.media:
-            return js(200, {"id": oid, "permalink": f"https://www.instagram.com/reel/{self.media[oid]}/"})
+        numbers = self.numbers(oid)
+        if oid in self.media or numbers is not None:
+            if numbers is not None and self.throttled():
+                return graph_error(4, None, "Application request limit reached", status=429)
+            fields = req.query.get("fields", "permalink").split(",")
+            body: dict[str, Any] = {"id": oid}
+            if "permalink" in fields:
+                body["permalink"] = f"https://www.instagram.com/reel/{self.media.get(oid, 'C' + oid[-6:])}/"
+            for field, name in (("like_count", "likes"), ("comments_count", "comments")):
+                if field in fields:
+                    body[field] = int((numbers or {}).get(name, 0))
+            if "media_product_type" in fields:
+                body["media_product_type"] = "REELS"
+            return js(200, body)
         return graph_error(100, 33, "Unsupported get request")
 
     def _publish(self, req: Request, _m: Any) -> Response:
@@ -173,3 +213,39 @@ class InstagramFake(OAuthFake):
         media_id = str(17900000000000000 + len(self.media) + 1)
         self.media[media_id] = "C" + secrets.token_hex(4)
         return js(200, {"id": media_id})
+
+    def _insights(self, req: Request, m: re.Match[str]) -> Response:
+        if denied := self._token_ok(req):
+            return denied
+        if self.throttled():
+            status, headers, body = graph_error(4, None, "Application request limit reached", status=429)
+            return status, {**headers, "Retry-After": self.retry_after}, body
+        if "instagram_business_manage_insights" not in self.granted:
+            return graph_error(10, None, "(#10) Application does not have permission for this action", status=403)
+        numbers = self.numbers(m["id"])
+        if numbers is None:
+            return graph_error(100, 33, "Unsupported get request")
+        if self.few_viewers:
+            return graph_error(10, None, "(#10) Not enough viewers for the media to show insights")
+        metrics = [x for x in req.query.get("metric", "").split(",") if x]
+        bad = [x for x in metrics if x in DEPRECATED or x not in INSIGHTS]
+        if not metrics or bad:
+            allowed = ", ".join(INSIGHTS)
+            return graph_error(100, None, f"(#100) metric[0] must be one of the following values: {allowed}")
+        data = []
+        for name in metrics:
+            if INSIGHTS[name] not in numbers:
+                continue  # no data yet: left out, not 0
+            value = numbers[INSIGHTS[name]]
+            value = int(value * 1000) if name == "ig_reels_avg_watch_time" else int(value)
+            data.append(
+                {
+                    "name": name,
+                    "period": "lifetime",
+                    "values": [{"value": value}],
+                    "title": name,
+                    "description": name,
+                    "id": f"{m['id']}/insights/{name}/lifetime",
+                }
+            )
+        return js(200, {"data": data})

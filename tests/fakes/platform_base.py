@@ -79,6 +79,7 @@ class FakeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stall
 
             def _serve(self, method: str) -> None:
                 if outer.latency:  # a slower platform: fault tests land their kills inside uploads
@@ -136,6 +137,32 @@ class FakeServer:
     def __exit__(self, *exc: Any) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class MetricsFake:
+    """What the three metrics fakes share: per-post numbers in Clipcast's names (``views``, ``likes``,
+    ``comments``, ``shares``, ``saves``, ``reach``, ``avg_view_seconds``, ``avg_view_percent``), each value a
+    number or a callable returning one (numbers that grow between reads); ``throttle`` answers that many
+    metrics calls with a 429 and ``Retry-After``; ``metrics_calls`` counts the calls served."""
+
+    def init_metrics(self) -> None:
+        self.stats: dict[str, dict[str, Any]] = {}
+        self.throttle = 0
+        self.retry_after = "1"
+        self.metrics_calls = 0
+
+    def numbers(self, post_id: str) -> dict[str, float] | None:
+        found = self.stats.get(post_id)
+        if found is None:
+            return None
+        return {k: float(v() if callable(v) else v) for k, v in found.items()}
+
+    def throttled(self) -> bool:
+        self.metrics_calls += 1
+        if self.throttle > 0:
+            self.throttle -= 1
+            return True
+        return False
 
 
 class OAuthFake(FakeServer):

@@ -21,7 +21,7 @@ import secrets
 import time
 from typing import Any
 
-from fakes.platform_base import OAuthFake, Request, Response, js
+from fakes.platform_base import MetricsFake, OAuthFake, Request, Response, js
 
 CLIENT_KEY, CLIENT_SECRET = "tt-client-key", "tt-secret-value-456"
 MB = 1_000_000
@@ -49,7 +49,15 @@ def chunk_rule_problem(size: int, chunk: int, count: int) -> str | None:
     return None
 
 
-class TikTokFake(OAuthFake):
+#: video/query fields the fake serves → the Clipcast names its ``stats`` use.
+VIDEO_FIELDS = {"view_count": "views", "like_count": "likes", "comment_count": "comments", "share_count": "shares"}
+
+
+class TikTokFake(OAuthFake, MetricsFake):
+    """Metrics: ``POST /v2/video/query/?fields=...`` with ``{"filters": {"video_ids": [...]}}`` (at most 20 ids;
+    ids the user does not own are left out of ``data.videos``); without ``video.list`` among ``granted`` it
+    answers 401 ``scope_not_authorized``; throttling is 429 ``rate_limit_exceeded``."""
+
     def __init__(self, **kw: Any) -> None:
         super().__init__(
             client_id=CLIENT_KEY,
@@ -60,11 +68,13 @@ class TikTokFake(OAuthFake):
             access_ttl=7200,
             token_extra=lambda: {
                 "open_id": "open-123",
-                "scope": "user.info.basic,video.publish,video.upload",
+                "scope": ",".join(self.granted),
                 "refresh_expires_in": 15552000,
             },
             **kw,
         )
+        self.granted = ["user.info.basic", "video.publish", "video.upload", "video.list"]
+        self.init_metrics()
         self.privacy_options = ["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"]
         self.max_duration = 600
         self.audited = True
@@ -83,6 +93,7 @@ class TikTokFake(OAuthFake):
         self.route("PUT", "/upload/", self._put)
         self.route("POST", "/v2/post/publish/status/fetch/", self._status)
         self.route("POST", "/v2/oauth/revoke/", lambda r, m: js(200, {}))
+        self.route("POST", "/v2/video/query/", self._video_query)
 
     def options(self, **over: Any) -> dict[str, Any]:
         return {
@@ -235,3 +246,29 @@ class TikTokFake(OAuthFake):
         if status == "FAILED":
             data["fail_reason"] = "duration_check_failed"
         return envelope(200, data)
+
+    def _video_query(self, req: Request, _m: Any) -> Response:
+        if denied := self._auth(req):
+            return denied
+        if self.throttled():
+            status, headers, body = envelope(429, code="rate_limit_exceeded", message="too many requests")
+            return status, {**headers, "Retry-After": self.retry_after}, body
+        if "video.list" not in self.granted:
+            return envelope(401, code="scope_not_authorized", message="The user did not authorize the scope")
+        fields = [f for f in req.query.get("fields", "").split(",") if f]
+        if not fields or any(f not in ("id", "title", "create_time", *VIDEO_FIELDS) for f in fields):
+            return envelope(400, code="invalid_params", message="fields must be Video object fields")
+        ids = ((req.json().get("filters") or {}).get("video_ids")) or []
+        if not ids or len(ids) > 20:
+            return envelope(400, code="invalid_params", message="video_ids needs 1-20 ids")
+        videos = []
+        for vid in ids:
+            numbers = self.numbers(str(vid))
+            if numbers is None:
+                continue
+            video: dict[str, Any] = {"id": str(vid)}
+            for f in fields:
+                if f in VIDEO_FIELDS:
+                    video[f] = int(numbers.get(VIDEO_FIELDS[f], 0))
+            videos.append(video)
+        return envelope(200, {"videos": videos, "cursor": 0, "has_more": False})

@@ -13,14 +13,34 @@ import re
 import secrets
 from typing import Any
 
-from fakes.platform_base import OAuthFake, Request, Response, js
+from fakes.platform_base import MetricsFake, OAuthFake, Request, Response, js
 
 CLIENT_ID, CLIENT_SECRET = "yt-client", "yt-secret-value-123"
 
 
-class YouTubeFake(OAuthFake):
+#: Analytics API metrics the fake knows → the Clipcast names its ``stats`` use.
+ANALYTICS = {
+    "views": "views",
+    "averageViewDuration": "avg_view_seconds",
+    "averageViewPercentage": "avg_view_percent",
+    "shares": "shares",
+    "likes": "likes",
+    "comments": "comments",
+}
+
+
+class YouTubeFake(OAuthFake, MetricsFake):
+    """Metrics: ``videos.list?part=statistics`` (counts as strings, ``likeCount`` absent when hidden) and the
+    Analytics API's ``GET /v2/reports`` (``ids=channel==MINE``, ``filters=video==ID``, dates YYYY-MM-DD; a
+    ``resultTable`` of ``columnHeaders`` + ``rows``). ``read_scope`` / ``analytics_scope`` False answer 403
+    ``insufficientPermissions``; throttling answers 429 ``rateLimitExceeded`` with ``Retry-After``."""
+
     def __init__(self, **kw: Any) -> None:
         super().__init__(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, token_path="/token", **kw)
+        self.init_metrics()
+        self.read_scope = True
+        self.analytics_scope = True
+        self.published_at = "2026-11-01T10:00:00Z"
         self.sessions: dict[str, dict[str, Any]] = {}
         self.videos: dict[str, dict[str, Any]] = {}
         self.drop_after: int | None = None
@@ -30,6 +50,7 @@ class YouTubeFake(OAuthFake):
         self.route("PUT", "/upload/session/(?P<sid>[^/]+)", self._put)
         self.route("GET", "/youtube/v3/videos", self._list_videos)
         self.route("GET", "/youtube/v3/channels", self._channels)
+        self.route("GET", "/ytanalytics/v2/reports", self._reports)
         self.route("POST", "/revoke", lambda req, m: js(200, {}))
 
     def options(self) -> dict[str, Any]:
@@ -41,6 +62,7 @@ class YouTubeFake(OAuthFake):
             "revoke_url": f"{self.url}/revoke",
             "api_base": f"{self.url}/youtube/v3",
             "upload_base": f"{self.url}/upload/youtube/v3",
+            "analytics_base": f"{self.url}/ytanalytics/v2",
             "chunk_bytes": 256 * 1024,
             "backoff_seconds": 0.01,
         }
@@ -124,9 +146,82 @@ class YouTubeFake(OAuthFake):
             self.videos[vid] = {"video": video, "polls": 0}
         return js(201, video)
 
+    def _insufficient(self) -> Response:
+        body = {
+            "error": {
+                "code": 403,
+                "message": "Request had insufficient authentication scopes.",
+                "errors": [
+                    {"message": "Insufficient Permission", "domain": "global", "reason": "insufficientPermissions"}
+                ],
+                "status": "PERMISSION_DENIED",
+            }
+        }
+        return js(403, body)
+
+    def _throttled(self) -> Response | None:
+        if not self.throttled():
+            return None
+        status, headers, body = self.google_error(429, "rateLimitExceeded")
+        return status, {**headers, "Retry-After": self.retry_after}, body
+
+    def _statistics(self, req: Request) -> Response:
+        if blocked := self._throttled():
+            return blocked
+        if not self.read_scope:
+            return self._insufficient()
+        items = []
+        for vid in req.query.get("id", "").split(","):
+            numbers = self.numbers(vid)
+            if numbers is None:
+                continue
+            stats = {
+                "viewCount": str(int(numbers.get("views", 0))),
+                "favoriteCount": "0",
+                "commentCount": str(int(numbers.get("comments", 0))),
+            }
+            if "likes" in numbers:  # absent when the channel hides likes
+                stats["likeCount"] = str(int(numbers["likes"]))
+            item: dict[str, Any] = {"kind": "youtube#video", "etag": "e", "id": vid, "statistics": stats}
+            if "snippet" in req.query.get("part", ""):
+                item["snippet"] = {"publishedAt": self.published_at, "title": "a Short"}
+            items.append(item)
+        return js(200, {"kind": "youtube#videoListResponse", "items": items, "pageInfo": {"totalResults": len(items)}})
+
+    def _reports(self, req: Request, _m: Any) -> Response:
+        if denied := self._auth(req):
+            return denied
+        if blocked := self._throttled():
+            return blocked
+        if not self.analytics_scope:
+            return self._insufficient()
+        q = req.query
+        dates = [q.get("startDate", ""), q.get("endDate", "")]
+        if q.get("ids") != "channel==MINE" or not all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", d) for d in dates):
+            return self.google_error(400, "badRequest")
+        if dates[0] > dates[1]:
+            return self.google_error(400, "invalidStartDate")
+        metrics = [m for m in q.get("metrics", "").split(",") if m]
+        unknown = [m for m in metrics if m not in ANALYTICS]
+        if not metrics or unknown:
+            return self.google_error(400, "badRequest")
+        found = re.fullmatch(r"video==([\w-]+)", q.get("filters", ""))
+        if not found:
+            return self.google_error(400, "badRequest")
+        headers = [
+            {"name": m, "columnType": "METRIC", "dataType": "FLOAT" if "average" in m else "INTEGER"} for m in metrics
+        ]
+        numbers = self.numbers(found[1])
+        rows = []
+        if numbers is not None and all(ANALYTICS[m] in numbers for m in metrics):
+            rows = [[numbers[ANALYTICS[m]] if "average" in m else int(numbers[ANALYTICS[m]]) for m in metrics]]
+        return js(200, {"kind": "youtubeAnalytics#resultTable", "columnHeaders": headers, "rows": rows})
+
     def _list_videos(self, req: Request, _m: Any) -> Response:
         if denied := self._auth(req):
             return denied
+        if "statistics" in req.query.get("part", ""):
+            return self._statistics(req)
         entry = self.videos.get(req.query.get("id", ""))
         if entry is None:
             return js(200, {"items": []})

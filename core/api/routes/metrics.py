@@ -15,6 +15,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from core.analytics.report import AnalyticsCollector
 from core.app import Clipcast
 from core.models import Job, JobStatus, Post
 
@@ -77,5 +78,6 @@ def metrics(request: Request) -> Response:
     if registry is None:
         registry = CollectorRegistry()
         registry.register(DatabaseCollector(request.app.state.clipcast))
+        registry.register(AnalyticsCollector(request.app.state.clipcast))
         request.app.state.metrics_registry = registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
