@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from fakes.analytics_env import published_post
-from fakes.publish_env import SECRET_KEY, make_account, make_app
+from fakes.publish_env import LOOPBACK, SECRET_KEY, make_account, make_app
 from fakes.youtube_server import YouTubeFake
 from sqlmodel import func, select
 
@@ -163,7 +163,7 @@ def test_killed_collector_leaves_no_duplicates_and_no_gaps(tmp_path, yt):
     progress = tmp_path / "progress"
     cfg = {
         "settings": {"data_dir": str(tmp_path / "data"), "secret_key": SECRET_KEY, "publishers": {"youtube": options},
-                     "analytics": schedule},
+                     "analytics": schedule, "ingest": LOOPBACK.model_dump()},
         "t0": T0.isoformat(), "step_minutes": 20, "progress": str(progress), "first": 1, "last": 42,
     }  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(TESTS)}
