@@ -1,8 +1,13 @@
 """YAML presets (caption styles, brand kits): a name looked up in the user's directory, then the built-ins, or
-a path to a YAML file. File paths inside a preset are relative to the preset file."""
+a path to a YAML file. File paths inside a preset are relative to the preset file.
+
+The built-ins (styles, brands, fonts) are package data of ``core.media``, found with ``importlib.resources`` so a
+wheel install has them; they must be real files on disk (ffmpeg and libass open them), so zipped installs are
+not supported."""
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 from typing import TypeVar
 
@@ -12,6 +17,11 @@ from pydantic import BaseModel, ValidationError
 from core.errors import InputError
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def builtin_dir(name: str) -> Path:
+    """The directory of the built-in ``name`` resources (styles, brands, fonts) inside the installed package."""
+    return Path(str(files("core.media") / name))
 
 
 def available(dirs: list[Path]) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any
 import requests
 from pydantic import SecretStr
 
-from core.errors import PermanentError, RetryableError
+from clipcast import PermanentError, RetryableError
 
 #: Seconds: connect and read timeouts for API calls (uploads pass their own).
 TIMEOUT = (10, 60)

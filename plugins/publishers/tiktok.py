@@ -23,11 +23,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from core import oauth
-from core.contracts import PostStatus, Publisher, PublishRequest, PublishResult
-from core.errors import PermanentError, RetryableError
-from core.hookspecs import hookimpl
-from core.logging import add_secret
+from clipcast import (
+    PermanentError,
+    PostStatus,
+    Publisher,
+    PublishRequest,
+    PublishResult,
+    RetryableError,
+    add_secret,
+    hookimpl,
+    oauth,
+)
 from plugins.publishers.http import HttpClient, PlatformError, json_or_empty, secret_value
 
 PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
@@ -195,7 +201,7 @@ class TikTokPublisher(Publisher):
                 f"the TikTok account granted {', '.join(sorted(granted)) or 'no scopes'}, not {', '.join(needed)}",
                 "connect again and approve posting",
             )
-        from core.accounts import AccountHandle
+        from clipcast import AccountHandle
 
         h = AccountHandle(None, self.name, token=token)
         res = self.http.request(
@@ -278,7 +284,7 @@ class TikTokPublisher(Publisher):
     def preflight(self, request: PublishRequest, account: Any) -> list[str]:
         problems = []
         try:
-            from core.media.ffmpeg import probe
+            from clipcast.media import probe
 
             media = probe(Path(request.video_path))
             request.duration = media.duration or request.duration

@@ -17,10 +17,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from core.contracts import PostStatus, Publisher, PublishRequest, PublishResult
-from core.errors import PermanentError, RetryableError
-from core.hookspecs import hookimpl
-from core.logging import add_secret
+from clipcast import (
+    PermanentError,
+    PostStatus,
+    Publisher,
+    PublishRequest,
+    PublishResult,
+    RetryableError,
+    add_secret,
+    hookimpl,
+)
 from plugins.publishers.http import HttpClient, json_or_empty
 
 SIGNATURE_HEADER = "X-Clipcast-Signature"

@@ -10,9 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.contracts import Source, SourceItem
-from core.errors import InputError
-from core.hookspecs import hookimpl
+from clipcast import InputError, Source, SourceItem, hookimpl
 
 VIDEO_EXTENSIONS = [".mp4", ".mov", ".mkv", ".webm", ".m4v", ".avi"]
 

@@ -15,9 +15,7 @@ import feedparser
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.contracts import Source, SourceItem
-from core.errors import InputError, RetryableError
-from core.hookspecs import hookimpl
+from clipcast import InputError, RetryableError, Source, SourceItem, hookimpl
 
 
 class RssSource(Source):
@@ -38,7 +36,7 @@ class RssSource(Source):
         if not target.startswith(("http://", "https://")):
             raise InputError(f"feed URL {target!r} must start with http:// or https://")
         if self.settings is not None:
-            from core.urls import check_url
+            from clipcast import check_url
 
             check_url(target, self.settings)  # no private, loopback or metadata addresses (unless allowed)
         try:

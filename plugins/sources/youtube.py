@@ -11,9 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.contracts import Source, SourceItem
-from core.errors import InputError, RetryableError
-from core.hookspecs import hookimpl
+from clipcast import InputError, RetryableError, Source, SourceItem, hookimpl
 
 
 class YouTubeSource(Source):

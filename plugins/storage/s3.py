@@ -33,10 +33,7 @@ from botocore.exceptions import (
 )
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from core.contracts import Storage
-from core.errors import StorageError
-from core.hookspecs import hookimpl
-from core.keys import validate_key
+from clipcast import Storage, StorageError, hookimpl, validate_key
 
 MB = 1024 * 1024
 #: SigV4 presigned URLs cannot live longer than this (seconds).
