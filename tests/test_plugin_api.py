@@ -13,7 +13,7 @@ import clipcast
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "plugin_api.md"
-PUBLIC_MODULES = ["clipcast", "clipcast.oauth", "clipcast.media"]
+PUBLIC_MODULES = ["clipcast", "clipcast.oauth", "clipcast.media", "clipcast.testing"]
 
 
 def documented() -> dict[str, set[str]]:
