@@ -1,7 +1,7 @@
 """Brand kits: a creator's logo, colours, caption style, intro/outro and progress bar, in one YAML file.
 
 Kits live in ``render.brands_dir`` (searched first) or the built-ins in ``core/media/brands``; a path to a YAML
-file works too. Relative file paths inside a kit are relative to the kit's file. Missing files are errors, never skipped.
+file works too. Relative file paths inside a kit are relative to the kit's file. Missing files are errors.
 """
 
 from __future__ import annotations
