@@ -165,6 +165,21 @@ class SchedulerSettings(Section):
     lock_ttl: float = Field(30, gt=0, description="the single-scheduler lease; a dead scheduler's lease expires")
 
 
+class PluginSettings(Section):
+    """Which plugins load. Names are entry-point names (``clipcast plugins`` lists them) or module names."""
+
+    enabled: list[str] | None = Field(
+        None,
+        description=(
+            "installed (entry-point) plugins to load; null loads every installed one; "
+            "CLIPCAST_LOAD_PLUGINS (comma list, empty for none) overrides it"
+        ),
+    )
+    disabled: list[str] = Field(
+        default_factory=list, description="plugins never loaded, installed or built-in (e.g. plugins.publishers.tiktok)"
+    )
+
+
 class ScheduleConfig(Section):
     """A posting schedule defined in YAML (synced into the database when the scheduler starts)."""
 
@@ -219,6 +234,7 @@ class Settings(Section):
     render: RenderSettings = Field(default_factory=RenderSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    plugins: PluginSettings = Field(default_factory=PluginSettings)
     schedules: list[ScheduleConfig] = Field(default_factory=list)
     sources: list[SourceConfig] = Field(default_factory=list)
 
@@ -364,6 +380,9 @@ def load_settings(path: str | Path | None = None, *, validate_backends: bool = T
             f"invalid configuration in {file or 'defaults'}:\n" + format_validation_error(exc, (), lines, file)
         )
     settings.source_file = file
+    from core.plugins import set_policy
+
+    set_policy(settings.plugins.enabled, settings.plugins.disabled)
     if validate_backends:
         backend_options(settings, lines=lines)
     return settings

@@ -57,7 +57,7 @@ class TestS3StorageContract(StorageContract):
 
 
 class TestFasterWhisperContract(SpeechToTextContract):
-    @pytest.fixture(scope="class")
+    @pytest.fixture
     def stt(self) -> FasterWhisper:
         return FasterWhisper()
 

@@ -38,9 +38,9 @@ class SpeechToTextContract:
     #: Share of ``SAMPLE_WORDS`` the transcript must contain.
     min_recall: ClassVar[float] = 0.5
 
-    @pytest.fixture(scope="class")
-    def sample(self, tmp_path_factory: pytest.TempPathFactory) -> Path:
-        return speech_sample(tmp_path_factory.mktemp("speech"))
+    @pytest.fixture
+    def sample(self, tmp_path: Path) -> Path:
+        return speech_sample(tmp_path)
 
     def test_is_a_speech_to_text_backend(self, stt: SpeechToText) -> None:
         assert isinstance(stt, SpeechToText) and stt.name
