@@ -92,3 +92,17 @@ def test_the_public_api_imports_no_plugin_eagerly() -> None:
     code = "import sys, clipcast; print(sorted(m for m in sys.modules if m.split('.')[0] in ('plugins',)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_examples_and_templates_import_only_the_public_api() -> None:
+    sources = [*(ROOT / "examples").rglob("*.py"), *(ROOT / "core" / "plugin_templates").glob("*.py.tmpl")]
+    assert sources
+    offences = []
+    for path in sources:
+        text = path.read_text().replace("${module}", "generated_module").replace("${Class}", "Generated")
+        for node in ast.walk(ast.parse(text, str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offences += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("core", "plugins")]
+    assert offences == []
