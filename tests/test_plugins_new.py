@@ -98,16 +98,20 @@ def test_generated_plugins_are_listed_and_configurable(
         "llm: {backend: gen-llm, gen-llm: {keywords: [banana]}}\n"
         f"storage: {{backend: gen-storage, gen-storage: {{root: '{tmp_path / 'objects'}'}}}}\n"
         "publishers: {gen-publisher: {api_base: 'https://video.example/api', max_seconds: 60}}\n"
+        "sources: [{kind: gen-source, target: 'https://video.example/feed.json', preset: {options: {max_items: 5}}}]\n"
     )
     res = CliRunner().invoke(cli, ["config", "check"])
     assert res.exit_code == 0, res.output
     assert "- banana" in res.stdout and "max_seconds: 60" in res.stdout
     (tmp_path / "clipcast.yaml").write_text(
         "llm: {backend: gen-llm, gen-llm: {title_words: 0}}\npublishers: {gen-publisher: {colour: red}}\n"
+        "sources: [{kind: gen-source, target: x, preset: {options: {max_items: 0}}}, {kind: nope, target: y}]\n"
     )
     res = CliRunner().invoke(cli, ["config", "check"])
     assert isinstance(res.exception, ConfigError)
-    assert "llm.gen-llm.title_words" in str(res.exception) and "publishers.gen-publisher.colour" in str(res.exception)
+    problems = str(res.exception)
+    assert "llm.gen-llm.title_words" in problems and "publishers.gen-publisher.colour" in problems
+    assert "sources.0.preset.options.max_items" in problems and "sources.1.kind: unknown source kind 'nope'" in problems
 
 
 def test_bad_kind_name_or_existing_directory_is_refused(tmp_path: Path) -> None:
