@@ -25,16 +25,18 @@ WORKDIR /app
 # Dependencies first (cached while only the code changes): install the project's requirements from
 # pyproject.toml with an empty package, then the code itself.
 COPY pyproject.toml README.md ./
-RUN mkdir -p core plugins && touch core/__init__.py plugins/__init__.py \
+RUN mkdir -p clipcast core plugins && touch clipcast/__init__.py core/__init__.py plugins/__init__.py \
  && pip install . \
  && pip uninstall -y clipcast \
- && rm -rf core plugins build *.egg-info
+ && rm -rf clipcast core plugins build *.egg-info
 
+COPY clipcast ./clipcast
 COPY core ./core
 COPY plugins ./plugins
-COPY config ./config
-# Editable install: the code stays at /app, next to config/ (caption styles, brands) that it reads at run time.
-RUN pip install --no-deps -e . \
+# A regular (not editable) install, as users get it: the built-in caption styles, brand kits and fonts are
+# package data; config/ is not needed at run time (`clipcast config example` prints the example).
+RUN pip install --no-deps . \
+ && rm -rf /app/clipcast /app/core /app/plugins /app/build /app/*.egg-info \
  && useradd --system --create-home --uid 10001 --home-dir /home/clipcast clipcast \
  && mkdir -p /data \
  && chown clipcast:clipcast /data

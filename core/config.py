@@ -102,8 +102,8 @@ class RenderSettings(Section):
 
     aspect: Literal["9:16", "1:1", "16:9"] = Field("9:16", description="output shape: 1080x1920, 1080x1080, 1920x1080")
     reframe: Literal["crop", "blur", "face"] = Field("blur", description="how a source of another shape is fitted")
-    caption_style: str = Field("karaoke", description="a preset in styles_dir or config/styles (karaoke, pop, clean)")
-    brand: str | None = Field(None, description="a brand kit in brands_dir or config/brands, or a YAML file path")
+    caption_style: str = Field("karaoke", description="a preset in styles_dir or a built-in one (karaoke, pop, clean)")
+    brand: str | None = Field(None, description="a brand kit in brands_dir or a built-in one, or a YAML file path")
     remove_silence: bool = Field(True, description="cut pauses (word gaps that are also quiet)")
     min_silence: float = Field(0.6, gt=0, description="shortest pause that is cut, s")
     silence_pad: float = Field(0.12, ge=0, description="kept on each side of a cut pause, s")
@@ -234,6 +234,21 @@ class AnalyticsSettings(Section):
         return self
 
 
+class PluginSettings(Section):
+    """Which plugins load. Names are entry-point names (``clipcast plugins`` lists them) or module names."""
+
+    enabled: list[str] | None = Field(
+        None,
+        description=(
+            "installed (entry-point) plugins to load; null loads every installed one; "
+            "CLIPCAST_LOAD_PLUGINS (comma list, empty for none) overrides it"
+        ),
+    )
+    disabled: list[str] = Field(
+        default_factory=list, description="plugins never loaded, installed or built-in (e.g. plugins.publishers.tiktok)"
+    )
+
+
 class ScheduleConfig(Section):
     """A posting schedule defined in YAML (synced into the database when the scheduler starts)."""
 
@@ -305,6 +320,7 @@ class Settings(Section):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
+    plugins: PluginSettings = Field(default_factory=PluginSettings)
     schedules: list[ScheduleConfig] = Field(default_factory=list)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
 
@@ -450,6 +466,9 @@ def load_settings(path: str | Path | None = None, *, validate_backends: bool = T
             f"invalid configuration in {file or 'defaults'}:\n" + format_validation_error(exc, (), lines, file)
         )
     settings.source_file = file
+    from core.plugins import set_policy
+
+    set_policy(settings.plugins.enabled, settings.plugins.disabled)
     if validate_backends:
         backend_options(settings, lines=lines)
     return settings
@@ -503,6 +522,19 @@ def backend_options(
             result["publishers"][name] = publishers[name].Options.model_validate(raw or {})
         except ValidationError as exc:
             problems.append(format_validation_error(exc, ("publishers", name), lines, settings.source_file))
+    sources = manager.backends("source")
+    for i, src in enumerate(settings.sources):
+        if src.kind not in sources:
+            problems.append(
+                f"sources.{i}.kind: unknown source kind {src.kind!r}; available: {', '.join(sorted(sources))}"
+            )
+            continue
+        try:
+            sources[src.kind].Options.model_validate(src.preset.get("options") or {})
+        except ValidationError as exc:
+            problems.append(
+                format_validation_error(exc, ("sources", str(i), "preset", "options"), lines, settings.source_file)
+            )
     if problems:
         raise ConfigError(f"invalid configuration in {settings.source_file or 'defaults'}:\n" + "\n".join(problems))
     return result

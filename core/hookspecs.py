@@ -1,4 +1,5 @@
-"""Every hook Clipcast calls. Documented one by one in docs/plugin_hooks.md (a test keeps the two in step)."""
+"""Every hook Clipcast calls. Documented one by one in docs/plugin_hooks.md (a test keeps the two in step, and
+runs each section's example). Plugins use the marker as ``clipcast.hookimpl``."""
 
 from __future__ import annotations
 
@@ -16,27 +17,27 @@ Register = Callable[[type], None]
 
 @hookspec
 def register_stt_backends(register: Register) -> None:
-    """Register speech-to-text backends (subclasses of ``core.contracts.SpeechToText``)."""
+    """Register speech-to-text backends (subclasses of ``clipcast.SpeechToText``)."""
 
 
 @hookspec
 def register_llm_backends(register: Register) -> None:
-    """Register clip selectors (subclasses of ``core.contracts.ClipSelector``)."""
+    """Register clip selectors (subclasses of ``clipcast.ClipSelector``)."""
 
 
 @hookspec
 def register_storage_backends(register: Register) -> None:
-    """Register storage backends (subclasses of ``core.contracts.Storage``)."""
+    """Register storage backends (subclasses of ``clipcast.Storage``)."""
 
 
 @hookspec
 def register_publishers(register: Register) -> None:
-    """Register publishers (subclasses of ``core.contracts.Publisher``)."""
+    """Register publishers (subclasses of ``clipcast.Publisher``)."""
 
 
 @hookspec
 def register_sources(register: Register) -> None:
-    """Register watched-source kinds (subclasses of ``core.contracts.Source``)."""
+    """Register watched-source kinds (subclasses of ``clipcast.Source``)."""
 
 
 @hookspec
@@ -51,7 +52,7 @@ def adjust_render(spec: Any, clip: Any) -> None:
 
 @hookspec
 def before_publish(request: Any, account: Any) -> None:
-    """Edit a ``PublishRequest`` in place, or raise ``core.errors.PublishVetoed`` to refuse the post."""
+    """Edit a ``PublishRequest`` in place, or raise ``clipcast.PublishVetoed`` to refuse the post."""
 
 
 @hookspec

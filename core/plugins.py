@@ -1,5 +1,11 @@
 """The plugin manager: built-in plugins, then the ``clipcast`` entry-point group, then ``CLIPCAST_PLUGINS``.
 
+Which load: ``CLIPCAST_LOAD_PLUGINS`` (a comma list of entry-point names; set but empty loads none), else the
+configuration's ``plugins.enabled`` (None: every installed one), decides which installed plugins load;
+``plugins.disabled`` names plugins that never load, installed or built-in. Modules named in ``CLIPCAST_PLUGINS``
+are an explicit request and load unless disabled. ``load_settings`` passes the configuration here
+(``set_policy``); a changed policy rebuilds the manager.
+
 Third-party plugins load one by one inside try/except: a broken plugin is recorded in ``load_errors`` (and
 shown by ``clipcast plugins``) while start-up continues. ``CLIPCAST_TRACE_HOOKS=1`` prints every hook call.
 """
@@ -141,14 +147,46 @@ _lock = threading.Lock()
 _manager: PluginManager | None = None
 
 
-def build_manager() -> PluginManager:
-    """A fresh manager with every plugin loaded (tests use this; code uses ``get_manager``)."""
+@dataclass(frozen=True)
+class Policy:
+    """Which plugins may load (see the module docstring)."""
+
+    enabled: tuple[str, ...] | None = None
+    disabled: tuple[str, ...] = ()
+
+    def installed_allowed(self, name: str) -> bool:
+        env = os.environ.get("CLIPCAST_LOAD_PLUGINS")
+        if env is not None:
+            allowed: tuple[str, ...] | None = tuple(n.strip() for n in env.split(",") if n.strip())
+        else:
+            allowed = self.enabled
+        return (allowed is None or name in allowed) and name not in self.disabled
+
+
+_policy = Policy()
+
+
+def set_policy(enabled: list[str] | None, disabled: list[str]) -> None:
+    """Use the configuration's ``plugins.enabled`` / ``plugins.disabled``; rebuilds the manager if they changed."""
+    global _policy, _manager
+    new = Policy(tuple(enabled) if enabled is not None else None, tuple(disabled))
+    with _lock:
+        if new != _policy:
+            _policy, _manager = new, None
+
+
+def build_manager(policy: Policy | None = None) -> PluginManager:
+    """A fresh manager with the allowed plugins loaded (tests use this; code uses ``get_manager``)."""
+    policy = policy or _policy
     pm = pluggy.PluginManager("clipcast")
     pm.add_hookspecs(hookspecs)
     manager = PluginManager(pm)
     for module_name in BUILTIN_PLUGINS:
-        pm.register(importlib.import_module(module_name), name=module_name)
+        if module_name not in policy.disabled:
+            pm.register(importlib.import_module(module_name), name=module_name)
     for ep in importlib.metadata.entry_points(group="clipcast"):
+        if not policy.installed_allowed(ep.name):
+            continue
         try:
             plugin = ep.load()
             if pm.is_registered(plugin) or pm.has_plugin(ep.name):
@@ -159,6 +197,8 @@ def build_manager() -> PluginManager:
         except Exception as exc:
             manager.load_errors[ep.name] = f"failed to load entry point {ep.value}: {exc!r}"
     for module_name in filter(None, (m.strip() for m in os.environ.get("CLIPCAST_PLUGINS", "").split(","))):
+        if module_name in policy.disabled:
+            continue
         try:
             if not pm.has_plugin(module_name):
                 pm.register(importlib.import_module(module_name), name=module_name)
@@ -181,7 +221,7 @@ def get_manager() -> PluginManager:
 
 
 def reset_manager() -> None:
-    """Forget the process-wide manager (after installing a plugin in a test)."""
-    global _manager
+    """Forget the process-wide manager and the configured policy (after installing a plugin in a test)."""
+    global _manager, _policy
     with _lock:
-        _manager = None
+        _manager, _policy = None, Policy()

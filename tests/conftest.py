@@ -98,7 +98,8 @@ def ffmpeg() -> str:
 
 @pytest.fixture(autouse=True)
 def _fresh_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test sees a freshly built plugin manager and a clean environment for Clipcast variables."""
+    """Each test sees a freshly built plugin manager and a clean environment for Clipcast variables. No installed
+    third-party plugin loads (``CLIPCAST_LOAD_PLUGINS`` empty) unless a test sets the variable itself."""
     for var in (
         "CLIPCAST_CONFIG",
         "CLIPCAST_PLUGINS",
@@ -108,6 +109,7 @@ def _fresh_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "CLIPCAST_SECRET_KEY",
     ):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("CLIPCAST_LOAD_PLUGINS", "")
     reset_manager()
     yield
     reset_manager()

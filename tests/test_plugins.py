@@ -14,7 +14,7 @@ import pytest
 from core.contracts import SpeechToText
 from core.errors import UnknownBackendError
 from core.hookspecs import hookimpl
-from core.plugins import build_manager
+from core.plugins import build_manager, reset_manager
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIPCAST = str(Path(sys.executable).with_name("clipcast"))
@@ -87,7 +87,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_cli(site: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{ROOT}"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{site}{os.pathsep}{ROOT}",
+        "CLIPCAST_LOAD_PLUGINS": "clipcast_shout,clipcast_broken",
+    }
     env.pop("CLIPCAST_CONFIG", None)
     return subprocess.run([CLIPCAST, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
 
@@ -167,3 +171,48 @@ def test_trace_env_var_prints_hook_calls(monkeypatch: pytest.MonkeyPatch, capsys
     manager = build_manager()
     manager.backends("storage")
     assert "register_storage_backends" in capsys.readouterr().err
+
+
+def test_load_plugins_env_var_and_config_choose_which_installed_plugins_load(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.config import load_settings
+    from core.plugins import get_manager
+
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.chdir(tmp_path)
+
+    def loaded(env_value: str | None, config: str = "") -> tuple[list[str], dict[str, str]]:
+        (tmp_path / "clipcast.yaml").write_text(config)
+        if env_value is None:
+            monkeypatch.delenv("CLIPCAST_LOAD_PLUGINS", raising=False)
+        else:
+            monkeypatch.setenv("CLIPCAST_LOAD_PLUGINS", env_value)
+        reset_manager()
+        load_settings(validate_backends=False)
+        manager = get_manager()
+        return sorted(n for n, _ in manager.pm.list_name_plugin()), manager.load_errors
+
+    names, errors = loaded(None)
+    assert "clipcast_shout" in names and "clipcast_broken" in errors
+    names, errors = loaded("")
+    assert "clipcast_shout" not in names and errors == {}
+    assert "plugins.storage.local" in names  # built-ins are not third-party plugins
+    names, errors = loaded("clipcast_shout")
+    assert "clipcast_shout" in names and errors == {}
+    names, errors = loaded(None, "plugins:\n  enabled: [clipcast_shout]\n  disabled: [plugins.publishers.tiktok]\n")
+    assert "clipcast_shout" in names and errors == {} and "plugins.publishers.tiktok" not in names
+    names, errors = loaded("clipcast_shout,clipcast_broken", "plugins:\n  disabled: [clipcast_broken]\n")
+    assert "clipcast_shout" in names and errors == {}
+
+
+def test_the_suite_loads_no_installed_plugin_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.plugins import Policy
+
+    assert os.environ["CLIPCAST_LOAD_PLUGINS"] == ""  # set by tests/conftest.py for every test
+    assert not Policy().installed_allowed("anything")
+    monkeypatch.setenv("CLIPCAST_LOAD_PLUGINS", "one, two")
+    assert Policy().installed_allowed("two") and not Policy().installed_allowed("three")
+    assert not Policy(disabled=("two",)).installed_allowed("two")
+    monkeypatch.delenv("CLIPCAST_LOAD_PLUGINS")
+    assert Policy().installed_allowed("three") and not Policy(enabled=("one",)).installed_allowed("three")

@@ -35,6 +35,7 @@ ROUTE_MODULES = [
     "plugins",
     "metrics",
     "analytics",
+    "webhook_metrics",
     "files",
     "web",
 ]

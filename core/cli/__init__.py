@@ -45,7 +45,7 @@ def _root(
     state.config_path = config
 
 
-app.command("plugins")(plugins_cmd.plugins)
+app.add_typer(plugins_cmd.app, name="plugins")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 app.command("worker")(worker_cmd.worker)

@@ -1,4 +1,5 @@
-"""``clipcast plugins``: what is installed, what it provides, and what failed to load."""
+"""``clipcast plugins``: what is installed, what it provides, and what failed to load; ``plugins new`` writes
+a new plugin package (core/cli/plugins_new.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,18 @@ import json
 import typer
 from rich.table import Table
 
+from core.cli import plugins_new
 from core.cli.common import out
 from core.plugins import KINDS, get_manager
 
+app = typer.Typer(help="List installed plugins (with no command), or write a new one.")
 
-def plugins(as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+
+@app.callback(invoke_without_command=True)
+def plugins(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """List plugins with their versions, hooks and backends."""
+    if ctx.invoked_subcommand is not None:
+        return
     manager = get_manager()
     rows = manager.describe()
     backends = {kind: sorted(manager.backends(kind)) for kind in KINDS}
@@ -27,3 +34,6 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="machine-readable
     out.print(table)
     for name, error in manager.load_errors.items():
         out.print(f"[red]failed:[/red] {name}: {error}")
+
+
+app.command("new")(plugins_new.new)

@@ -1,7 +1,7 @@
 """Brand kits: a creator's logo, colours, caption style, intro/outro and progress bar, in one YAML file.
 
-Kits live in ``render.brands_dir`` (searched first) or ``config/brands``; a path to a YAML file works too.
-Relative file paths inside a kit are relative to the kit's file. Missing files are errors, never skipped.
+Kits live in ``render.brands_dir`` (searched first) or the built-ins in ``core/media/brands``; a path to a YAML
+file works too. Relative file paths inside a kit are relative to the kit's file. Missing files are errors.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from core.errors import InputError
 from core.media import presets
 from core.media.captions import _HEX
 
-BUILTIN_BRANDS = Path(__file__).resolve().parents[2] / "config" / "brands"
+BUILTIN_BRANDS = presets.builtin_dir("brands")
 
 
 class BrandKit(BaseModel):

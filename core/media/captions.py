@@ -7,7 +7,7 @@ into cues (max words/characters per line, lines per cue, breaks at sentence ends
 - ``pop``: one Dialogue per word; the words so far are shown and the new one scales in (libass ``\\t``).
 - ``none`` (the clean preset): one Dialogue per cue, no animation.
 
-Presets are YAML files (``config/styles/*.yaml`` or the user's ``render.styles_dir``) validated by
+Presets are YAML files (the built-ins in ``core/media/styles`` or the user's ``render.styles_dir``) validated by
 ``CaptionStyle``. Sizes are pixels at the output resolution's width 1080 and scale with it.
 """
 
@@ -29,9 +29,8 @@ from core.errors import InputError
 from core.media import presets
 from core.media.cuts import normalise
 
-ROOT = Path(__file__).resolve().parents[2]
-BUILTIN_STYLES = ROOT / "config" / "styles"
-FONTS_DIR = Path(__file__).resolve().parent / "fonts"
+BUILTIN_STYLES = presets.builtin_dir("styles")
+FONTS_DIR = presets.builtin_dir("fonts")
 DEFAULT_FONT = "Noto Sans"
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})([0-9a-fA-F]{2})?$")

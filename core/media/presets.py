@@ -2,11 +2,16 @@
 built-ins. Only names are accepted, never paths: a style or brand kit may come from an API request or a watched
 source's preset, and a path there would read the server's files (the CLI turns a YAML path it is given into a
 directory and a name first). File paths inside a preset (fonts, logos) are the administrator's and are relative
-to the preset file."""
+to the preset file.
+
+The built-ins (styles, brands, fonts) are package data of ``core.media``, found with ``importlib.resources`` so a
+wheel install has them; they must be real files on disk (ffmpeg and libass open them), so zipped installs are
+not supported."""
 
 from __future__ import annotations
 
 import re
+from importlib.resources import files
 from pathlib import Path
 from typing import TypeVar
 
@@ -19,6 +24,11 @@ M = TypeVar("M", bound=BaseModel)
 
 #: What a preset name may look like: no separators, no dots, so it can only name a file in a configured directory.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
+
+
+def builtin_dir(name: str) -> Path:
+    """The directory of the built-in ``name`` resources (styles, brands, fonts) inside the installed package."""
+    return Path(str(files("core.media") / name))
 
 
 def available(dirs: list[Path]) -> list[str]:

@@ -25,11 +25,23 @@ from typing import Any, TypeVar
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from core.contracts import Candidate, Chapter, ClipPlan, ClipSelector, SelectionRequest, Summary, Transcript
-from core.errors import ClipcastError, ConfigError
-from core.logging import add_secret
-from core.pipeline.candidates import Sentence, join_words, split_sentences
-from core.pipeline.select import MAX_OVERLAP, overlap_share
+from clipcast import (
+    MAX_OVERLAP,
+    Candidate,
+    Chapter,
+    ClipcastError,
+    ClipPlan,
+    ClipSelector,
+    ConfigError,
+    SelectionRequest,
+    Sentence,
+    Summary,
+    Transcript,
+    add_secret,
+    join_words,
+    overlap_share,
+    split_sentences,
+)
 
 # a lazy proxy: resolves the logging set-up at each call, not at import (core.logging.get_logger binds early)
 log = structlog.get_logger("clipcast.llm")
@@ -184,8 +196,7 @@ class TwoPassSelector(ClipSelector):
         )
 
     def _report(self, call: Call) -> None:
-        from core.contracts import UsageRecord
-        from core.usage import estimate_cost
+        from clipcast import UsageRecord, estimate_cost
 
         self.report_usage(
             UsageRecord(

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from core.errors import ConfigError, PermanentError, RetryableError
-from core.hookspecs import hookimpl
+from clipcast import ConfigError, PermanentError, RetryableError, hookimpl
 from plugins.llm.common import Call, LLMOptions, TwoPassSelector, validate_json
 
 if TYPE_CHECKING:  # the SDK is imported when first used: it costs ~0.7 s at start-up

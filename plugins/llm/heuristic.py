@@ -26,10 +26,24 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.contracts import Candidate, Chapter, ClipPlan, ClipSelector, SelectionRequest, Summary, Transcript, Word
-from core.hookspecs import hookimpl
-from core.pipeline.candidates import Sentence, clean_words, join_words, split_sentences
-from core.pipeline.select import MAX_OVERLAP, current_audio, overlap_share
+from clipcast import (
+    MAX_OVERLAP,
+    Candidate,
+    Chapter,
+    ClipPlan,
+    ClipSelector,
+    SelectionRequest,
+    Sentence,
+    Summary,
+    Transcript,
+    Word,
+    clean_words,
+    current_audio,
+    hookimpl,
+    join_words,
+    overlap_share,
+    split_sentences,
+)
 
 
 def _wordset(text: str) -> frozenset[str]:

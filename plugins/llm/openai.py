@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from core.errors import ConfigError, PermanentError, RetryableError
-from core.hookspecs import hookimpl
+from clipcast import ConfigError, PermanentError, RetryableError, hookimpl
 from plugins.llm.common import Call, LLMOptions, TwoPassSelector, _short_error
 
 if TYPE_CHECKING:  # the SDK is imported when first used: it costs ~1 s at start-up

@@ -20,9 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.contracts import PostStatus, Publisher, PublishRequest, PublishResult
-from core.errors import PermanentError
-from core.hookspecs import hookimpl
+from clipcast import PermanentError, PostStatus, Publisher, PublishRequest, PublishResult, hookimpl
 
 
 def _slug(text: str) -> str:

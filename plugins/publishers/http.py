@@ -16,8 +16,7 @@ from typing import Any
 import requests
 from pydantic import SecretStr
 
-from core.egress import guard_session
-from core.errors import PermanentError, RetryableError
+from clipcast import PermanentError, RetryableError, guard_session
 
 #: Seconds: connect and read timeouts for API calls (uploads pass their own).
 TIMEOUT = (10, 60)
@@ -81,12 +80,17 @@ class HttpClient:
     ) -> requests.Response:
         """Send a request. ``auth``: "bearer" (Authorization header), "query" (``access_token`` parameter),
         "oauth" (``Authorization: OAuth``, Meta rupload) or None. ``retry=False`` for calls that must not repeat
-        (the transport error then surfaces as ``RetryableError`` for the caller's protocol to handle).
+        (the transport error then surfaces as ``RetryableError`` for the caller's protocol to handle). A seekable
+        ``data`` body (an open file) is rewound before each new attempt.
         A 401 (or ``unauthorized(response)``) refreshes the token once through the account and tries again."""
         kw.setdefault("timeout", self.timeout)
+        body = kw.get("data")
+        rewind = body.tell() if hasattr(body, "seek") and hasattr(body, "tell") else None
         refreshed = False
         attempt = 0
         while True:
+            if rewind is not None:
+                body.seek(rewind)  # a file body was read by the previous attempt: send it whole again
             call_kw = dict(kw)
             if account is not None and auth:
                 token = account.access_token

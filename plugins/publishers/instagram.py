@@ -23,11 +23,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from core import oauth
-from core.contracts import MetricsStatus, PostMetrics, PostStatus, Publisher, PublishRequest, PublishResult
-from core.errors import Deferred, PermanentError, RetryableError
-from core.hookspecs import hookimpl
-from core.logging import add_secret
+from clipcast import (
+    Deferred,
+    MetricsStatus,
+    PermanentError,
+    PostMetrics,
+    PostStatus,
+    Publisher,
+    PublishRequest,
+    PublishResult,
+    RetryableError,
+    add_secret,
+    hookimpl,
+    oauth,
+)
 from plugins.publishers.http import (
     METRICS_RETRIES,
     HttpClient,
@@ -169,7 +178,7 @@ class InstagramPublisher(Publisher):
             raise map_error(res, "getting a long-lived token")
         long = json_or_empty(res)
         add_secret(long.get("access_token"))  # before the first URL that carries it can be logged
-        from core.accounts import AccountHandle
+        from clipcast import AccountHandle
 
         final = {"access_token": long["access_token"], "expires_in": long.get("expires_in", 60 * DAY), "kind": "long"}
         h = AccountHandle(None, self.name, token=final)

@@ -32,11 +32,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from core import crypto, oauth
-from core.contracts import MetricsStatus, PostMetrics, PostStatus, Publisher, PublishRequest, PublishResult
-from core.errors import PermanentError, RetryableError
-from core.hookspecs import hookimpl
-from core.logging import add_secret
+from clipcast import (
+    MetricsStatus,
+    PermanentError,
+    PostMetrics,
+    PostStatus,
+    Publisher,
+    PublishRequest,
+    PublishResult,
+    RetryableError,
+    add_secret,
+    decrypt_json,
+    encrypt_json,
+    hookimpl,
+    oauth,
+)
 from plugins.publishers.http import (
     METRICS_RETRIES,
     HttpClient,
@@ -232,7 +242,7 @@ class TikTokPublisher(Publisher):
                 f"the TikTok account granted {', '.join(sorted(granted)) or 'no scopes'}, not {', '.join(needed)}",
                 "connect again and approve posting",
             )
-        from core.accounts import AccountHandle
+        from clipcast import AccountHandle
 
         h = AccountHandle(None, self.name, token=token)
         res = self.http.request(
@@ -320,7 +330,7 @@ class TikTokPublisher(Publisher):
     def preflight(self, request: PublishRequest, account: Any) -> list[str]:
         problems = []
         try:
-            from core.media.ffmpeg import probe
+            from clipcast.media import probe
 
             media = probe(Path(request.video_path))
             request.duration = media.duration or request.duration
@@ -378,7 +388,7 @@ class TikTokPublisher(Publisher):
         add_secret(upload_url)
         request.save_checkpoint(
             remote_id=publish_id,
-            upload_url_encrypted=crypto.encrypt_json(self.secret_key, {"upload_url": upload_url}),
+            upload_url_encrypted=encrypt_json(self.secret_key, {"upload_url": upload_url}),
             source_info=body["source_info"],
             next_chunk=0,
         )
@@ -391,7 +401,7 @@ class TikTokPublisher(Publisher):
         source = cp.get("source_info") or {}
         if not (cp.get("remote_id") and cp.get("upload_url_encrypted")) or source.get("video_size") != size:
             return None
-        upload_url = crypto.decrypt_json(self.secret_key, cp["upload_url_encrypted"])["upload_url"]
+        upload_url = decrypt_json(self.secret_key, cp["upload_url_encrypted"])["upload_url"]
         add_secret(upload_url)
         try:
             self.upload(

@@ -13,7 +13,7 @@ broken connection, or a worker taking over after a kill) carries ``Clipcast-Rede
 (200: it has the delivery, counted as published; 404: it has not, send again).
 
 Metrics: the platform behind a webhook is unknown, so ``fetch_metrics`` reports none; instead a receiver may
-POST a post's numbers to ``/api/analytics/webhook`` (``webhook_metrics.py``, added through ``register_routes``),
+POST a post's numbers to ``/api/analytics/webhook`` (``core/api/routes/webhook_metrics.py``),
 signed the same way.
 """
 
@@ -28,10 +28,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from core.contracts import PostStatus, Publisher, PublishRequest, PublishResult
-from core.errors import PermanentError, RetryableError
-from core.hookspecs import hookimpl
-from core.logging import add_secret
+from clipcast import (
+    PermanentError,
+    PostStatus,
+    Publisher,
+    PublishRequest,
+    PublishResult,
+    RetryableError,
+    add_secret,
+    hookimpl,
+)
 from plugins.publishers.http import HttpClient, json_or_empty
 
 SIGNATURE_HEADER = "X-Clipcast-Signature"
@@ -170,10 +176,3 @@ class WebhookPublisher(Publisher):
 @hookimpl
 def register_publishers(register):  # type: ignore[no-untyped-def]
     register(WebhookPublisher)
-
-
-@hookimpl
-def register_routes(app):  # type: ignore[no-untyped-def]
-    from plugins.publishers.webhook_metrics import router
-
-    app.include_router(router)

@@ -20,11 +20,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from core import oauth
-from core.contracts import MetricsStatus, PostMetrics, PostStatus, Publisher, PublishRequest, PublishResult
-from core.errors import PermanentError, RetryableError
-from core.hookspecs import hookimpl
-from core.logging import add_secret
+from clipcast import (
+    MetricsStatus,
+    PermanentError,
+    PostMetrics,
+    PostStatus,
+    Publisher,
+    PublishRequest,
+    PublishResult,
+    RetryableError,
+    add_secret,
+    hookimpl,
+    oauth,
+)
 from plugins.publishers.http import (
     METRICS_RETRIES,
     TRANSIENT,
@@ -152,7 +160,7 @@ class YouTubePublisher(Publisher):
                 "Google returned no refresh token, so posting would stop within an hour",
                 "remove Clipcast's access in your Google account's security settings and connect again",
             )
-        from core.accounts import AccountHandle
+        from clipcast import AccountHandle
 
         h = AccountHandle(None, self.name, token=token)
         res = self.http.request(
@@ -192,7 +200,7 @@ class YouTubePublisher(Publisher):
             return [f"the rendered video {path} is missing"]
         duration = request.duration
         try:
-            from core.media.ffmpeg import probe
+            from clipcast.media import probe
 
             info = probe(path)
             duration = info.duration or duration

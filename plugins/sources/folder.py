@@ -12,9 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.contracts import Source, SourceItem
-from core.errors import InputError
-from core.hookspecs import hookimpl
+from clipcast import InputError, Source, SourceItem, hookimpl
 
 VIDEO_EXTENSIONS = [".mp4", ".mov", ".mkv", ".webm", ".m4v", ".avi"]
 
@@ -36,7 +34,7 @@ class FolderSource(Source):
         self.settings = settings
 
     def poll(self, target: str) -> list[SourceItem]:
-        from core.sources import item_allowed
+        from clipcast import item_allowed
 
         folder = Path(target).expanduser()
         if not folder.is_dir():

@@ -16,9 +16,7 @@ import feedparser
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.contracts import Source, SourceItem
-from core.errors import InputError, RetryableError
-from core.hookspecs import hookimpl
+from clipcast import InputError, RetryableError, Source, SourceItem, hookimpl
 
 
 class RssSource(Source):
@@ -42,7 +40,7 @@ class RssSource(Source):
 
     def poll(self, target: str) -> list[SourceItem]:
         self.check_target(target)
-        from core.egress import guarded_client
+        from clipcast import guarded_client
 
         try:
             with guarded_client(self.settings, timeout=self.options.timeout) as client:

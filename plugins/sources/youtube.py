@@ -12,9 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.contracts import Source, SourceItem
-from core.errors import InputError, RetryableError
-from core.hookspecs import hookimpl
+from clipcast import InputError, RetryableError, Source, SourceItem, hookimpl
 
 YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be", "music.youtube.com"})
 
@@ -45,7 +43,7 @@ class YouTubeSource(Source):
         self.check_target(target)
         import yt_dlp
 
-        from core.egress import ydl_guard
+        from clipcast import ydl_guard
 
         opts = {
             "extract_flat": "in_playlist",

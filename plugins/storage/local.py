@@ -19,11 +19,7 @@ from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core import scratch
-from core.contracts import Storage
-from core.errors import StorageError
-from core.hookspecs import hookimpl
-from core.keys import sign, validate_key
+from clipcast import Storage, StorageError, hookimpl, scratch_prefix, sign_key, validate_key
 
 CHUNK = 1024 * 1024
 
@@ -65,7 +61,7 @@ class LocalStorage(Storage):
         dest.parent.mkdir(parents=True, exist_ok=True)
         written = 0
         # Write to a temporary file and rename: readers never see half a file.
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=scratch.prefix(".part"))
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=scratch_prefix(".part"))
         try:
             with os.fdopen(fd, "wb") as out:
                 while chunk := stream.read(CHUNK):
@@ -112,9 +108,8 @@ class LocalStorage(Storage):
             return f"{self.options.public_base_url.rstrip('/')}/{key}"
         if self.public_base_url and self._signing_secret:
             expires_at = int(time.time()) + expires
-            return (
-                f"{self.public_base_url}/{key}?expires={expires_at}&sig={sign(key, expires_at, self._signing_secret)}"
-            )
+            signature = sign_key(key, expires_at, self._signing_secret)
+            return f"{self.public_base_url}/{key}?expires={expires_at}&sig={signature}"
         return None
 
     def local_path(self, key: str) -> Path | None:

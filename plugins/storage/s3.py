@@ -33,11 +33,7 @@ from botocore.exceptions import (
 )
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from core import scratch
-from core.contracts import Storage
-from core.errors import StorageError
-from core.hookspecs import hookimpl
-from core.keys import validate_key
+from clipcast import Storage, StorageError, hookimpl, scratch_prefix, validate_key
 
 MB = 1024 * 1024
 #: SigV4 presigned URLs cannot live longer than this (seconds).
@@ -360,7 +356,7 @@ class S3Storage(Storage):
         full = self._full_key(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
         # Into a temporary file beside dest, then rename: a failed download never leaves half a file at dest.
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=scratch.prefix(".part"))
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=scratch_prefix(".part"))
         os.close(fd)
         try:
             self.client.download_file(self.bucket, full, tmp, Config=self.transfer_config)

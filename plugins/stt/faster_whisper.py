@@ -33,9 +33,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.contracts import ProgressFn, Segment, SpeechToText, Transcript, Word, no_progress
-from core.errors import ConfigError, InputError
-from core.hookspecs import hookimpl
+from clipcast import ConfigError, InputError, ProgressFn, Segment, SpeechToText, Transcript, Word, hookimpl, no_progress
 
 BUNDLED = "bundled:tiny.en"
 

@@ -18,13 +18,25 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from core import scratch
-from core.contracts import ProgressFn, Segment, SpeechToText, Transcript, UsageRecord, Word, no_progress
-from core.errors import ConfigError, InputError, PermanentError, RetryableError
-from core.hookspecs import hookimpl
-from core.logging import add_secret, get_logger
-from core.media import ffmpeg
-from core.media.audio_scan import detect_silences
+from clipcast import (
+    ConfigError,
+    InputError,
+    PermanentError,
+    ProgressFn,
+    RetryableError,
+    Segment,
+    SpeechToText,
+    Transcript,
+    UsageRecord,
+    Word,
+    add_secret,
+    get_logger,
+    hookimpl,
+    media,
+    no_progress,
+    scratch_prefix,
+)
+from clipcast.media import detect_silences
 
 log = get_logger("clipcast.stt.openai")
 MB = 1024 * 1024
@@ -176,10 +188,10 @@ class OpenAISpeech(SpeechToText):
     # ---------------------------------------------------------------------------------------- transcribe
 
     def transcribe(self, audio: Path, *, language: str | None = None, progress: ProgressFn = no_progress) -> Transcript:
-        from core.pipeline.transcribe import repair_word_timings
+        from clipcast import repair_word_timings
 
         language = language or self.options.language
-        info = ffmpeg.probe(audio)
+        info = media.probe(audio)
         duration = info.duration
         limit = int(self.options.max_upload_mb * MB)
         size = audio.stat().st_size
@@ -196,7 +208,7 @@ class OpenAISpeech(SpeechToText):
             log.info("openai stt: splitting audio", pieces=len(pieces), size_mb=round(size / MB, 1))
         segments: list[Segment] = []
         detected: str | None = None
-        with tempfile.TemporaryDirectory(prefix=scratch.prefix("clipcast-stt")) as tmp:
+        with tempfile.TemporaryDirectory(prefix=scratch_prefix("clipcast-stt")) as tmp:
             for i, (start, end) in enumerate(pieces):
                 progress(i / len(pieces), f"transcribing piece {i + 1}/{len(pieces)}")
                 if len(pieces) == 1:
@@ -266,7 +278,7 @@ def _detail(exc: Any) -> str:
 
 
 def _cut(src: Path, dest: Path, start: float, end: float) -> None:
-    ffmpeg.run(
+    media.run(
         [
             *("-ss", f"{start:.3f}", "-t", f"{end - start:.3f}", "-i", str(src)),
             *("-map_metadata", "-1", "-fflags", "+bitexact", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le"),

@@ -15,7 +15,7 @@ import secrets
 import time
 from typing import Any
 
-from fakes.platform_base import MetricsFake, OAuthFake, Request, Response, js
+from clipcast.testing.fakes import MetricsFake, OAuthFake, Request, Response, js
 
 APP_ID, APP_SECRET = "ig-app-id", "ig-app-secret-789"
 IG_USER = "17841400000000001"

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from clipcast import testing as clipcast_testing
 from core import accounts
 from core.app import Clipcast
 from core.config import IngestSettings, Settings
@@ -41,35 +42,7 @@ def vertical_video(
                 check=True,
             )  # fmt: skip
             return dest
-        subprocess.run(
-            [
-                "ffmpeg",
-                "-v",
-                "error",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-                f"testsrc=size={width}x{height}:rate=30:duration={seconds}",
-                "-f",
-                "lavfi",
-                "-i",
-                f"sine=frequency=440:duration={seconds}",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-pix_fmt",
-                "yuv420p",
-                "-c:a",
-                "aac",
-                "-shortest",
-                "-movflags",
-                "+faststart",
-                str(dest),
-            ],
-            check=True,
-        )
+        return clipcast_testing.vertical_video(dest, seconds=seconds, width=width, height=height)
     return dest
 
 

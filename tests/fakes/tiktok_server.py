@@ -21,7 +21,7 @@ import secrets
 import time
 from typing import Any
 
-from fakes.platform_base import MetricsFake, OAuthFake, Request, Response, js
+from clipcast.testing.fakes import MetricsFake, OAuthFake, Request, Response, js
 
 CLIENT_KEY, CLIENT_SECRET = "tt-client-key", "tt-secret-value-456"
 MB = 1_000_000

@@ -16,7 +16,7 @@ import json
 import time
 from typing import Any
 
-from fakes.platform_base import FakeServer, Request, Response, js
+from clipcast.testing.fakes import FakeServer, Request, Response, js
 
 
 class WebhookReceiver(FakeServer):

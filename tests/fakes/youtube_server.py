@@ -13,7 +13,7 @@ import re
 import secrets
 from typing import Any
 
-from fakes.platform_base import MetricsFake, OAuthFake, Request, Response, js
+from clipcast.testing.fakes import MetricsFake, OAuthFake, Request, Response, js
 
 CLIENT_ID, CLIENT_SECRET = "yt-client", "yt-secret-value-123"
 

@@ -1,6 +1,8 @@
-"""Shared pieces of the local fake platform servers (127.0.0.1 only, one thread per request).
+"""Bases for local fake platform servers (127.0.0.1 only, one thread per request): what Clipcast's own tests
+use against YouTube, TikTok and Instagram, for any plugin's tests. Part of the public plugin API.
 
-``FakeServer`` routes (method, path regex) to handler methods; ``OAuthFake`` adds an authorization server that
+``FakeServer`` routes (method, path regex) to handler methods and injects faults (``fail``: a status such as
+429 or 503, or a dropped connection, for the next N matching requests); ``OAuthFake`` adds an authorization server that
 plays the consent screen (``authorize(url)`` → the redirect URL), checks PKCE, client credentials and redirect
 URI on the code exchange, and issues (optionally rotating) refresh tokens.
 """
@@ -15,6 +17,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -67,12 +70,26 @@ class Request:
         return auth[7:] if auth.startswith("Bearer ") else None
 
 
+@dataclass
+class Fault:
+    """An injected failure: the next ``times`` requests matching ``method`` and ``pattern`` get ``response``
+    (None: the connection is dropped without an answer)."""
+
+    method: str
+    pattern: re.Pattern[str]
+    response: Response | None
+    times: int
+
+
 class FakeServer:
-    """Subclasses fill ``routes`` with (method, regex, handler(req, match) -> Response | None)."""
+    """Subclasses fill ``routes`` with (method, regex, handler(req, match) -> Response | None).
+
+    A handler returning None drops the connection. ``calls`` records (method, path) of every request."""
 
     def __init__(self) -> None:
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Response | None]]] = []
         self.calls: list[tuple[str, str]] = []
+        self.faults: list[Fault] = []
         self.lock = threading.RLock()
         self.latency = 0.0  # seconds added to every request
         outer = self
@@ -87,13 +104,17 @@ class FakeServer:
                 req = Request(self, method)
                 with outer.lock:
                     outer.calls.append((method, req.path))
-                for m, pattern, fn in outer.routes:
-                    match = pattern.fullmatch(req.path)
-                    if m == method and match:
-                        result = fn(req, match)
-                        break
+                    fault = outer._take_fault(method, req.path)
+                if fault is not None:
+                    result = fault.response
                 else:
-                    result = js(404, {"error": f"no route {method} {req.path}"})
+                    for m, pattern, fn in outer.routes:
+                        match = pattern.fullmatch(req.path)
+                        if m == method and match:
+                            result = fn(req, match)
+                            break
+                    else:
+                        result = js(404, {"error": f"no route {method} {req.path}"})
                 if result is None:  # the handler dropped the connection on purpose
                     self.close_connection = True
                     return
@@ -115,6 +136,12 @@ class FakeServer:
             def do_PUT(self) -> None:
                 self._serve("PUT")
 
+            def do_PATCH(self) -> None:
+                self._serve("PATCH")
+
+            def do_DELETE(self) -> None:
+                self._serve("DELETE")
+
             def log_message(self, *args: Any) -> None:
                 pass
 
@@ -125,6 +152,30 @@ class FakeServer:
 
     def route(self, method: str, pattern: str, fn: Callable[..., Response | None]) -> None:
         self.routes.append((method, re.compile(pattern), fn))
+
+    def fail(
+        self,
+        method: str,
+        pattern: str,
+        status: int | None = 503,
+        *,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` matching requests with ``status`` (and a JSON ``body``), before any route
+        sees them; ``status=None`` drops the connection instead. E.g. ``fail("POST", "/api/v1/media", 429,
+        headers={"Retry-After": "0"})``."""
+        response = None if status is None else js(status, body if body is not None else {"error": "injected"}, headers)
+        with self.lock:
+            self.faults.append(Fault(method, re.compile(pattern), response, times))
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.method == method and fault.pattern.fullmatch(path) and fault.times > 0:
+                fault.times -= 1
+                return fault
+        return None
 
     def count(self, method: str, pattern: str) -> int:
         rx = re.compile(pattern)
