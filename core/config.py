@@ -523,17 +523,19 @@ def backend_options(
         except ValidationError as exc:
             problems.append(format_validation_error(exc, ("publishers", name), lines, settings.source_file))
     sources = manager.backends("source")
-    for i, src in enumerate(settings.sources):
+    for i, src in enumerate(settings.sources.watch):
         if src.kind not in sources:
             problems.append(
-                f"sources.{i}.kind: unknown source kind {src.kind!r}; available: {', '.join(sorted(sources))}"
+                f"sources.watch.{i}.kind: unknown source kind {src.kind!r}; available: {', '.join(sorted(sources))}"
             )
             continue
         try:
             sources[src.kind].Options.model_validate(src.preset.get("options") or {})
         except ValidationError as exc:
             problems.append(
-                format_validation_error(exc, ("sources", str(i), "preset", "options"), lines, settings.source_file)
+                format_validation_error(
+                    exc, ("sources", "watch", str(i), "preset", "options"), lines, settings.source_file
+                )
             )
     if problems:
         raise ConfigError(f"invalid configuration in {settings.source_file or 'defaults'}:\n" + "\n".join(problems))

@@ -111,7 +111,8 @@ def test_generated_plugins_are_listed_and_configurable(
     assert isinstance(res.exception, ConfigError)
     problems = str(res.exception)
     assert "llm.gen-llm.title_words" in problems and "publishers.gen-publisher.colour" in problems
-    assert "sources.0.preset.options.max_items" in problems and "sources.1.kind: unknown source kind 'nope'" in problems
+    assert "sources.watch.0.preset.options.max_items" in problems
+    assert "sources.watch.1.kind: unknown source kind 'nope'" in problems
 
 
 def test_bad_kind_name_or_existing_directory_is_refused(tmp_path: Path) -> None:

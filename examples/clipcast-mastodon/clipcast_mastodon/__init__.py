@@ -63,6 +63,9 @@ class Mastodon(Publisher):
         self.api = self.options.instance.rstrip("/")
         self.http = HttpClient(self.name, backoff=self.options.backoff_seconds)
 
+    def bind(self, settings: Any) -> None:
+        self.http.bind(settings)  # the installation's egress rules apply to every call
+
     # ------------------------------------------------------------------------------------------ accounts
 
     def oauth_client(self) -> oauth.OAuthClient:
