@@ -22,6 +22,7 @@ log = get_logger("clipcast.api")
 ROUTE_MODULES = [
     "health",
     "auth",
+    "setup",
     "users",
     "tokens",
     "videos",
@@ -35,6 +36,7 @@ ROUTE_MODULES = [
     "plugins",
     "metrics",
     "files",
+    "docs",
     "web",
 ]
 
@@ -53,7 +55,8 @@ def create_app(clipcast: Clipcast) -> FastAPI:
         ver = version("clipcast")
     except PackageNotFoundError:
         ver = "0.0.0"
-    api = FastAPI(title="Clipcast", version=ver, description=DESCRIPTION)
+    # /docs and /redoc come from local files (routes/docs.py): offline must work.
+    api = FastAPI(title="Clipcast", version=ver, description=DESCRIPTION, docs_url=None, redoc_url=None)
     api.state.clipcast = clipcast
     api.state.auth_limiter = RateLimiter(clipcast.settings.api.auth_rate_per_minute)
     errors.install(api)
