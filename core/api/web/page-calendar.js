@@ -53,15 +53,14 @@ export async function calendarPage(view, { params }) {
   const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
   const step = mode === "week" ? 7 : 31;
   const move = (n) => `#/calendar?view=${mode}&d=${iso(new Date(anchor.getTime() + n * step * DAY))}`;
-  const grid = h("div", { class: "cal", role: "grid", "aria-label": `${mode === "week" ? "Week" : "Month"} of posts` });
-  const row = h("div", { role: "row", style: null, class: "visually-hidden" });
-  grid.append(...["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].map((d) => h("div", { class: "dow", role: "columnheader" }, d)));
-  void row;
+  const grid = h("div", { class: "cal", id: "calendar" });
+  // weekday headings are visual only: each day's group is labelled with its full date
+  grid.append(...["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].map((d) => h("div", { class: "dow", "aria-hidden": "true" }, d)));
   const reload = () => { view.replaceChildren(); calendarPage(view, { params }); };
   for (let i = 0; i < days; i++) {
     const day = new Date(first.getFullYear(), first.getMonth(), first.getDate() + i);
     const items = posts.items.filter((p) => startOfDay(parseTime(p.scheduled_at)).getTime() === day.getTime());
-    const cell = h("div", { class: `day ${mode === "month" && day.getMonth() !== anchor.getMonth() ? "other" : ""}`, role: "gridcell", "data-day": iso(day), "aria-label": day.toDateString() },
+    const cell = h("div", { class: `day ${mode === "month" && day.getMonth() !== anchor.getMonth() ? "other" : ""}`, role: "group", "data-day": iso(day), "aria-label": day.toDateString() },
       h("div", { class: "date" }, day.getDate()),
       items.map((p) => h("button", { type: "button", class: `chip s-${p.status}`, draggable: "true", "data-post": p.id,
         "aria-label": `${postName(p, clips)}, ${p.status}, ${parseTime(p.scheduled_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`,
@@ -94,7 +93,7 @@ export async function postsPage(view, { params }) {
   const [posts, accounts, ready] = await Promise.all([
     api(`/api/posts?limit=100${status ? `&status=${status}` : ""}${clipFilter ? `&clip=${clipFilter}` : ""}`),
     api("/api/accounts?limit=100"),
-    Promise.all(["approved", "rendered"].map((s) => api(`/api/clips?status=${s}&sort=newest&limit=100`))).then((r) => r.flatMap((x) => x.items))]);
+    Promise.all(["approved", "rendered", "scheduled", "published"].map((s) => api(`/api/clips?status=${s}&sort=newest&limit=100`))).then((r) => r.flatMap((x) => x.items))]);
   const clips = await clipsById(posts.items.map((p) => p.clip_id));
   for (const c of ready) clips.set(c.id, c);
   const reload = () => { view.replaceChildren(); postsPage(view, { params }); };

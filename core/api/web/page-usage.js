@@ -15,7 +15,7 @@ export async function usagePage(view) {
     })),
     h("p", { class: "note" }, `Quotas reset at ${new Date(usage.resets_at).toLocaleString()}.`),
     h("h2", {}, "AI spend per day (last 14 days, UTC)"),
-    h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Day"), h("th", { scope: "col" }, "USD"), h("th", { scope: "col" }, "Calls"), h("th", { scope: "col", class: "hide-narrow" }, ""))),
+    h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Day"), h("th", { scope: "col" }, "USD"), h("th", { scope: "col" }, "Calls"), h("th", { scope: "col", class: "hide-narrow" }, "Share of the busiest day"))),
       h("tbody", {}, daily.map((d) => h("tr", {}, h("td", {}, d.day), h("td", {}, d.cost_usd.toFixed(4)), h("td", {}, `${d.llm_calls} LLM, ${d.stt_calls} STT`),
         h("td", { class: "hide-narrow" }, h("div", { class: "bar", style: null, "data-w": d.cost_usd / most }))))))));
   for (const bar of view.querySelectorAll(".bar")) bar.style.width = `${Math.round(100 * Number(bar.dataset.w))}%`;
