@@ -23,7 +23,7 @@ export async function clipPage(view, { id }) {
   const text = h("form", { class: "card", id: "clip-text", "aria-label": "Title, caption and hashtags" }, h("h2", {}, "Words"),
     field("Title", { name: "title", value: clip.title, maxlength: 300 }),
     field("Caption", { name: "caption", value: clip.caption, maxlength: 5000 }, "textarea"),
-    field("Hashtags (separated by spaces)", { name: "hashtags", value: clip.hashtags.map((t) => `#${t}`).join(" ") }),
+    field("Hashtags (separated by spaces)", { name: "hashtags", value: clip.hashtags.map((t) => `#${t.replace(/^#+/, "")}`).join(" ") }),
     h("details", { open: Object.keys(clip.platform_captions || {}).length > 0 }, h("summary", {}, "Per-platform captions (instead of the caption there)"),
       PLATFORMS.map((p) => field(`Caption on ${p}`, { name: `pc-${p}`, value: (clip.platform_captions || {})[p] || "" }, "textarea"))),
     textErr, h("div", { class: "actions" }, h("button", { class: "primary" }, "Save words")));
@@ -44,7 +44,7 @@ export async function clipPage(view, { id }) {
   let start = clip.start, end = clip.end, mode = "start";
   const fixes = { ...(opts.word_fixes || {}) };
   const bounds = h("p", { id: "trim-bounds" });
-  const trimPreview = h("video", { class: "player", controls: true, preload: "metadata", "aria-label": "Preview of the new bounds" });
+  const trimPreview = h("video", { class: "player trim", controls: true, preload: "metadata", "aria-label": "Preview of the new bounds" });
   const fixBox = h("div", { id: "fix-box" });
   const trimErr = errorBox("trim-error");
   const wordList = h("div", { class: "words", role: "group", "aria-label": "Transcript words" });

@@ -39,7 +39,7 @@ function clipCard(clip, rank, refresh) {
       h("div", { class: "scores", "aria-label": "sub-scores" }, Object.entries(clip.sub_scores || {}).map(([k, v]) => h("span", {}, `${k}: ${Number(v).toFixed(0)}`))),
       clip.reason ? h("p", {}, h("strong", {}, "Why: "), clip.reason) : "",
       clip.caption ? h("p", {}, h("strong", {}, "Caption: "), clip.caption) : "",
-      clip.hashtags.length ? h("p", {}, clip.hashtags.map((t) => `#${t}`).join(" ")) : "",
+      clip.hashtags.length ? h("p", {}, clip.hashtags.map((t) => `#${t.replace(/^#+/, "")}`).join(" ")) : "",
       platforms.length ? h("details", {}, h("summary", {}, "Per-platform captions"), platforms.map(([p, c]) => h("p", {}, h("strong", {}, `${p}: `), c))) : "",
       progress, err,
       h("div", { class: "actions" }, approve, reject, h("a", { class: "button", href: `#/clip/${clip.id}`, "aria-label": `Edit “${name}”`, "aria-keyshortcuts": "e" }, "Edit"))));
