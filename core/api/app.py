@@ -55,7 +55,7 @@ def create_app(clipcast: Clipcast) -> FastAPI:
         ver = version("clipcast")
     except PackageNotFoundError:
         ver = "0.0.0"
-    # /docs and /redoc come from local files (routes/docs.py): offline must work.
+    # /docs comes from local files (routes/docs.py): offline must work. No /redoc (it needs a CDN).
     api = FastAPI(title="Clipcast", version=ver, description=DESCRIPTION, docs_url=None, redoc_url=None)
     api.state.clipcast = clipcast
     api.state.auth_limiter = RateLimiter(clipcast.settings.api.auth_rate_per_minute)

@@ -1,6 +1,7 @@
-"""``/docs`` (Swagger UI) and ``/redoc`` from the fastapi-offline package's bundled files, so the API reference
-works offline (FastAPI's defaults load them from a CDN). ``/openapi.json`` is FastAPI's. Only the package's
-files are used, not its app class."""
+"""``/docs``: Swagger UI from the fastapi-offline package's bundled files, so the API reference works offline
+(FastAPI's default loads it from a CDN). ``/openapi.json`` is FastAPI's. Only the package's files are used, not
+its app class. There is no ``/redoc``: ReDoc's bundle fetches its logo from the vendor's CDN even when served
+locally."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ from pathlib import Path
 
 import fastapi_offline
 from fastapi import APIRouter
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 
 from core.api.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 ASSETS = Path(fastapi_offline.__file__).resolve().parent / "static"
-SERVED = {"swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js", "favicon.png"}
+SERVED = {"swagger-ui-bundle.js", "swagger-ui.css", "favicon.png"}
 
 
 @router.get("/docs")
@@ -26,17 +27,6 @@ def swagger() -> HTMLResponse:
         swagger_js_url="/docs/assets/swagger-ui-bundle.js",
         swagger_css_url="/docs/assets/swagger-ui.css",
         swagger_favicon_url="/docs/assets/favicon.png",
-    )
-
-
-@router.get("/redoc")
-def redoc() -> HTMLResponse:
-    return get_redoc_html(
-        openapi_url="/openapi.json",
-        title="Clipcast API",
-        redoc_js_url="/docs/assets/redoc.standalone.js",
-        redoc_favicon_url="/docs/assets/favicon.png",
-        with_google_fonts=False,
     )
 
 

@@ -19,7 +19,7 @@ from sqlmodel import col, or_, select
 
 from core.api import quotas
 from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
-from core.api.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, invalid_request
+from core.api.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType, invalid_request
 from core.api.files import serve_file
 from core.api.routes.processing import start_analysis
 from core.api.schemas import PageOut, VideoCreated, VideoDetail, VideoListItem, VideoOut, VideoUrlIn
@@ -151,6 +151,11 @@ def list_videos(
         return page
 
 
+def _check_original(app: AppDep, video: Video) -> None:
+    if not video.storage_key or not app.storage.exists(video.storage_key):
+        raise NotFound(f"video {video.id} has no stored original", "add the video again")
+
+
 @router.get(
     "/{video_id}/thumbnail",
     summary="A frame of the video (JPEG, made once and kept in storage)",
@@ -162,6 +167,7 @@ def video_thumbnail(video_id: Id, user: UserDep, app: AppDep) -> Response:
         video = owned(s, Video, video_id, user)
     key = f"thumbs/{video.sha256}.jpg"
     if not app.storage.exists(key):
+        _check_original(app, video)
         with tempfile.TemporaryDirectory(dir=app.settings.data_dir) as tmp:
             out = Path(tmp) / "thumb.jpg"
             at = min(max(video.duration * 0.1, 0.0), 30.0)
@@ -183,6 +189,7 @@ def video_thumbnail(video_id: Id, user: UserDep, app: AppDep) -> Response:
 def video_source(video_id: Id, user: UserDep, app: AppDep) -> Response:
     with app.session() as s:
         video = owned(s, Video, video_id, user)
+    _check_original(app, video)
     kind = mimetypes.guess_type(video.storage_key)[0] or "video/mp4"
     return serve_file(app, video.storage_key, kind, f"video-{video_id}{Path(video.storage_key).suffix}", "source")
 
