@@ -13,6 +13,7 @@ Screenshots of every page at 390 and 1440 px go to ``$STUDIO_SCREENS`` when it i
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -292,6 +293,8 @@ def test_every_page_fits_390_px_and_passes_axe(studio):
         else:
             goto(page, name)
         page.wait_for_timeout(300)
+        if name == "usage":  # today's uploads are counted (a whole number, against the limit)
+            assert page.get_by_text(re.compile(r"^[1-9]\d* of unlimited$")).count() == 1
         shots(page, name)
         page.evaluate(axe)  # evaluated, not a <script>: the studio's CSP allows only its own files
         result = page.evaluate(

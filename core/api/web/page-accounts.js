@@ -30,9 +30,10 @@ export async function accountsPage(view, { params }) {
   const refresh = async () => draw((await api("/api/accounts?limit=100")).items);
   draw(accounts.items);
 
-  const connectors = platforms.filter((p) => p.oauth).map((p) => p.configured
+  // a platform whose publisher cannot build its OAuth client says why (usually: no client id configured)
+  const connectors = platforms.filter((p) => p.oauth || p.error).map((p) => p.oauth && p.configured
     ? h("a", { class: "button primary", href: connectUrl(p.name) }, `Connect ${nice(p.name)}`)
-    : h("span", { class: "note" }, `${nice(p.name)}: set its client id in the configuration (publishers.${p.name}) to connect.`));
+    : h("p", { class: "note" }, h("strong", {}, `${nice(p.name)}: `), p.error || `set publishers.${p.name}.client_id in the configuration to connect.`));
   const formErr = errorBox("account-form-error");
   const plain = platforms.filter((p) => !p.oauth && !p.error);
   const form = h("form", { class: "card", id: "account-form", "aria-label": "Add a folder or webhook account" },
@@ -47,5 +48,5 @@ export async function accountsPage(view, { params }) {
     const f = new FormData(form);
     act(form.querySelector("button"), formErr, async () => { await api("/api/accounts", { method: "POST", json: { platform: f.get("platform"), name: f.get("name") || null } }); form.reset(); announce("account added"); refresh(); });
   });
-  view.append(h("h1", {}, "Accounts"), flash, list, h("h2", {}, "Connect a platform"), h("div", { class: "actions" }, connectors), form);
+  view.append(h("h1", {}, "Accounts"), flash, list, h("h2", {}, "Connect a platform"), h("div", { class: "connectors" }, connectors), form);
 }

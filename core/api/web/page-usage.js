@@ -2,15 +2,17 @@
 import { act, announce, api, errorBox, field, h } from "./dom.js";
 import { session } from "./app.js";
 
-const LABELS = { videos_per_day: "Videos today", minutes_per_day: "Minutes analyzed today", llm_usd_per_day: "AI spend today (USD)" };
+// [key in usage.used, key in usage.limits, label, decimals]
+const QUOTAS = [["videos", "videos_per_day", "Videos today", 0], ["minutes", "minutes_per_day", "Minutes analyzed today", 1],
+  ["llm_usd", "llm_usd_per_day", "AI spend today (USD)", 4]];
 
 export async function usagePage(view) {
   const [usage, daily] = await Promise.all([api("/api/users/me/usage"), api("/api/users/me/usage/daily?days=14")]);
   const most = Math.max(0.000001, ...daily.map((d) => d.cost_usd));
   view.append(h("h1", {}, "Usage"),
-    h("div", { class: "grid" }, Object.entries(LABELS).map(([k, label]) => {
-      const used = usage.used[k] ?? 0, limit = usage.limits[k];
-      return h("div", { class: "card" }, h("strong", {}, label), h("p", {}, `${Number(used).toFixed(k === "llm_usd_per_day" ? 4 : 1)} of ${limit == null ? "unlimited" : limit}`),
+    h("div", { class: "grid" }, QUOTAS.map(([k, lk, label, places]) => {
+      const used = usage.used[k] ?? 0, limit = usage.limits[lk];
+      return h("div", { class: "card" }, h("strong", {}, label), h("p", {}, `${Number(used).toFixed(places)} of ${limit == null ? "unlimited" : limit}`),
         limit ? h("progress", { max: limit, value: Math.min(used, limit), "aria-label": `${label} of the limit` }) : "");
     })),
     h("p", { class: "note" }, `Quotas reset at ${new Date(usage.resets_at).toLocaleString()}.`),
