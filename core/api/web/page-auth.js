@@ -7,7 +7,7 @@ export async function loginPage(view) {
   const setup = await api("/api/setup", { auth: false });
   if (setup.needs_admin) {
     const err = errorBox("setup-error");
-    const form = h("form", { class: "card", "aria-labelledby": "setup-title" },
+    const form = h("form", { class: "card auth", "aria-labelledby": "setup-title" },
       h("h1", { id: "setup-title" }, "Welcome: create the first administrator"),
       h("p", { class: "note" }, "No user exists yet. This account manages the installation; you can add more users later."),
       field("Email", { name: "email", type: "email", autocomplete: "username", required: true }),
@@ -27,7 +27,7 @@ export async function loginPage(view) {
     return;
   }
   const err = errorBox("login-error");
-  const form = h("form", { class: "card", "aria-labelledby": "login-title" },
+  const form = h("form", { class: "card auth", "aria-labelledby": "login-title" },
     h("h1", { id: "login-title" }, "Log in"),
     field("Email", { name: "email", type: "email", autocomplete: "username", required: true }),
     field("Password", { name: "password", type: "password", autocomplete: "current-password", required: true }),
