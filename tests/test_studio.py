@@ -143,6 +143,10 @@ def test_upload_analyze_and_review(studio):
     expect(cards.nth(1)).to_be_focused()
     page.keyboard.press("k")
     expect(first).to_be_focused()
+    second = cards.nth(1).get_attribute("id")
+    page.keyboard.press("j")
+    page.keyboard.press("r")  # reject the second clip from the keyboard
+    expect(page.locator(f"#{second} .badge")).to_have_text("rejected")
     no_console_errors(studio)
 
 

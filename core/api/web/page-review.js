@@ -30,6 +30,7 @@ function clipCard(clip, rank, refresh) {
   const reject = h("button", { type: "button", "aria-label": `Reject “${name}”`, "aria-keyshortcuts": "r",
     onclick: (e) => act(e.target, err, async () => { await api(`/api/clips/${clip.id}/reject`, { method: "POST" }); announce(`clip ${clip.id} rejected`); refresh(); }) }, "Reject");
   const platforms = Object.entries(clip.platform_captions || {});
+  const locked = clip.status === "scheduled" || clip.status === "published";  // change its posts instead
   return h("article", { class: "card clip", tabindex: 0, id: `clip-${clip.id}`, "aria-label": `Clip ${rank}: ${name}, score ${clip.score.toFixed(0)}, ${clip.status}` },
     h("div", {}, player(clip)),
     h("div", {},
@@ -42,7 +43,7 @@ function clipCard(clip, rank, refresh) {
       clip.hashtags.length ? h("p", {}, clip.hashtags.map((t) => `#${t.replace(/^#+/, "")}`).join(" ")) : "",
       platforms.length ? h("details", {}, h("summary", {}, "Per-platform captions"), platforms.map(([p, c]) => h("p", {}, h("strong", {}, `${p}: `), c))) : "",
       progress, err,
-      h("div", { class: "actions" }, approve, reject, h("a", { class: "button", href: `#/clip/${clip.id}`, "aria-label": `Edit “${name}”`, "aria-keyshortcuts": "e" }, "Edit"))));
+      h("div", { class: "actions" }, ...(locked ? [h("a", { class: "button", href: `#/posts?clip=${clip.id}` }, `Posts of “${name}”`)] : [approve, reject]), h("a", { class: "button", href: `#/clip/${clip.id}`, "aria-label": `Edit “${name}”`, "aria-keyshortcuts": "e" }, "Edit"))));
 }
 
 export async function videoPage(view, { id }) {
@@ -71,9 +72,9 @@ export async function videoPage(view, { id }) {
     const go = (n) => { const c = cards[Math.max(0, Math.min(cards.length - 1, n))]; c.focus(); c.scrollIntoView({ block: "nearest" }); };
     if (e.key === "j") go(i + 1);
     else if (e.key === "k") go(i - 1);
-    else if (current && e.key === "a") current.querySelector("button.primary").click();
-    else if (current && e.key === "r") current.querySelectorAll("button")[1].click();
-    else if (current && e.key === "e") current.querySelector("a.button").click();
+    else if (current && e.key === "a") current.querySelector('button[aria-keyshortcuts="a"]')?.click();
+    else if (current && e.key === "r") current.querySelector('button[aria-keyshortcuts="r"]')?.click();
+    else if (current && e.key === "e") current.querySelector('a[aria-keyshortcuts="e"]')?.click();
     else return;
     e.preventDefault();
   };
