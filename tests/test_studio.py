@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from api_support import clean_env, serve_process
 from conftest import need
+from fakes.youtube_server import YouTubeFake
 
 from core.media.synth import talk_video
 
@@ -58,7 +59,9 @@ def studio(tmp_path_factory):
         "worker": {"max_retries": 0},  # the failed-job test wants the failure now, not after backoff
         "log": {"level": "WARNING"},
     }
-    with serve_process(base, config, clean_env(TZ="UTC")) as url, sync_api.sync_playwright() as pw:
+    youtube = YouTubeFake()  # the platform's token endpoint; its consent page is stood in for by page.route
+    config["publishers"]["youtube"] = youtube.options()
+    with youtube, serve_process(base, config, clean_env(TZ="UTC")) as url, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=url)
         context.set_default_timeout(20_000)
@@ -66,7 +69,8 @@ def studio(tmp_path_factory):
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
-        yield {"page": page, "url": url, "base": base, "video": video, "errors": errors, "expect": sync_api.expect}
+        yield {"page": page, "url": url, "base": base, "video": video, "errors": errors, "expect": sync_api.expect,
+               "youtube": youtube}  # fmt: skip
         browser.close()
 
 
@@ -257,6 +261,19 @@ def test_account_schedule_calendar_publish(studio):
         goto(page, "posts")
     expect(page.locator(f"#post-{now_id} .post-status")).to_have_text("published")
     assert list((studio["base"] / "outbox").rglob("*.mp4")), "the folder publisher wrote nothing"
+    no_console_errors(studio)
+
+
+def test_connect_youtube_through_oauth_in_the_browser(studio):
+    page, expect, fake = studio["page"], studio["expect"], studio["youtube"]
+    # the platform's consent page, approved at once: it sends the browser back to the server's own callback
+    fake.route("GET", "/auth", lambda req, m: (302, {"Location": fake.authorize(f"{fake.url}{req.handler.path}")}, b""))
+    goto(page, "accounts")
+    page.get_by_role("link", name="Connect YouTube").click()
+    expect(page.get_by_text("connected.")).to_be_visible()
+    card = page.locator("#accounts .card", has_text="YouTube")
+    expect(card.locator(".badge")).to_have_text("ok")
+    expect(card.get_by_role("link", name=re.compile("Reconnect YouTube"))).to_be_visible()
     no_console_errors(studio)
 
 
