@@ -122,6 +122,18 @@ def test_upload_analyze_and_review(studio):
     page, expect = studio["page"], studio["expect"]
     goto(page, "library")
     expect(page.get_by_text("No videos yet")).to_be_visible()
+    watched = studio["base"] / "watched"
+    watched.mkdir()
+    form = page.get_by_role("form", name="Watch a source")
+    form.get_by_label("Kind").select_option("folder")
+    form.get_by_label("Folder path or link").fill(str(watched))
+    form.get_by_role("button", name="Watch").click()
+    expect(page.locator("#sources")).to_contain_text(f"folder: {watched}")
+    form.get_by_label("Kind").select_option("rss")
+    form.get_by_label("Folder path or link").fill("http://127.0.0.1/feed.xml")
+    form.get_by_role("button", name="Watch").click()
+    expect(page.locator("#source-error")).not_to_be_empty()  # a private address: the egress check's message
+    studio["errors"].clear()  # that refusal's 400 is this page's only (expected) console error
     page.locator("#upload-file").set_input_files(str(studio["video"]))
     # the button is disabled from the moment the form is sent (three clicks never make three jobs)
     assert page.evaluate("() => { const f = document.querySelector('#upload'); f.requestSubmit();"

@@ -103,6 +103,30 @@ function urlForm(onDone) {
   return form;
 }
 
+/** Watched sources: folders, channels, playlists and feeds whose new videos are analyzed automatically. */
+async function sourcesPanel() {
+  const [sources, plugins] = await Promise.all([api("/api/sources?limit=100"), api("/api/plugins")]);
+  const err = errorBox("source-error");
+  const list = h("ul", { id: "sources" }, sources.items.map((s) => h("li", {}, `${s.kind}: ${s.target}`,
+    s.last_error ? h("span", { class: "error" }, ` (${s.last_error})`) : "", s.enabled ? "" : " (paused)")));
+  const form = h("form", { class: "card", id: "source-form", "aria-label": "Watch a source" }, h("h2", {}, "Watch a source"),
+    h("p", { class: "note" }, "New videos in a folder, channel, playlist or feed are analyzed as they appear."),
+    h("div", { class: "field-row" },
+      field("Kind", { name: "kind", options: (plugins.backends.source || []).map((k) => [k, k]) }, "select"),
+      field("Folder path or link", { name: "target", required: true }),
+      field("Check every (minutes)", { name: "interval_minutes", type: "number", min: 1, value: 15 })),
+    list, err, h("div", { class: "actions" }, h("button", {}, "Watch")));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const f = new FormData(form);
+    act(form.querySelector("button"), err, async () => {
+      const s = await api("/api/sources", { method: "POST", json: { kind: f.get("kind"), target: f.get("target"), interval_minutes: Number(f.get("interval_minutes") || 15) } });
+      list.append(h("li", {}, `${s.kind}: ${s.target}`)); form.reset(); announce("watching");
+    });
+  });
+  return form;
+}
+
 export async function libraryPage(view, { params }) {
   const q = params.get("q") || "";
   const offset = Number(params.get("offset") || 0);
@@ -112,7 +136,7 @@ export async function libraryPage(view, { params }) {
   const search = h("form", { role: "search", class: "field-row" },
     field("Search videos", { name: "q", type: "search", value: q }), h("button", {}, "Search"));
   search.addEventListener("submit", (e) => { e.preventDefault(); location.hash = `#/library?q=${encodeURIComponent(new FormData(search).get("q"))}`; });
-  view.append(h("h1", {}, "Library"), h("div", { class: "grid" }, uploadForm(reload), urlForm(reload)),
+  view.append(h("h1", {}, "Library"), h("div", { class: "grid" }, uploadForm(reload), urlForm(reload), await sourcesPanel()),
     h("h2", {}, "Processing"), jobs, h("h2", {}, "Videos"), search, list);
 
   async function drawList() {
