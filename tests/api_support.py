@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -107,3 +115,59 @@ class ThreadedServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+CLI = [sys.executable, "-c", "from core.cli import main; main()"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve_process(base: Path, config: dict[str, Any], env: dict[str, str]) -> Iterator[str]:
+    """``clipcast serve`` (embedded: API, worker and scheduler in one process) in a subprocess with
+    ``config`` written to ``base/clipcast.yaml``; yields its URL once /healthz answers; the log is base/server.log."""
+    import httpx
+    import pytest
+    import yaml
+
+    cfg = base / "clipcast.yaml"
+    cfg.write_text(yaml.safe_dump(config))
+    port = free_port()
+    with open(base / "server.log", "w") as log:
+        proc = subprocess.Popen(
+            [*CLI, "--config", str(cfg), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, cwd=base, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                log.flush()
+                pytest.fail(f"the server did not start:\n{(base / 'server.log').read_text()[-3000:]}")
+            time.sleep(0.3)
+        try:
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without Clipcast variables that would point a server at another installation."""
+    env = {**os.environ, **extra}
+    for var in ("CLIPCAST_CONFIG", "DATABASE_URL", "REDIS_URL", "CLIPCAST_DATA_DIR", "CLIPCAST_SECRET_KEY"):
+        env.pop(var, None)
+    return env

@@ -9,10 +9,7 @@ folder-publisher account (the local "fake platform") → schedule the clip → t
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,17 +17,11 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from api_support import CLI, clean_env, serve_process
 
 from core.media import ffmpeg as ff
 
 ROOT = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-c", "from core.cli import main; main()"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def sse_events(
@@ -68,41 +59,15 @@ def server(tmp_path_factory):
         "scheduler": {"dispatch_interval": 1},
         "log": {"level": "INFO", "format": "json"},
     }
-    cfg = base / "clipcast.yaml"
-    cfg.write_text(yaml.safe_dump(config))
-    env = {**os.environ, "CLIPCAST_PASSWORD": "flow password 1"}
-    for var in ("CLIPCAST_CONFIG", "DATABASE_URL", "REDIS_URL", "CLIPCAST_DATA_DIR", "CLIPCAST_SECRET_KEY"):
-        env.pop(var, None)
+    env = clean_env(CLIPCAST_PASSWORD="flow password 1")
+    (base / "clipcast.yaml").write_text(yaml.safe_dump(config))
     made = subprocess.run(
-        [*CLI, "--config", str(cfg), "users", "create", "owner@example.com"],
+        [*CLI, "--config", str(base / "clipcast.yaml"), "users", "create", "owner@example.com"],
         env=env, cwd=base, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
-    port = _free_port()
-    log = open(base / "server.log", "w")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen(
-        [*CLI, "--config", str(cfg), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, cwd=base, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            log.close()
-            pytest.fail(f"the server did not start:\n{(base / 'server.log').read_text()[-3000:]}")
-        time.sleep(0.3)
-    yield {"url": url, "base": base, "proc": proc}
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with serve_process(base, config, env) as url:
+        yield {"url": url, "base": base}
 
 
 @pytest.mark.slow

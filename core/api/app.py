@@ -22,6 +22,7 @@ log = get_logger("clipcast.api")
 ROUTE_MODULES = [
     "health",
     "auth",
+    "setup",
     "users",
     "tokens",
     "videos",
@@ -37,6 +38,7 @@ ROUTE_MODULES = [
     "analytics",
     "webhook_metrics",
     "files",
+    "docs",
     "web",
 ]
 
@@ -55,7 +57,8 @@ def create_app(clipcast: Clipcast) -> FastAPI:
         ver = version("clipcast")
     except PackageNotFoundError:
         ver = "0.0.0"
-    api = FastAPI(title="Clipcast", version=ver, description=DESCRIPTION)
+    # /docs comes from local files (routes/docs.py): offline must work. No /redoc (it needs a CDN).
+    api = FastAPI(title="Clipcast", version=ver, description=DESCRIPTION, docs_url=None, redoc_url=None)
     api.state.clipcast = clipcast
     api.state.auth_limiter = RateLimiter(clipcast.settings.api.auth_rate_per_minute)
     errors.install(api)

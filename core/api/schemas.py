@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
+from core.api.job_progress import eta_seconds, overall_percent
 from core.contracts import Reframe
 
 T = TypeVar("T")
@@ -103,6 +104,13 @@ class UsageOut(BaseModel):
     resets_at: datetime
 
 
+class DailyUsageOut(BaseModel):
+    day: str = Field(description="UTC date, YYYY-MM-DD")
+    cost_usd: float = Field(description="estimated AI spend recorded by the backends")
+    llm_calls: int
+    stt_calls: int
+
+
 class TokenCreate(In):
     name: str = Field("", max_length=200)
     expires_days: float | None = Field(None, gt=0, le=3650, description="None: never expires")
@@ -149,6 +157,8 @@ class SelectionIn(In):
         return self
 
 
+#: A transcript word's start time as ``word_fixes`` keys it: seconds with two decimals.
+WordStart = Annotated[str, Field(pattern=r"^\d{1,7}\.\d{2}$")]
 PRESET_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
 
 
@@ -194,6 +204,12 @@ class VideoOut(Out):
     created_at: datetime
 
 
+class VideoListItem(VideoOut):
+    clips: int = 0
+    status: str = Field(description="the latest job's status (queued, running, succeeded, failed, cancelled) or added")
+    job_id: int | None = Field(None, description="the latest job")
+
+
 class VideoDetail(VideoOut):
     transcript: dict[str, Any] | None = None
     summary_md: str | None = None
@@ -219,6 +235,16 @@ class JobOut(Out):
     finished_at: datetime | None
     updated_at: datetime
 
+    @computed_field(description="percent of the whole job (progress is the current stage's)")  # type: ignore[prop-decorator]
+    @property
+    def overall(self) -> float:
+        return overall_percent(self.kind, self.status, self.stage, self.progress)
+
+    @computed_field(description="seconds left at the rate so far; null while queued or too early")  # type: ignore[prop-decorator]
+    @property
+    def eta_seconds(self) -> float | None:
+        return eta_seconds(self.status, self.overall, self.started_at)
+
 
 class VideoCreated(BaseModel):
     video: VideoOut | None = Field(description="null while a URL waits for the worker to download it")
@@ -241,6 +267,7 @@ class ClipOut(Out):
     title: str
     caption: str
     hashtags: list[str]
+    platform_captions: dict[str, str]
     text: str
     status: str
     render_options: dict[str, Any]
@@ -266,8 +293,14 @@ class ClipPatch(StyleIn):
     title: str | None = Field(None, max_length=300)
     caption: str | None = Field(None, max_length=5000)
     hashtags: list[str] | None = Field(None, max_length=50)
+    platform_captions: dict[str, Annotated[str, Field(max_length=5000)]] | None = Field(
+        None, max_length=20, description="a caption per platform name, used instead of `caption` there"
+    )
     start: float | None = Field(None, ge=0, le=1e6)
     end: float | None = Field(None, ge=0, le=1e6)
+    word_fixes: dict[WordStart, Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        None, max_length=500, description="corrected caption words, keyed by the word's start time (s, 2 decimals)"
+    )
 
     @field_validator("hashtags")
     @classmethod
@@ -281,6 +314,21 @@ class ClipPatch(StyleIn):
                 raise ValueError(f"hashtag {t!r} must be one word of 1-100 characters")
             out.append(t)
         return out
+
+
+class StylesOut(BaseModel):
+    caption_styles: list[str]
+    brands: list[str]
+    reframes: list[str]
+    aspects: list[str]
+    defaults: dict[str, Any] = Field(description="the configured render defaults (render section)")
+
+
+class ClipWord(BaseModel):
+    start: float
+    end: float
+    text: str = Field(description="the word as captions show it (after the clip's word_fixes)")
+    heard: str = Field(description="the word as speech-to-text wrote it")
 
 
 # ------------------------------------------------------------------------------------- accounts, schedules

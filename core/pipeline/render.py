@@ -73,6 +73,9 @@ class RenderOptions(BaseModel):
     preset: str | None = None
     x264_params: str | None = None
     crf: int | None = Field(None, ge=0, le=51)
+    word_fixes: dict[str, str] | None = Field(
+        None, description="caption words corrected by hand, keyed by the word's start time (s, 2 decimals)"
+    )
 
     def resolved(self, settings: Any) -> RenderOptions:
         """Every field filled from ``settings.render`` where unset here: the render code reads the result's
@@ -111,6 +114,12 @@ def transcript_words(app: Any, video: models.Video) -> list[Word]:
 
 def _words_in(words: Sequence[Word], start: float, end: float) -> list[Word]:
     return [w for w in words if w.end > start and w.start < end]
+
+
+def _fixed(words: list[Word], fixes: dict[str, str] | None) -> list[Word]:
+    if not fixes:
+        return words
+    return [w.model_copy(update={"text": fixes[f"{w.start:.2f}"]}) if f"{w.start:.2f}" in fixes else w for w in words]
 
 
 def _file_fingerprint(path: Path | None) -> str | None:
@@ -167,7 +176,7 @@ def _prepare(
         denoise=bool(options.denoise),
     )
     app.plugins.hook.adjust_render(spec=spec, clip=clip)
-    words = _words_in(transcript_words(app, video), spec.start, spec.end)
+    words = _fixed(_words_in(transcript_words(app, video), spec.start, spec.end), options.word_fixes)
     fingerprint = {
         "v": RENDER_VERSION,
         "video": video.sha256 or video.source,

@@ -9,10 +9,11 @@ same user.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import Field
+from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from core import accounts, crypto, oauth
@@ -20,12 +21,14 @@ from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
 from core.api.errors import Conflict
 from core.api.routes.schedules import drop_schedule
 from core.api.schemas import AccountOut, In, PageOut
-from core.errors import InputError
+from core.errors import ClipcastError, InputError
 from core.logging import add_secret
 from core.models import Post, Schedule, SocialAccount
 
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
 OAUTH_COOKIE = "clipcast_oauth"
+#: Where a connection started from the studio ends (the page reads ?connected=ID or ?error=MESSAGE).
+STUDIO_ACCOUNTS = "/#/accounts"
 
 
 class AccountIn(In):
@@ -49,6 +52,27 @@ def list_accounts(user: UserDep, app: AppDep, pg: PageDep) -> dict:
 
 def _live_status(app: Any, user: UserDep) -> list[dict[str, Any]]:
     return accounts.list_accounts(app, user_id=user.id, all_users=user.is_admin)
+
+
+class PlatformOut(BaseModel):
+    name: str
+    oauth: bool = Field(description="connect through the platform's consent page (else: a form, POST /api/accounts)")
+    configured: bool = Field(description="for OAuth platforms: a client id is set in the configuration")
+    error: str | None = None
+
+
+@router.get("/platforms", response_model=list[PlatformOut], summary="Publishers an account can be added for")
+def platforms(_user: UserDep, app: AppDep) -> list[PlatformOut]:
+    out = []
+    for name in sorted(app.plugins.backends("publisher")):
+        try:
+            client = app.publisher(name).oauth_client()
+        except Exception as exc:  # a misconfigured publisher is listed with its error, never hides the others
+            out.append(PlatformOut(name=name, oauth=False, configured=False, error=str(exc)))
+            continue
+        configured = client is None or bool(client.client_id)
+        out.append(PlatformOut(name=name, oauth=client is not None, configured=configured))
+    return out
 
 
 @router.post(
@@ -84,9 +108,12 @@ def connect(
     user: UserDep,
     app: AppDep,
     redirect: Annotated[bool, Query(description="false: return the URL as JSON")] = True,
+    studio: Annotated[bool, Query(description="the callback sends the browser back to the studio")] = False,
 ) -> Response:
     pending = accounts.begin_connect(app, platform, _redirect_uri(request, app, platform))
-    sealed = crypto.encrypt_json(app.settings.secret_key, {"pending": pending.to_dict(), "user_id": user.id})
+    sealed = crypto.encrypt_json(
+        app.settings.secret_key, {"pending": pending.to_dict(), "user_id": user.id, "studio": studio}
+    )
     response: Response = (
         RedirectResponse(pending.url, status_code=307) if redirect else JSONResponse({"url": pending.url})
     )
@@ -123,8 +150,19 @@ def callback(platform: str, request: Request, user: UserDep, app: AppDep) -> Res
     pending = data.get("pending") or {}
     if data.get("user_id") != user.id or pending.get("platform") != platform:
         raise oauth.OAuthStateError(f"{platform}: this connection was started by another user or for another platform")
-    account = accounts.finish_connect(app, pending, str(request.url), user_id=user.id)
-    response = JSONResponse(AccountOut.model_validate(account).model_dump(mode="json"))
+    try:
+        account = accounts.finish_connect(app, pending, str(request.url), user_id=user.id)
+    except ClipcastError as exc:
+        if not data.get("studio"):
+            raise
+        response = RedirectResponse(STUDIO_ACCOUNTS + "?" + urlencode({"error": str(exc)}), status_code=303)
+        response.delete_cookie(OAUTH_COOKIE, path="/api/accounts/callback")
+        return response
+    response = (
+        RedirectResponse(STUDIO_ACCOUNTS + f"?connected={account.id}", status_code=303)
+        if data.get("studio")
+        else JSONResponse(AccountOut.model_validate(account).model_dump(mode="json"))
+    )
     response.delete_cookie(OAUTH_COOKIE, path="/api/accounts/callback")
     return response
 

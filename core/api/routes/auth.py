@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response
+from sqlmodel import Session
 
 from core.api.deps import AppDep, UserDep
 from core.api.schemas import LoginIn, LoginOut, UserOut
 from core.api.security import SESSION_COOKIE
-from core.models import utcnow
+from core.app import Clipcast
+from core.models import User, utcnow
 from core.users import check_login, create_token, revoke_token
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -27,12 +29,16 @@ def client_key(request: Request) -> str:
 )
 def login(body: LoginIn, request: Request, response: Response, app: AppDep) -> LoginOut:
     request.app.state.auth_limiter.hit(f"login:{client_key(request)}", "login attempts")
-    hours = app.settings.api.session_hours
     with app.session() as s:
-        user = check_login(s, body.email, body.password)
-        expires = utcnow() + timedelta(hours=hours)
-        _row, token = create_token(s, user, name="dashboard login", kind="session", expires_at=expires)
-        out = LoginOut(token=token, expires_at=expires, user=UserOut.model_validate(user))
+        return start_session(app, s, check_login(s, body.email, body.password), response)
+
+
+def start_session(app: Clipcast, s: Session, user: User, response: Response) -> LoginOut:
+    """A session token for ``user``, set as the HttpOnly cookie on ``response`` (login and first-run setup)."""
+    hours = app.settings.api.session_hours
+    expires = utcnow() + timedelta(hours=hours)
+    _row, token = create_token(s, user, name="dashboard login", kind="session", expires_at=expires)
+    out = LoginOut(token=token, expires_at=expires, user=UserOut.model_validate(user))
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -6,16 +6,20 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import Response
 from sqlmodel import col, select
 
 from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
 from core.api.errors import Conflict, NotFound
+from core.api.files import serve_file
 from core.api.routes.processing import queue_render
-from core.api.schemas import ClipOut, ClipPatch, JobOut, PageOut
+from core.api.schemas import ClipOut, ClipPatch, ClipWord, JobOut, PageOut, StylesOut
+from core.contracts import Reframe
 from core.errors import InputError
+from core.media.brand import available_brands
+from core.media.captions import available_styles
 from core.models import Clip, ClipStatus, Video, utcnow
-from core.pipeline.render import retrim_clip
+from core.pipeline.render import retrim_clip, transcript_words
 
 router = APIRouter(prefix="/api/clips", tags=["clips"])
 
@@ -30,6 +34,7 @@ PICTURE = (
     "brand",
     "remove_silence",
     "remove_fillers",
+    "word_fixes",
 )
 STYLE = PICTURE[2:]
 MIN_CLIP_SECONDS = 1.0
@@ -72,6 +77,18 @@ def list_clips(
         )
 
 
+@router.get("/styles", response_model=StylesOut, summary="Caption styles, brand kits and picture options to pick from")
+def styles(_user: UserDep, app: AppDep) -> StylesOut:
+    r = app.settings.render
+    return StylesOut(
+        caption_styles=available_styles(r.styles_dir),
+        brands=available_brands(r.brands_dir),
+        reframes=[r.value for r in Reframe],
+        aspects=["9:16", "1:1", "16:9"],
+        defaults={"caption_style": r.caption_style, "reframe": r.reframe, "aspect": r.aspect, "brand": r.brand},
+    )
+
+
 @router.get("/{clip_id}", response_model=ClipOut, summary="One clip")
 def read_clip(clip_id: Id, user: UserDep, app: AppDep) -> Clip:
     with app.session() as s:
@@ -90,7 +107,8 @@ class ClipUpdated(ClipOut):
 )
 def update_clip(clip_id: Id, body: ClipPatch, user: UserDep, app: AppDep) -> dict:
     changes = body.model_dump(exclude_unset=True, mode="json")
-    nulls = [k for k, v in changes.items() if v is None and k in ("title", "caption", "hashtags", "start", "end")]
+    text = ("title", "caption", "hashtags", "platform_captions", "start", "end")
+    nulls = [k for k, v in changes.items() if v is None and k in text]
     if nulls:
         raise InputError(f"{', '.join(nulls)} cannot be null", "leave a field out to keep its value")
     with app.session() as s:
@@ -105,7 +123,7 @@ def update_clip(clip_id: Id, body: ClipPatch, user: UserDep, app: AppDep) -> dic
         if video is not None and video.duration and end > video.duration + 0.05:
             raise InputError(f"end {end} is past the end of the video ({video.duration:.2f} s)")
         picture_changed = any(k in changes and changes[k] != _current(clip, k) for k in PICTURE)
-        for key in ("title", "caption", "hashtags"):
+        for key in ("title", "caption", "hashtags", "platform_captions"):
             if key in changes:
                 setattr(clip, key, changes[key])
         style = {k: changes[k] for k in STYLE if k in changes}
@@ -145,38 +163,50 @@ def _set_status(clip_id: int, user: UserDep, app: AppDep, status: ClipStatus) ->
         return clip
 
 
-@router.post("/{clip_id}/approve", response_model=ClipOut, summary="Approve a clip for rendering and posting")
-def approve(clip_id: Id, user: UserDep, app: AppDep) -> Clip:
-    return _set_status(clip_id, user, app, ClipStatus.APPROVED)
+@router.post(
+    "/{clip_id}/approve",
+    response_model=ClipUpdated,
+    summary="Approve a clip for rendering and posting; with `render=true` also render it if it is not rendered",
+)
+def approve(
+    clip_id: Id,
+    user: UserDep,
+    app: AppDep,
+    render: Annotated[bool, Query(description="queue a render when the clip has none yet")] = False,
+) -> dict:
+    clip = _set_status(clip_id, user, app, ClipStatus.APPROVED)
+    job = None
+    if render and not clip.video_key:
+        job = queue_render(app, user, clip.video_id, clip_id, dict(clip.render_options or {}))
+    return {**ClipOut.model_validate(clip).model_dump(), "render_job": job}
+
+
+@router.get("/{clip_id}/words", response_model=list[ClipWord], summary="Transcript words around a clip, for trimming")
+def clip_words(
+    clip_id: Id,
+    user: UserDep,
+    app: AppDep,
+    pad: Annotated[float, Query(ge=0, le=120, description="seconds of context before and after the clip")] = 10,
+) -> list[ClipWord]:
+    """Words from ``start - pad`` to ``end + pad``; ``text`` has the clip's ``word_fixes`` applied (keyed by the
+    word's start time, two decimals) and ``heard`` is what speech-to-text wrote."""
+    with app.session() as s:
+        clip = owned(s, Clip, clip_id, user)
+        video = s.get(Video, clip.video_id)
+    if video is None:
+        return []
+    fixes = (clip.render_options or {}).get("word_fixes") or {}
+    lo, hi = clip.start - pad, clip.end + pad
+    return [
+        ClipWord(start=w.start, end=w.end, text=fixes.get(f"{w.start:.2f}", w.text.strip()), heard=w.text.strip())
+        for w in transcript_words(app, video)
+        if w.end > lo and w.start < hi
+    ]
 
 
 @router.post("/{clip_id}/reject", response_model=ClipOut, summary="Reject a clip (never rendered or posted)")
 def reject(clip_id: Id, user: UserDep, app: AppDep) -> Clip:
     return _set_status(clip_id, user, app, ClipStatus.REJECTED)
-
-
-def _serve(app: AppDep, key: str | None, media_type: str, filename: str, what: str) -> Response:
-    if not key:
-        raise Conflict(f"the clip has no {what} yet", "render it first: POST /api/videos/{id}/render")
-    storage = app.storage
-    local = storage.local_path(key)
-    if local is not None:  # Range requests, ETag and Last-Modified come with FileResponse
-        return FileResponse(local, media_type=media_type, filename=filename)
-    url = storage.url(key, expires=600)
-    if url:
-        return RedirectResponse(url, status_code=307)
-    if not storage.exists(key):
-        raise NotFound(f"the clip's {what} is missing from storage", "render the clip again")
-    handle = storage.open(key)
-
-    def chunks():  # type: ignore[no-untyped-def]
-        with handle:
-            while chunk := handle.read(1024 * 1024):
-                yield chunk
-
-    return StreamingResponse(
-        chunks(), media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-    )
 
 
 _FILE_RESPONSES = {
@@ -195,7 +225,7 @@ _FILE_RESPONSES = {
 def download(clip_id: Id, user: UserDep, app: AppDep) -> Response:
     with app.session() as s:
         clip = owned(s, Clip, clip_id, user)
-    return _serve(app, clip.video_key, "video/mp4", f"clip-{clip_id}.mp4", "rendered video")
+    return serve_file(app, clip.video_key, "video/mp4", f"clip-{clip_id}.mp4", "rendered video")
 
 
 @router.get(
@@ -207,7 +237,7 @@ def download(clip_id: Id, user: UserDep, app: AppDep) -> Response:
 def thumbnail(clip_id: Id, user: UserDep, app: AppDep) -> Response:
     with app.session() as s:
         clip = owned(s, Clip, clip_id, user)
-    return _serve(app, clip.thumbnail_key, "image/jpeg", f"clip-{clip_id}.jpg", "thumbnail")
+    return serve_file(app, clip.thumbnail_key, "image/jpeg", f"clip-{clip_id}.jpg", "thumbnail")
 
 
 @router.get(
@@ -223,4 +253,4 @@ def captions(clip_id: Id, fmt: str, user: UserDep, app: AppDep) -> Response:
         clip = owned(s, Clip, clip_id, user)
     key = clip.srt_key if fmt == "srt" else clip.vtt_key
     media = "application/x-subrip" if fmt == "srt" else "text/vtt"
-    return _serve(app, key, media, f"clip-{clip_id}.{fmt}", f"{fmt.upper()} captions")
+    return serve_file(app, key, media, f"clip-{clip_id}.{fmt}", f"{fmt.upper()} captions")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -13,7 +14,7 @@ from core.api.schemas import PageOut, PostIn, PostOut, PostPatch
 from core.contracts import PostStatus
 from core.errors import InputError
 from core.models import Clip, Post, SocialAccount, utcnow
-from core.pipeline.publish import cancel_post, schedule_post
+from core.pipeline.publish import cancel_post, retry_post, schedule_post
 
 router = APIRouter(prefix="/api/posts", tags=["posts"])
 
@@ -26,6 +27,8 @@ def list_posts(
     status: Annotated[PostStatus | None, Query()] = None,
     clip: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     account: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    after: Annotated[datetime | None, Query(description="scheduled at or after (ISO 8601)")] = None,
+    before: Annotated[datetime | None, Query(description="scheduled before (ISO 8601)")] = None,
 ) -> dict:
     stmt = scoped(select(Post), Post, user).order_by(col(Post.scheduled_at), col(Post.id))
     with app.session() as s:
@@ -36,7 +39,14 @@ def list_posts(
             Post.status == status.value if status else None,
             Post.clip_id == clip if clip else None,
             Post.account_id == account if account else None,
+            Post.scheduled_at >= _utc(after) if after else None,
+            Post.scheduled_at < _utc(before) if before else None,
         )
+
+
+def _utc(at: datetime) -> datetime:
+    """A bound without an offset is read as UTC (stored times are UTC)."""
+    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 @router.post(
@@ -99,3 +109,15 @@ def delete_post(post_id: Id, user: UserDep, app: AppDep) -> Post:
     if post.status != PostStatus.SCHEDULED:
         raise Conflict(f"post {post_id} is {post.status}; it can no longer be cancelled")
     return cancel_post(app, post_id)
+
+
+@router.post(
+    "/{post_id}/retry",
+    response_model=PostOut,
+    summary="Schedule a failed post again (now), when nothing of it reached the platform",
+    responses={400: {"description": "not failed, or the platform already has it"}},
+)
+def retry(post_id: Id, user: UserDep, app: AppDep) -> Post:
+    with app.session() as s:
+        owned(s, Post, post_id, user)
+    return retry_post(app, post_id)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from sqlmodel import select
 
 from core.api import quotas
 from core.api.deps import AdminDep, AppDep, Id, PageDep, UserDep, paged
 from core.api.errors import Forbidden, NotFound
-from core.api.schemas import PageOut, UsageOut, UserCreate, UserOut, UserUpdate
-from core.models import User
+from core.api.schemas import DailyUsageOut, PageOut, UsageOut, UserCreate, UserOut, UserUpdate
+from core.models import AiUsage, User
 from core.users import create_user, get_user, set_password
 
 router = APIRouter(prefix="/api/users", tags=["users"])
@@ -30,6 +33,34 @@ def my_usage(user: UserDep, app: AppDep) -> UsageOut:
             limits=quotas.limits(row, app.settings),
             resets_at=quotas.day_window()[1],
         )
+
+
+@router.get("/me/usage/daily", response_model=list[DailyUsageOut], summary="AI spend and calls per UTC day")
+def my_daily_usage(
+    user: UserDep,
+    app: AppDep,
+    days: Annotated[int, Query(ge=1, le=366, description="how many days back, today included")] = 14,
+) -> list[DailyUsageOut]:
+    """Every day of the window, zero-filled, oldest first."""
+    today = quotas.day_window()[0]
+    start = today - timedelta(days=days - 1)
+    totals: dict[str, list[float]] = {}
+    with app.session() as s:
+        rows = s.exec(
+            select(AiUsage.created_at, AiUsage.cost_usd, AiUsage.kind).where(
+                AiUsage.user_id == user.id, AiUsage.created_at >= start
+            )
+        ).all()
+    for created, cost, kind in rows:
+        day = totals.setdefault(created.date().isoformat(), [0.0, 0, 0])
+        day[0] += cost
+        day[1 if kind == "llm" else 2] += 1
+    out = []
+    for i in range(days):
+        key = (start + timedelta(days=i)).date().isoformat()
+        cost, llm, stt = totals.get(key, [0.0, 0, 0])
+        out.append(DailyUsageOut(day=key, cost_usd=round(cost, 6), llm_calls=int(llm), stt_calls=int(stt)))
+    return out
 
 
 @router.get("", response_model=PageOut[UserOut], summary="All users (admins)")

@@ -5,24 +5,29 @@ Analysis and rendering of a video are in ``processing.py`` (they need the worker
 
 from __future__ import annotations
 
-from typing import Any
+import mimetypes
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 
 from core.api import quotas
 from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
-from core.api.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, invalid_request
+from core.api.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType, invalid_request
+from core.api.files import serve_file
 from core.api.routes.processing import start_analysis
-from core.api.schemas import PageOut, VideoCreated, VideoDetail, VideoOut, VideoUrlIn
+from core.api.schemas import PageOut, VideoCreated, VideoDetail, VideoListItem, VideoOut, VideoUrlIn
 from core.api.upload import stream_upload
 from core.errors import InputError
+from core.media import ffmpeg as ff
 from core.models import AiUsage, Clip, Job, Post, SourceItemSeen, Transcript, Video
-from core.pipeline.ingest import check_url, ingest, ingest_upload
+from core.pipeline.ingest import check_url, ingest, ingest_upload, local_source
 
 router = APIRouter(prefix="/api/videos", tags=["videos"])
 
@@ -117,11 +122,76 @@ async def add_video(request: Request, user: UserDep, app: AppDep) -> VideoCreate
     return VideoCreated(video=VideoOut.model_validate(video), job=job)
 
 
-@router.get("", response_model=PageOut[VideoOut], summary="Your videos, newest first")
-def list_videos(user: UserDep, app: AppDep, pg: PageDep) -> dict:
+@router.get("", response_model=PageOut[VideoListItem], summary="Your videos, newest first, with clip counts")
+def list_videos(
+    user: UserDep,
+    app: AppDep,
+    pg: PageDep,
+    q: Annotated[str | None, Query(max_length=200, description="words in the title or source")] = None,
+) -> dict:
     stmt = scoped(select(Video), Video, user).order_by(col(Video.id).desc())
+    like = f"%{q.strip()}%" if q and q.strip() else None
     with app.session() as s:
-        return paged(s, stmt, pg)
+        page = paged(s, stmt, pg, or_(col(Video.title).ilike(like), col(Video.source).ilike(like)) if like else None)
+        ids = [v.id for v in page["items"]]
+        counted = select(Clip.video_id, func.count()).where(col(Clip.video_id).in_(ids)).group_by(Clip.video_id)
+        counts: dict[int, int] = {vid: n for vid, n in s.exec(counted).all()}
+        latest: dict[int, Job] = {}
+        for job in s.exec(select(Job).where(col(Job.video_id).in_(ids)).order_by(col(Job.id))):
+            latest[job.video_id] = job  # type: ignore[index]
+        page["items"] = [
+            VideoListItem(
+                **VideoOut.model_validate(v).model_dump(),
+                clips=counts.get(v.id, 0),
+                status=latest[v.id].status if v.id in latest else "added",
+                job_id=latest[v.id].id if v.id in latest else None,
+            )
+            for v in page["items"]
+        ]
+        return page
+
+
+def _check_original(app: AppDep, video: Video) -> None:
+    if not video.storage_key or not app.storage.exists(video.storage_key):
+        raise NotFound(f"video {video.id} has no stored original", "add the video again")
+
+
+@router.get(
+    "/{video_id}/thumbnail",
+    summary="A frame of the video (JPEG, made once and kept in storage)",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+def video_thumbnail(video_id: Id, user: UserDep, app: AppDep) -> Response:
+    with app.session() as s:
+        video = owned(s, Video, video_id, user)
+    key = f"thumbs/{video.sha256}.jpg"
+    if not app.storage.exists(key):
+        _check_original(app, video)
+        with tempfile.TemporaryDirectory(dir=app.settings.data_dir) as tmp:
+            out = Path(tmp) / "thumb.jpg"
+            at = min(max(video.duration * 0.1, 0.0), 30.0)
+            ff.run(
+                ["-ss", f"{at:.2f}", "-i", str(local_source(app, video)), "-frames:v", "1", "-vf", "scale=320:-2",
+                 "-q:v", "4", str(out)],
+                timeout=60,
+                what="video thumbnail",
+            )  # fmt: skip
+            app.storage.put_file(key, out, "image/jpeg")
+    return serve_file(app, key, "image/jpeg", f"video-{video_id}.jpg", "thumbnail")
+
+
+@router.get(
+    "/{video_id}/source",
+    summary="The original file, for previews (Range requests with local storage; media fragments like #t=10,25)",
+    response_class=Response,
+)
+def video_source(video_id: Id, user: UserDep, app: AppDep) -> Response:
+    with app.session() as s:
+        video = owned(s, Video, video_id, user)
+    _check_original(app, video)
+    kind = mimetypes.guess_type(video.storage_key)[0] or "video/mp4"
+    return serve_file(app, video.storage_key, kind, f"video-{video_id}{Path(video.storage_key).suffix}", "source")
 
 
 @router.get("/{video_id}", response_model=VideoDetail, summary="One video with its transcript and summary")

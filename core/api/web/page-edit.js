@@ -1,0 +1,138 @@
+// Edit one clip: words (title, caption, hashtags, per-platform captions), trim on the transcript, fix a
+// mis-heard caption word, style (caption style, reframe, aspect, brand kit), Render / Re-render.
+import { act, announce, api, errorBox, field, fmtSeconds, followJob, h } from "./dom.js";
+import { clipSrc, player } from "./page-review.js";
+
+const PLATFORMS = ["youtube", "tiktok", "instagram"];
+
+export async function clipPage(view, { id }) {
+  const [clip, words, styles] = await Promise.all([api(`/api/clips/${id}`), api(`/api/clips/${id}/words?pad=15`), api("/api/clips/styles")]);
+  let current = clip;
+  const opts = clip.render_options || {};
+  const preview = player(clip, "Clip preview");
+  const status = h("p", { class: "note", id: "clip-state" });
+  const drawState = () => {
+    status.textContent = `${current.status} · ${current.has_video ? `render ready${current.rendered_duration ? ` (${current.rendered_duration.toFixed(1)} s)` : ""}` : "no render yet: the player shows the source"}`;
+    const src = clipSrc(current);
+    if (preview.getAttribute("src") !== src) preview.src = src;
+  };
+  drawState();
+
+  // --- words
+  const textErr = errorBox("text-error");
+  const text = h("form", { class: "card", id: "clip-text", "aria-label": "Title, caption and hashtags" }, h("h2", {}, "Words"),
+    field("Title", { name: "title", value: clip.title, maxlength: 300 }),
+    field("Caption", { name: "caption", value: clip.caption, maxlength: 5000 }, "textarea"),
+    field("Hashtags (separated by spaces)", { name: "hashtags", value: clip.hashtags.map((t) => `#${t.replace(/^#+/, "")}`).join(" ") }),
+    h("details", { open: Object.keys(clip.platform_captions || {}).length > 0 }, h("summary", {}, "Per-platform captions (instead of the caption there)"),
+      PLATFORMS.map((p) => field(`Caption on ${p}`, { name: `pc-${p}`, value: (clip.platform_captions || {})[p] || "" }, "textarea"))),
+    textErr, h("div", { class: "actions" }, h("button", { class: "primary" }, "Save words")));
+  text.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const f = new FormData(text);
+    const platform_captions = {};
+    for (const p of PLATFORMS) { const v = String(f.get(`pc-${p}`) || "").trim(); if (v) platform_captions[p] = v; }
+    act(text.querySelector("button"), textErr, async () => {
+      current = await api(`/api/clips/${id}`, { method: "PATCH", json: {
+        title: f.get("title"), caption: f.get("caption"), platform_captions,
+        hashtags: String(f.get("hashtags")).split(/[\s,]+/).filter(Boolean) } });
+      announce("words saved");
+    });
+  });
+
+  // --- trim and word fixes on the transcript
+  let start = clip.start, end = clip.end, mode = "start";
+  const fixes = { ...(opts.word_fixes || {}) };
+  const bounds = h("p", { id: "trim-bounds" });
+  const trimPreview = h("video", { class: "player trim", controls: true, preload: "metadata", "aria-label": "Preview of the new bounds" });
+  const fixBox = h("div", { id: "fix-box" });
+  const trimErr = errorBox("trim-error");
+  const wordList = h("div", { class: "words", role: "group", "aria-label": "Transcript words" });
+  const drawWords = () => {
+    bounds.textContent = `Start ${fmtSeconds(start)} (${start.toFixed(2)} s) · end ${fmtSeconds(end)} (${end.toFixed(2)} s) · ${(end - start).toFixed(1)} s`;
+    trimPreview.src = `/api/videos/${clip.video_id}/source#t=${start.toFixed(2)},${end.toFixed(2)}`;
+    wordList.replaceChildren(...words.map((w, i) => {
+      const key = w.start.toFixed(2);
+      const shown = fixes[key] || w.text;
+      const inside = w.end > start + 0.01 && w.start < end - 0.01;
+      return h("button", { type: "button", class: `${inside ? "in" : ""} ${fixes[key] ? "fixed" : ""}`, "data-i": i,
+        "aria-pressed": inside ? "true" : "false", "aria-label": `${shown} at ${w.start.toFixed(2)} s${fixes[key] ? ` (heard “${w.heard}”)` : ""}`,
+        onclick: () => pick(i) }, shown);
+    }));
+  };
+  const pick = (i) => {
+    const w = words[i];
+    if (mode === "start") { start = w.start; if (end - start < 1) end = Math.min(words[words.length - 1].end, start + 1); }
+    else if (mode === "end") { end = w.end; if (end - start < 1) start = Math.max(0, end - 1); }
+    else {
+      const key = w.start.toFixed(2);
+      const input = h("input", { id: "fix-word", value: fixes[key] || w.text, maxlength: 100 });
+      const save = h("button", { type: "button", class: "primary", onclick: () => {
+        const v = input.value.trim();
+        if (v && v !== w.heard) fixes[key] = v; else delete fixes[key];
+        fixBox.replaceChildren(); drawWords();
+      } }, "Use this word");
+      fixBox.replaceChildren(h("label", { for: "fix-word" }, `Correct “${w.heard}” at ${w.start.toFixed(2)} s`), input, " ", save);
+      input.focus();
+      return;
+    }
+    drawWords();
+  };
+  const modeRadio = (value, label) => h("label", { class: "inline" }, h("input", { type: "radio", name: "word-mode", value, checked: value === mode, onchange: () => { mode = value; } }), label);
+  const trimSave = h("button", { type: "button", class: "primary", onclick: (e) => act(e.target, trimErr, async () => {
+    const out = await api(`/api/clips/${id}`, { method: "PATCH", json: { start, end, word_fixes: fixes } });
+    current = out; drawState();
+    if (out.render_job) await watchRender(out.render_job);
+    announce("trim and words saved");
+  }) }, "Save trim and word fixes");
+  const trim = h("section", { class: "card", "aria-labelledby": "trim-title" }, h("h2", { id: "trim-title" }, "Trim and fix words"),
+    h("fieldset", {}, h("legend", {}, "A click on a word"), modeRadio("start", "sets the start"), modeRadio("end", "sets the end"), modeRadio("fix", "corrects the word")),
+    bounds, wordList, fixBox, trimPreview, trimErr, h("div", { class: "actions" }, trimSave));
+
+  // --- style and render
+  const styleErr = errorBox("style-error");
+  const choice = (label, name, values, value) => field(label, { name, value: value ?? "", options: [["", `default (${styles.defaults[name] ?? "none"})`], ...values.map((v) => [v, v])] }, "select");
+  const renderProgress = h("progress", { max: 100, value: 0, hidden: true, "aria-label": "Render progress" });
+  const renderButton = h("button", { type: "button", class: "primary", id: "render" }, clip.has_video ? "Re-render" : "Render");
+  const style = h("form", { class: "card", id: "clip-style", "aria-label": "Style" }, h("h2", {}, "Style"),
+    h("div", { class: "field-row" },
+      choice("Caption style", "caption_style", styles.caption_styles, opts.caption_style),
+      choice("Reframe", "reframe", styles.reframes, opts.reframe),
+      choice("Aspect", "aspect", styles.aspects, opts.aspect),
+      choice("Brand kit", "brand", styles.brands, opts.brand)),
+    h("p", { class: "note" }, "Saving a new style of a rendered clip renders it again; its approval stays."),
+    styleErr, renderProgress, h("div", { class: "actions" }, h("button", {}, "Save style"), renderButton));
+  const styleBody = () => { const f = new FormData(style); const out = {}; for (const k of ["caption_style", "reframe", "aspect", "brand"]) out[k] = f.get(k) || null; return out; };
+  style.addEventListener("submit", (e) => {
+    e.preventDefault();
+    act(style.querySelector("button"), styleErr, async () => { const out = await api(`/api/clips/${id}`, { method: "PATCH", json: styleBody() }); current = out; if (out.render_job) await watchRender(out.render_job); announce("style saved"); });
+  });
+  renderButton.addEventListener("click", () => act(renderButton, styleErr, async () => {
+    const body = Object.fromEntries(Object.entries(styleBody()).filter(([, v]) => v));
+    const [job] = await api(`/api/videos/${clip.video_id}/render`, { method: "POST", json: { ...body, clip_ids: [Number(id)] } });
+    await watchRender(job);
+  }));
+  async function watchRender(job) {
+    renderProgress.hidden = false; renderProgress.value = 0;
+    const final = await followJob(job.id, (j) => { renderProgress.value = j.overall; status.textContent = `rendering: ${j.stage} ${Math.round(j.overall)} %`; });
+    renderProgress.hidden = true;
+    current = await api(`/api/clips/${id}`);
+    drawState();
+    if (!final || final.status !== "succeeded") throw new Error(`the render ${final ? final.status : "stopped"}: ${(final && final.error) || "see Processing on the video page"}`);
+    renderButton.textContent = "Re-render";
+    announce("rendered");
+  }
+
+  const approveErr = errorBox("approve-error");
+  const approve = h("button", { type: "button", id: "approve", onclick: (e) => act(e.target, approveErr, async () => {
+    const out = await api(`/api/clips/${id}/approve?render=true`, { method: "POST" });
+    current = out; drawState();
+    if (out.render_job) await watchRender(out.render_job);
+    announce("approved");
+  }) }, "Approve");
+  view.append(h("h1", {}, `Edit: ${clip.title || `clip ${id}`}`),
+    h("p", {}, h("a", { href: `#/video/${clip.video_id}` }, "Back to the clips of this video")),
+    h("div", { class: "clip" }, h("div", {}, preview, status, h("div", { class: "actions" }, approve, h("a", { class: "button", href: `#/posts?clip=${id}` }, "Schedule…")), approveErr),
+      h("div", {}, text)), trim, style);
+  drawWords();
+}
