@@ -18,6 +18,7 @@ demo: setup
 	$(BIN)/clipcast demo
 
 test: setup
+	./scripts/install-system-deps.sh --test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q

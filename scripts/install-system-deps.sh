@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# System packages Clipcast needs at run time and in tests (Debian/Ubuntu; chromium: the studio's browser tests). Safe to re-run.
+# System packages Clipcast needs at run time (Debian/Ubuntu); with --test also those the tests need (chromium for
+# the studio's browser tests). Safe to re-run: installs only what is missing.
 set -euo pipefail
-pkgs=(ffmpeg espeak-ng fonts-dejavu-core fonts-noto-core chromium)
+pkgs=(ffmpeg espeak-ng fonts-dejavu-core fonts-noto-core)
+[ "${1:-}" = "--test" ] && pkgs+=(chromium)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
