@@ -275,6 +275,32 @@ class Settings(Section):
         return self.database_url or f"sqlite:///{(self.data_dir / 'clipcast.db').resolve()}"
 
 
+# ------------------------------------------------------------------------------------------------ checks
+
+#: Shortest accepted ``secret_key`` (each comma-separated key): it signs file URLs and derives the token key.
+MIN_SECRET_KEY = 32
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+
+
+def deployment_problems(settings: Settings) -> list[str]:
+    """What ``clipcast config check`` refuses beyond the schema: values that load but are unsafe or unusable."""
+    problems = []
+    if settings.secret_key is not None:
+        keys = [k.strip() for k in settings.secret_key.get_secret_value().split(",")]
+        if any(len(k) < MIN_SECRET_KEY for k in keys):
+            problems.append(
+                f"secret_key: every key must be at least {MIN_SECRET_KEY} characters (generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+    if settings.database_url is not None:
+        scheme = settings.database_url.split("://", 1)[0].lower() if "://" in settings.database_url else ""
+        if scheme not in DATABASE_SCHEMES:
+            problems.append(
+                f"database_url: unknown scheme {scheme or '(none)'!r}; use sqlite:///PATH or postgresql://..."
+            )
+    return problems
+
+
 # ------------------------------------------------------------------------------------------------ loading
 
 

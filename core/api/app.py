@@ -67,4 +67,59 @@ def create_app(clipcast: Clipcast) -> FastAPI:
         except Exception as exc:  # one plugin's broken routes must not take the API (or other plugins) down
             log.warning("a plugin failed to register routes", plugin=impl.plugin_name, error=repr(exc))
             clipcast.plugins.load_errors[impl.plugin_name] = f"register_routes failed: {exc!r}"
+    _document_errors(api, clipcast.settings.api.page_size_max)
     return api
+
+
+#: What every API operation may answer besides its own codes: the error body's statuses (see errors.py).
+COMMON_ERRORS = {
+    "400": "invalid input (the message says what and why)",
+    "401": "no valid token or session",
+    "403": "not allowed for this caller",
+    "404": "no such row, or another user's",
+    "409": "the row's state does not allow this now",
+    "413": "the request body is too large",
+    "422": "a field is missing, out of bounds or malformed",
+    "429": "rate limit or daily quota reached (see Retry-After)",
+}
+
+
+def _document_errors(api: FastAPI, page_size_max: int) -> None:
+    """The OpenAPI document says what the server does: every error status above on every /api operation, with
+    the error body's schema, and the installation's real ``limit`` maximum on list routes."""
+    build = api.openapi
+
+    def openapi() -> dict:
+        if api.openapi_schema is not None:
+            return api.openapi_schema
+        spec = build()
+        spec.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        ref = {"$ref": "#/components/schemas/Error"}
+        for path, ops in spec.get("paths", {}).items():
+            for op in ops.values():
+                for param in op.get("parameters", []):
+                    if param.get("in") == "query" and param.get("name") == "limit":
+                        param["schema"]["maximum"] = page_size_max
+                if not path.startswith(("/api/", "/files/")):
+                    continue
+                responses = op.setdefault("responses", {})
+                for status, description in COMMON_ERRORS.items():
+                    entry = responses.setdefault(status, {"description": description})
+                    entry["content"] = {"application/json": {"schema": ref}}  # FastAPI's 422 shape is not ours
+        api.openapi_schema = spec
+        return spec
+
+    api.openapi = openapi  # type: ignore[method-assign]
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "detail"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "detail": {}},
+        }
+    },
+}

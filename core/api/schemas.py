@@ -80,8 +80,13 @@ class UserCreate(In):
 
 
 class UserUpdate(In):
-    password: str | None = Field(None, min_length=8, max_length=1024)
-    is_admin: bool | None = None
+    """Fields left out keep their value; ``password``/``is_admin`` may not be null (quotas: null = the default)."""
+
+    password: str = Field(None, min_length=8, max_length=1024)
+    current_password: str = Field(
+        None, max_length=1024, description="needed to change your own password (not for an admin resetting another's)"
+    )
+    is_admin: bool = Field(None, description="admins only; the last administrator cannot be demoted")
     videos_per_day: int | None = Field(None, ge=0, le=1_000_000)
     minutes_per_day: float | None = Field(None, ge=0, le=1e9)
     llm_usd_per_day: float | None = Field(None, ge=0, le=1e9)
@@ -263,11 +268,11 @@ class ClipOut(Out):
 
 
 class ClipPatch(StyleIn):
-    title: str | None = Field(None, max_length=300)
-    caption: str | None = Field(None, max_length=5000)
-    hashtags: list[str] | None = Field(None, max_length=50)
-    start: float | None = Field(None, ge=0, le=1e6)
-    end: float | None = Field(None, ge=0, le=1e6)
+    title: str = Field(None, max_length=300)
+    caption: str = Field(None, max_length=5000)
+    hashtags: list[str] = Field(None, max_length=50)
+    start: float = Field(None, ge=0, le=1e6)
+    end: float = Field(None, ge=0, le=1e6)
 
     @field_validator("hashtags")
     @classmethod
@@ -313,14 +318,14 @@ class ScheduleIn(In):
 
 
 class SchedulePatch(In):
-    name: str | None = Field(None, max_length=200)
-    cron: str | None = Field(None, max_length=200)
-    timezone: str | None = Field(None, max_length=64)
-    min_score: float | None = Field(None, ge=0, le=100)
-    auto_approve: bool | None = None
+    name: str = Field(None, max_length=200)
+    cron: str = Field(None, max_length=200)
+    timezone: str = Field(None, max_length=64)
+    min_score: float = Field(None, ge=0, le=100)
+    auto_approve: bool = Field(None)
     max_per_day: int | None = Field(None, ge=1, le=1000)
-    blackout: list[dict[str, Any]] | None = Field(None, max_length=100)
-    enabled: bool | None = None
+    blackout: list[dict[str, Any]] = Field(None, max_length=100)
+    enabled: bool = Field(None)
 
 
 class ScheduleOut(Out):
@@ -346,9 +351,9 @@ class PostIn(In):
 
 
 class PostPatch(In):
-    at: datetime | None = None
-    title: str | None = Field(None, max_length=300)
-    caption: str | None = Field(None, max_length=5000)
+    at: datetime = Field(None)
+    title: str = Field(None, max_length=300)
+    caption: str = Field(None, max_length=5000)
 
 
 class PostOut(Out):
@@ -382,11 +387,11 @@ class SourceIn(In):
 
 
 class SourcePatch(In):
-    target: str | None = Field(None, max_length=4096)
+    target: str = Field(None, max_length=4096)
     interval_minutes: float | None = Field(None, ge=1, le=60 * 24 * 31)
     cron: str | None = Field(None, max_length=200)
-    preset: dict[str, Any] | None = None
-    enabled: bool | None = None
+    preset: dict[str, Any] = Field(None)
+    enabled: bool = Field(None)
 
 
 class SourceOut(Out):
