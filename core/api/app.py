@@ -7,6 +7,7 @@ plugins add theirs through ``register_routes``.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -93,7 +94,10 @@ def _document_errors(api: FastAPI, page_size_max: int) -> None:
         if api.openapi_schema is not None:
             return api.openapi_schema
         spec = build()
-        spec.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Error"], schemas["JsonValue"] = ERROR_SCHEMA, JSON_VALUE
+        _no_nul(spec["paths"])
+        _no_nul(schemas)
         ref = {"$ref": "#/components/schemas/Error"}
         for path, ops in spec.get("paths", {}).items():
             for op in ops.values():
@@ -110,6 +114,45 @@ def _document_errors(api: FastAPI, page_size_max: int) -> None:
         return spec
 
     api.openapi = openapi  # type: ignore[method-assign]
+
+
+#: Text the API accepts never holds NUL (PostgreSQL cannot store it; ``core.api.schemas.In`` refuses it).
+NO_NUL = "^[^\\u0000]*$"
+JSON_VALUE: dict = {
+    "description": "any JSON value whose text holds no NUL character",
+    "anyOf": [
+        {"type": "string", "pattern": NO_NUL},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "null"},
+        {"type": "array", "items": {"$ref": "#/components/schemas/JsonValue"}},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": NO_NUL},
+            "additionalProperties": {"$ref": "#/components/schemas/JsonValue"},
+        },
+    ],
+}
+
+
+def _no_nul(node: Any) -> None:
+    """Write the NUL rule into the document: strings get a pattern, free-form objects and values say it too."""
+    if isinstance(node, list):
+        for item in node:
+            _no_nul(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "string" and "pattern" not in node and "format" not in node:
+        node["pattern"] = NO_NUL
+    if node.get("type") == "object" and node.get("additionalProperties") in (True, {}):
+        node["additionalProperties"] = {"$ref": "#/components/schemas/JsonValue"}
+        node["propertyNames"] = {"pattern": NO_NUL}
+    if node.get("type") == "array" and node.get("items") in (True, {}):
+        node["items"] = {"$ref": "#/components/schemas/JsonValue"}
+    for key, value in node.items():
+        if key != "example":
+            _no_nul(value)
 
 
 ERROR_SCHEMA = {

@@ -270,7 +270,9 @@ class ClipOut(Out):
 class ClipPatch(StyleIn):
     title: str = Field(None, max_length=300)
     caption: str = Field(None, max_length=5000)
-    hashtags: list[str] = Field(None, max_length=50)
+    hashtags: list[Annotated[str, Field(pattern=r"^#?[^\s#]\S{0,99}$")]] = Field(
+        None, max_length=50, description="one word each, with or without a leading #"
+    )
     start: float = Field(None, ge=0, le=1e6)
     end: float = Field(None, ge=0, le=1e6)
 
