@@ -100,7 +100,7 @@ class RenderSettings(Section):
     aspect: Literal["9:16", "1:1", "16:9"] = Field("9:16", description="output shape: 1080x1920, 1080x1080, 1920x1080")
     reframe: Literal["crop", "blur", "face"] = Field("blur", description="how a source of another shape is fitted")
     caption_style: str = Field("karaoke", description="a preset in styles_dir or config/styles (karaoke, pop, clean)")
-    brand: str | None = Field(None, description="a brand kit in brands_dir or config/brands, or a YAML file path")
+    brand: str | None = Field(None, description="a brand kit name, looked up in brands_dir, then config/brands")
     remove_silence: bool = Field(True, description="cut pauses (word gaps that are also quiet)")
     min_silence: float = Field(0.6, gt=0, description="shortest pause that is cut, s")
     silence_pad: float = Field(0.12, ge=0, description="kept on each side of a cut pause, s")
