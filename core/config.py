@@ -102,8 +102,8 @@ class RenderSettings(Section):
 
     aspect: Literal["9:16", "1:1", "16:9"] = Field("9:16", description="output shape: 1080x1920, 1080x1080, 1920x1080")
     reframe: Literal["crop", "blur", "face"] = Field("blur", description="how a source of another shape is fitted")
-    caption_style: str = Field("karaoke", description="a preset in styles_dir or a built-in one (karaoke, pop, clean)")
-    brand: str | None = Field(None, description="a brand kit in brands_dir or a built-in one, or a YAML file path")
+    caption_style: str = Field("karaoke", description="a preset name in styles_dir or a built-in one (karaoke, pop, clean)")
+    brand: str | None = Field(None, description="a brand kit name, looked up in brands_dir, then the built-ins")
     remove_silence: bool = Field(True, description="cut pauses (word gaps that are also quiet)")
     min_silence: float = Field(0.6, gt=0, description="shortest pause that is cut, s")
     silence_pad: float = Field(0.12, ge=0, description="kept on each side of a cut pause, s")
@@ -340,6 +340,32 @@ class Settings(Section):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'clipcast.db').resolve()}"
+
+
+# ------------------------------------------------------------------------------------------------ checks
+
+#: Shortest accepted ``secret_key`` (each comma-separated key): it signs file URLs and derives the token key.
+MIN_SECRET_KEY = 32
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+
+
+def deployment_problems(settings: Settings) -> list[str]:
+    """What ``clipcast config check`` refuses beyond the schema: values that load but are unsafe or unusable."""
+    problems = []
+    if settings.secret_key is not None:
+        keys = [k.strip() for k in settings.secret_key.get_secret_value().split(",")]
+        if any(len(k) < MIN_SECRET_KEY for k in keys):
+            problems.append(
+                f"secret_key: every key must be at least {MIN_SECRET_KEY} characters (generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+    if settings.database_url is not None:
+        scheme = settings.database_url.split("://", 1)[0].lower() if "://" in settings.database_url else ""
+        if scheme not in DATABASE_SCHEMES:
+            problems.append(
+                f"database_url: unknown scheme {scheme or '(none)'!r}; use sqlite:///PATH or postgresql://..."
+            )
+    return problems
 
 
 # ------------------------------------------------------------------------------------------------ loading

@@ -93,9 +93,30 @@ def find_user(session: Session, email_or_id: str) -> User:
     return user
 
 
-def set_password(session: Session, user: User, password: str) -> None:
+def set_password(session: Session, user: User, password: str, *, keep_token_id: int | None = None) -> int:
+    """Set a new password and end the user's dashboard sessions (all but ``keep_token_id``, the caller's own):
+    whoever knew the old password is logged out. Personal API tokens stay. Returns the sessions ended."""
     _check_password(password)
     user.password_hash = hash_password(password)
+    session.add(user)
+    now, ended = utcnow(), 0
+    for row in session.exec(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.kind == "session")):
+        if row.revoked_at is None and row.id != keep_token_id:
+            row.revoked_at, ended = now, ended + 1
+            session.add(row)
+    return ended
+
+
+def set_admin(session: Session, user: User, is_admin: bool) -> None:
+    """Promote or demote; the last administrator cannot be demoted (nobody could make a new one over HTTP)."""
+    if user.is_admin and not is_admin:
+        admins = session.exec(select(User.id).where(User.is_admin == True, User.id != user.id)).first()  # noqa: E712
+        if admins is None:
+            raise Conflict(
+                f"{user.email} is the last administrator and cannot be demoted",
+                "promote another user first (clipcast users promote EMAIL)",
+            )
+    user.is_admin = is_admin
     session.add(user)
 
 

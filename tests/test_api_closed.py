@@ -45,7 +45,9 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[dic
     tmp_path = tmp_path_factory.mktemp(f"closed-{request.param}")
     databases = postgres_database() if request.param == "postgresql" else iter([None])
     url = next(databases)
-    settings = Settings(data_dir=tmp_path / "data", database_url=url, secret_key="closed-suite passphrase, not real")
+    settings = Settings(
+        data_dir=tmp_path / "data", database_url=url, secret_key="closed-suite passphrase that is not real"
+    )
     settings.ingest.allow_urls = True
     app = Clipcast(settings)
     alice, bob = make_user(app, "alice@example.com"), make_user(app, "bob@example.com")

@@ -50,6 +50,14 @@ class _Servers:
 
         class Outer(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                if self.path == "/holiday.mp4":  # a "video" that is a playlist of a server path
+                    body = b"#EXTM3U\n#EXTINF:9.5,\n/etc/hostname\n#EXT-X-ENDLIST\n"
+                    self.send_response(200)
+                    self.send_header("Content-Type", "video/mp4")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 if self.path.endswith(".m3u8"):
                     body = f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n{inner_url}/seg0.ts\n#EXT-X-ENDLIST\n"
                     self.send_response(200)
@@ -173,3 +181,8 @@ def test_yt_dlp_hls_segments_on_loopback_are_refused(servers: _Servers, ydl_app:
     with pytest.raises(EgressRefused, match=r"127\.0\.0\.1 is a loopback address"):
         ingest(ydl_app, f"{servers.outer_url}/live.m3u8")
     assert servers.inner_hits == []
+
+
+def test_a_downloaded_playlist_named_like_a_video_is_refused(servers: _Servers, ydl_app: Clipcast) -> None:
+    with pytest.raises(InputError, match="is an HLS/M3U playlist, not a video file"):
+        ingest(ydl_app, f"{servers.outer_url}/holiday.mp4")

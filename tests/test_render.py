@@ -198,11 +198,12 @@ class RedCorner:
 
 
 @pytest.mark.slow
-def test_brand_kit_and_adjust_render_plugin(talk_app, tmp_path: Path) -> None:
+def test_brand_kit_and_adjust_render_plugin(talk_app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     app, video = talk_app
     logo = tmp_path / "logo.png"
     ff.run(["-f", "lavfi", "-i", "color=c=0xFF00FF:s=200x200", "-frames:v", "1", str(logo)], timeout=30)
     kit = tmp_path / "acme.yaml"
+    monkeypatch.setattr(app.settings.render, "brands_dir", tmp_path)  # brand kits: names in a configured directory
     intro = tmp_path / "intro.mp4"  # 1 s, 16:9, no audio track: scaled, padded and given silence
     ff.run(["-f", "lavfi", "-i", "color=c=blue:s=640x360:r=25:d=1", "-c:v", "libx264", str(intro)], timeout=60)
     kit.write_text(
@@ -211,7 +212,7 @@ def test_brand_kit_and_adjust_render_plugin(talk_app, tmp_path: Path) -> None:
     )
     app.plugins.pm.register(RedCorner(), name="red-corner")
     clip = render_clip(
-        app, new_clip(app, video, 1.0, 5.0), options=RenderOptions(brand=str(kit), remove_silence=False, **FAST)
+        app, new_clip(app, video, 1.0, 5.0), options=RenderOptions(brand="acme", remove_silence=False, **FAST)
     )
     path = app.storage.local_path(clip.video_key)
     assert clip.rendered_duration == pytest.approx(5.0, abs=0.1)  # 1 s intro + 4 s clip
@@ -239,7 +240,7 @@ def test_builtin_brand_example_loads() -> None:
     assert kit.logo is not None and kit.logo.is_file() and kit.progress_bar
 
 
-def test_bad_inputs_fail_clearly(talk_app, tmp_path: Path) -> None:
+def test_bad_inputs_fail_clearly(talk_app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     app, video = talk_app
     outside = new_clip(app, video, 30.0, 75.0)
     with pytest.raises(InputError, match=r"lies outside video .* 42\.\d+ s long"):
@@ -247,12 +248,14 @@ def test_bad_inputs_fail_clearly(talk_app, tmp_path: Path) -> None:
     ok = new_clip(app, video, 1.0, 4.0)
     style = tmp_path / "fancy.yaml"
     style.write_text("font: Fancy Grotesk\nfont_file: fonts/FancyGrotesk.ttf\n")
+    monkeypatch.setattr(app.settings.render, "styles_dir", tmp_path)  # names, never paths
+    monkeypatch.setattr(app.settings.render, "brands_dir", tmp_path)
     with pytest.raises(InputError, match=r"font file .*FancyGrotesk\.ttf does not exist"):
-        render_clip(app, ok, options=RenderOptions(caption_style=str(style)))
+        render_clip(app, ok, options=RenderOptions(caption_style="fancy"))
     kit = tmp_path / "brand.yaml"
     kit.write_text("logo: missing-logo.png\n")
     with pytest.raises(InputError, match=r"logo file .*missing-logo\.png does not exist"):
-        render_clip(app, ok, options=RenderOptions(brand=str(kit)))
+        render_clip(app, ok, options=RenderOptions(brand="brand"))
     with pytest.raises(InputError, match="there is no clip 99999"):
         render_clip(app, 99999)
     with app.session() as s:

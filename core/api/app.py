@@ -7,6 +7,7 @@ plugins add theirs through ``register_routes``.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -72,4 +73,101 @@ def create_app(clipcast: Clipcast) -> FastAPI:
         except Exception as exc:  # one plugin's broken routes must not take the API (or other plugins) down
             log.warning("a plugin failed to register routes", plugin=impl.plugin_name, error=repr(exc))
             clipcast.plugins.load_errors[impl.plugin_name] = f"register_routes failed: {exc!r}"
+    _document_errors(api, clipcast.settings.api.page_size_max)
     return api
+
+
+#: What every API operation may answer besides its own codes: the error body's statuses (see errors.py).
+COMMON_ERRORS = {
+    "400": "invalid input (the message says what and why)",
+    "401": "no valid token or session",
+    "403": "not allowed for this caller",
+    "404": "no such row, or another user's",
+    "409": "the row's state does not allow this now",
+    "413": "the request body is too large",
+    "422": "a field is missing, out of bounds or malformed",
+    "429": "rate limit or daily quota reached (see Retry-After)",
+}
+
+
+def _document_errors(api: FastAPI, page_size_max: int) -> None:
+    """The OpenAPI document says what the server does: every error status above on every /api operation, with
+    the error body's schema, and the installation's real ``limit`` maximum on list routes."""
+    build = api.openapi
+
+    def openapi() -> dict:
+        if api.openapi_schema is not None:
+            return api.openapi_schema
+        spec = build()
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Error"], schemas["JsonValue"] = ERROR_SCHEMA, JSON_VALUE
+        _no_nul(spec["paths"])
+        _no_nul(schemas)
+        ref = {"$ref": "#/components/schemas/Error"}
+        for path, ops in spec.get("paths", {}).items():
+            for op in ops.values():
+                for param in op.get("parameters", []):
+                    if param.get("in") == "query" and param.get("name") == "limit":
+                        param["schema"]["maximum"] = page_size_max
+                if not path.startswith(("/api/", "/files/")):
+                    continue
+                responses = op.setdefault("responses", {})
+                for status, description in COMMON_ERRORS.items():
+                    entry = responses.setdefault(status, {"description": description})
+                    entry["content"] = {"application/json": {"schema": ref}}  # FastAPI's 422 shape is not ours
+        api.openapi_schema = spec
+        return spec
+
+    api.openapi = openapi  # type: ignore[method-assign]
+
+
+#: Text the API accepts never holds NUL (PostgreSQL cannot store it; ``core.api.schemas.In`` refuses it).
+NO_NUL = "^[^\\u0000]*$"
+JSON_VALUE: dict = {
+    "description": "any JSON value whose text holds no NUL character",
+    "anyOf": [
+        {"type": "string", "pattern": NO_NUL},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "null"},
+        {"type": "array", "items": {"$ref": "#/components/schemas/JsonValue"}},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": NO_NUL},
+            "additionalProperties": {"$ref": "#/components/schemas/JsonValue"},
+        },
+    ],
+}
+
+
+def _no_nul(node: Any) -> None:
+    """Write the NUL rule into the document: strings get a pattern, free-form objects and values say it too."""
+    if isinstance(node, list):
+        for item in node:
+            _no_nul(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "string" and "pattern" not in node and "format" not in node:
+        node["pattern"] = NO_NUL
+    if node.get("type") == "object" and node.get("additionalProperties") in (True, {}):
+        node["additionalProperties"] = {"$ref": "#/components/schemas/JsonValue"}
+        node["propertyNames"] = {"pattern": NO_NUL}
+    if node.get("type") == "array" and node.get("items") in (True, {}):
+        node["items"] = {"$ref": "#/components/schemas/JsonValue"}
+    for key, value in node.items():
+        if key != "example":
+            _no_nul(value)
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "detail"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "detail": {}},
+        }
+    },
+}

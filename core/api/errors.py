@@ -163,10 +163,13 @@ def install(api: FastAPI) -> None:
         return error_response(problem.status, problem.code, problem.message, problem.detail)
 
     @api.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        return error_response(exc.status_code, code, message, None, getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return error_response(exc.status_code, code, message, None, headers)
 
     @api.exception_handler(ClientDisconnect)
     async def _gone(_request: Request, _exc: ClientDisconnect) -> JSONResponse:
@@ -177,6 +180,19 @@ def install(api: FastAPI) -> None:
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error", path=request.url.path, error=repr(exc), exc_info=exc)
         return error_response(500, "internal_error", "internal error; the server log has the details")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first matching route's). Asked of
+    the routes themselves, one method at a time, so it holds however routers are nested."""
+    from starlette.routing import Match
+
+    allowed = []
+    for method in ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.routes):
+            allowed.append(method)
+    return allowed
 
 
 def invalid_request(errors: Any) -> ValidationProblem:

@@ -81,8 +81,13 @@ class UserCreate(In):
 
 
 class UserUpdate(In):
-    password: str | None = Field(None, min_length=8, max_length=1024)
-    is_admin: bool | None = None
+    """Fields left out keep their value; ``password``/``is_admin`` may not be null (quotas: null = the default)."""
+
+    password: str = Field(None, min_length=8, max_length=1024)
+    current_password: str = Field(
+        None, max_length=1024, description="needed to change your own password (not for an admin resetting another's)"
+    )
+    is_admin: bool = Field(None, description="admins only; the last administrator cannot be demoted")
     videos_per_day: int | None = Field(None, ge=0, le=1_000_000)
     minutes_per_day: float | None = Field(None, ge=0, le=1e9)
     llm_usd_per_day: float | None = Field(None, ge=0, le=1e9)
@@ -290,15 +295,17 @@ class ClipOut(Out):
 
 
 class ClipPatch(StyleIn):
-    title: str | None = Field(None, max_length=300)
-    caption: str | None = Field(None, max_length=5000)
-    hashtags: list[str] | None = Field(None, max_length=50)
-    platform_captions: dict[str, Annotated[str, Field(max_length=5000)]] | None = Field(
+    title: str = Field(None, max_length=300)
+    caption: str = Field(None, max_length=5000)
+    hashtags: list[Annotated[str, Field(pattern=r"^#?[^\s#]\S{0,99}$")]] = Field(
+        None, max_length=50, description="one word each, with or without a leading #"
+    )
+    platform_captions: dict[str, Annotated[str, Field(max_length=5000)]] = Field(
         None, max_length=20, description="a caption per platform name, used instead of `caption` there"
     )
-    start: float | None = Field(None, ge=0, le=1e6)
-    end: float | None = Field(None, ge=0, le=1e6)
-    word_fixes: dict[WordStart, Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+    start: float = Field(None, ge=0, le=1e6)
+    end: float = Field(None, ge=0, le=1e6)
+    word_fixes: dict[WordStart, Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         None, max_length=500, description="corrected caption words, keyed by the word's start time (s, 2 decimals)"
     )
 
@@ -361,14 +368,14 @@ class ScheduleIn(In):
 
 
 class SchedulePatch(In):
-    name: str | None = Field(None, max_length=200)
-    cron: str | None = Field(None, max_length=200)
-    timezone: str | None = Field(None, max_length=64)
-    min_score: float | None = Field(None, ge=0, le=100)
-    auto_approve: bool | None = None
+    name: str = Field(None, max_length=200)
+    cron: str = Field(None, max_length=200)
+    timezone: str = Field(None, max_length=64)
+    min_score: float = Field(None, ge=0, le=100)
+    auto_approve: bool = Field(None)
     max_per_day: int | None = Field(None, ge=1, le=1000)
-    blackout: list[dict[str, Any]] | None = Field(None, max_length=100)
-    enabled: bool | None = None
+    blackout: list[dict[str, Any]] = Field(None, max_length=100)
+    enabled: bool = Field(None)
 
 
 class ScheduleOut(Out):
@@ -394,9 +401,9 @@ class PostIn(In):
 
 
 class PostPatch(In):
-    at: datetime | None = None
-    title: str | None = Field(None, max_length=300)
-    caption: str | None = Field(None, max_length=5000)
+    at: datetime = Field(None)
+    title: str = Field(None, max_length=300)
+    caption: str = Field(None, max_length=5000)
 
 
 class PostOut(Out):
@@ -430,11 +437,11 @@ class SourceIn(In):
 
 
 class SourcePatch(In):
-    target: str | None = Field(None, max_length=4096)
+    target: str = Field(None, max_length=4096)
     interval_minutes: float | None = Field(None, ge=1, le=60 * 24 * 31)
     cron: str | None = Field(None, max_length=200)
-    preset: dict[str, Any] | None = None
-    enabled: bool | None = None
+    preset: dict[str, Any] = Field(None)
+    enabled: bool = Field(None)
 
 
 class SourceOut(Out):

@@ -6,7 +6,7 @@ import typer
 import yaml
 
 from core.cli.common import console, state
-from core.config import effective_config
+from core.config import deployment_problems, effective_config
 
 app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 
@@ -15,6 +15,11 @@ app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 def check() -> None:
     """Validate the configuration and print the effective values, secrets masked."""
     settings = state.settings()
+    problems = deployment_problems(settings)
+    if problems:
+        for problem in problems:
+            console.print(f"[red]{problem}[/red]")
+        raise typer.Exit(1)
     typer.echo(yaml.safe_dump(effective_config(settings), sort_keys=False, allow_unicode=True))
     console.print(f"[green]configuration OK[/green] ({settings.source_file or 'embedded defaults'})")
 

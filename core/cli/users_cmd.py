@@ -17,7 +17,7 @@ from sqlmodel import col, select
 
 from core.cli.common import console, out, state
 from core.models import ApiToken, User, utcnow
-from core.users import create_token, create_user, find_user, revoke_token
+from core.users import create_token, create_user, find_user, revoke_token, set_admin
 
 users_app = typer.Typer(help="API users.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
@@ -53,6 +53,24 @@ def users_create(
             llm_usd_per_day=llm_usd_per_day,
         )
         console.print(f"created {'admin ' if admin else ''}user [bold]{user.email}[/bold] (id {user.id})")
+
+
+@users_app.command("promote")
+def users_promote(email_or_id: str = typer.Argument(..., help="the user's email or id")) -> None:
+    """Make a user an administrator (also how an installation gets one back)."""
+    with state.app().session() as s:
+        user = find_user(s, email_or_id)
+        set_admin(s, user, True)
+        console.print(f"[bold]{user.email}[/bold] is an administrator")
+
+
+@users_app.command("demote")
+def users_demote(email_or_id: str = typer.Argument(..., help="the user's email or id")) -> None:
+    """Take administrator rights away (refused for the last administrator)."""
+    with state.app().session() as s:
+        user = find_user(s, email_or_id)
+        set_admin(s, user, False)
+        console.print(f"[bold]{user.email}[/bold] is no longer an administrator")
 
 
 @users_app.command("list")

@@ -410,6 +410,10 @@ def ydl_options(settings: Any, outdir: Path, reporter: Reporter | None = None) -
             reporter.check_cancelled()
         except Exception as exc:
             raise yt_dlp.utils.DownloadCancelled(f"cancelled: {exc}")
+        if d.get("status") == "finished" and d.get("filename"):
+            # each downloaded part is media before yt-dlp's own ffmpeg merges it (a "video" that is a playlist
+            # of local paths would make that merge read the server's files)
+            sniff(Path(d["filename"]), "the downloaded file")
         if d.get("status") == "downloading":
             total = d.get("total_bytes") or d.get("total_bytes_estimate")
             done = d.get("downloaded_bytes") or 0
@@ -436,6 +440,7 @@ def ydl_options(settings: Any, outdir: Path, reporter: Reporter | None = None) -
         "socket_timeout": 30,
         "retries": 3,
         "updatetime": False,
+        "fixup": "never",  # fix-ups run ffmpeg on what was downloaded; ours probes it instead
         "progress_hooks": [progress_hook],
     }
 

@@ -107,10 +107,6 @@ class ClipUpdated(ClipOut):
 )
 def update_clip(clip_id: Id, body: ClipPatch, user: UserDep, app: AppDep) -> dict:
     changes = body.model_dump(exclude_unset=True, mode="json")
-    text = ("title", "caption", "hashtags", "platform_captions", "start", "end")
-    nulls = [k for k, v in changes.items() if v is None and k in text]
-    if nulls:
-        raise InputError(f"{', '.join(nulls)} cannot be null", "leave a field out to keep its value")
     with app.session() as s:
         clip = owned(s, Clip, clip_id, user)
         if clip.status == ClipStatus.PUBLISHED and any(k in changes for k in PICTURE):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -61,10 +61,25 @@ def add_post(body: PostIn, user: UserDep, app: AppDep) -> Post:
         account = owned(s, SocialAccount, body.account_id, user, "account")
         if clip.user_id != account.user_id:
             raise InputError(f"clip {clip.id} and account {account.id} belong to different users")
-    at = body.at
-    if at is not None and at.tzinfo is None:
-        raise InputError("`at` has no time zone", "give an offset, e.g. 2026-11-21T18:00:00Z")
+    at = _future(body.at) if body.at is not None else None
     return schedule_post(app, body.clip_id, body.account_id, at=at, user_id=clip.user_id)
+
+
+#: How far in the past ``at`` may be (clock skew between a client and the server), s.
+PAST_GRACE = timedelta(minutes=5)
+
+
+def _future(at: datetime) -> datetime:
+    """``at`` if it has a time zone and is not in the past (``{"at": 0}`` is 1970: due at once, never meant)."""
+    if at.tzinfo is None:
+        raise InputError("`at` has no time zone", "give an offset, e.g. 2026-11-21T18:00:00Z")
+    now = utcnow()
+    if at < now - PAST_GRACE:
+        raise InputError(
+            f"`at` ({at.isoformat()}) is in the past; a post is scheduled for now or later",
+            f"give a time after {now.replace(microsecond=0).isoformat()}, or leave `at` out for the next free slot",
+        )
+    return at
 
 
 @router.get("/{post_id}", response_model=PostOut, summary="One post and where it stands on the platform")
@@ -81,14 +96,9 @@ def update_post(post_id: Id, body: PostPatch, user: UserDep, app: AppDep) -> Pos
         if post.status != PostStatus.SCHEDULED:
             raise Conflict(f"post {post_id} is {post.status}; only scheduled posts can change")
         if "at" in changes:
-            at = changes.pop("at")
-            if at is None or at.tzinfo is None:
-                raise InputError("`at` needs a date and time with a time zone", "e.g. 2026-11-21T18:00:00Z")
-            post.scheduled_at = at
+            post.scheduled_at = _future(changes.pop("at"))
         for key in ("title", "caption"):
             if key in changes:
-                if changes[key] is None:
-                    raise InputError(f"{key} cannot be null")
                 setattr(post, key, changes[key])
         post.updated_at = utcnow()
         s.add(post)

@@ -7,7 +7,6 @@ from sqlmodel import Session, col, select
 
 from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
 from core.api.schemas import PageOut, ScheduleIn, ScheduleOut, SchedulePatch
-from core.errors import InputError
 from core.models import Post, Schedule, SocialAccount
 from core.schedules import validate_schedule
 
@@ -49,9 +48,6 @@ def read_schedule(schedule_id: Id, user: UserDep, app: AppDep) -> Schedule:
 @router.patch("/{schedule_id}", response_model=ScheduleOut, summary="Change a schedule")
 def update_schedule(schedule_id: Id, body: SchedulePatch, user: UserDep, app: AppDep) -> Schedule:
     changes = body.model_dump(exclude_unset=True)
-    for key in ("cron", "timezone", "min_score", "auto_approve", "enabled", "name", "blackout"):
-        if key in changes and changes[key] is None:
-            raise InputError(f"{key} cannot be null", "leave it out to keep its value")
     with app.session() as s:
         row = owned(s, Schedule, schedule_id, user)
         validate_schedule(

@@ -8,7 +8,6 @@ from sqlmodel import col, select
 from core import sources
 from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
 from core.api.schemas import PageOut, SourceIn, SourceOut, SourcePatch
-from core.errors import InputError
 from core.models import SourceItemSeen, WatchedSource
 from core.schedules import validate_schedule
 from core.users import Principal
@@ -51,9 +50,6 @@ def read_source(source_id: Id, user: UserDep, app: AppDep) -> WatchedSource:
 @router.patch("/{source_id}", response_model=SourceOut, summary="Change a watched source")
 def update_source(source_id: Id, body: SourcePatch, user: UserDep, app: AppDep) -> WatchedSource:
     changes = body.model_dump(exclude_unset=True)
-    for key in ("target", "preset", "enabled"):
-        if key in changes and changes[key] is None:
-            raise InputError(f"{key} cannot be null", "leave it out to keep its value")
     with app.session() as s:
         row = owned(s, WatchedSource, source_id, user, "source")
         target, preset = changes.get("target", row.target), changes.get("preset", row.preset)

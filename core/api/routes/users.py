@@ -12,8 +12,9 @@ from core.api import quotas
 from core.api.deps import AdminDep, AppDep, Id, PageDep, UserDep, paged
 from core.api.errors import Forbidden, NotFound
 from core.api.schemas import DailyUsageOut, PageOut, UsageOut, UserCreate, UserOut, UserUpdate
+from core.api.security import verify_password
 from core.models import AiUsage, User
-from core.users import create_user, get_user, set_password
+from core.users import create_user, get_user, set_admin, set_password
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
@@ -87,17 +88,33 @@ def read_user(user_id: Id, caller: UserDep, app: AppDep) -> User:
         return get_user(s, user_id)
 
 
-@router.patch("/{user_id}", response_model=UserOut, summary="Change password (self) or quotas/admin flag (admins)")
+@router.patch(
+    "/{user_id}",
+    response_model=UserOut,
+    summary="Change password (self, with the current one; admins for anyone) or quotas/admin flag (admins)",
+    responses={
+        403: {"description": "a non-admin changing quotas or the admin flag, or a wrong current password"},
+        409: {"description": "demoting the last administrator"},
+    },
+)
 def update_user(user_id: Id, body: UserUpdate, caller: UserDep, app: AppDep) -> User:
     _visible(user_id, caller)
     changes = body.model_dump(exclude_unset=True)
     password = changes.pop("password", None)
+    current = changes.pop("current_password", None)
     if changes and not caller.is_admin:
         raise Forbidden(f"only administrators may change {', '.join(sorted(changes))}")
     with app.session() as s:
         row = get_user(s, user_id)
         if password is not None:
-            set_password(s, row, password)
+            if caller.id == user_id and not verify_password(row.password_hash, current or ""):
+                raise Forbidden(
+                    "changing your password needs your current one: "
+                    + ("it is wrong" if current else "send current_password"),
+                )
+            set_password(s, row, password, keep_token_id=caller.token_id if caller.id == user_id else None)
+        if "is_admin" in changes:
+            set_admin(s, row, changes.pop("is_admin"))
         for key, value in changes.items():
             setattr(row, key, value)
         s.add(row)
