@@ -228,9 +228,15 @@ def fill_slot(app: Any, schedule: Schedule, slot: datetime) -> SlotOutcome:
         log.info("schedule slot has nothing to post", schedule_id=schedule.id, slot=str(slot))
         app.emit("schedule.empty", data={"schedule_id": schedule.id, "slot": out.slot.isoformat()})
         return out
-    clip = candidates[0]
-    post = _create_post(app, clip, account, schedule, slot)
-    out.outcome, out.post_id, out.clip_id = "posted", post.id, clip.id
+    for clip in candidates:
+        try:
+            post = _create_post(app, clip, account, schedule, slot)
+        except InputError as exc:  # e.g. a failed post of it may be live (core.posts.blocks_repost): next clip
+            log.info("schedule skipped a clip", schedule_id=schedule.id, clip_id=clip.id, reason=str(exc))
+            continue
+        out.outcome, out.post_id, out.clip_id = "posted", post.id, clip.id
+        return out
+    out.outcome, out.detail = "empty", "every remaining clip is blocked for this account"
     return out
 
 
