@@ -431,10 +431,12 @@ class Publisher(Backend):
         return False
 
     def recover(self, request: PublishRequest, account: Any) -> PublishResult | None:
-        """A post was left 'uploading' without a remote id (the worker died): what the platform holds for it.
+        """A post was left 'uploading' (its owner died or stopped): what the platform holds for it.
 
-        None means nothing reached the platform and a new attempt is safe. ``request.resume`` holds the last
-        checkpoint (a YouTube session URI, an Instagram container id...)."""
+        A result when the upload is complete there (published, processing, or the platform's failure); None
+        when it is not, and ``publish`` is called next with the same ``request.resume`` (the last checkpoint:
+        a YouTube session URI, a TikTok upload URL and chunk, an Instagram container id...), which resumes
+        rather than starts over where the platform allows."""
         return None
 
     def fetch_metrics(self, remote_id: str, account: Any) -> PostMetrics:

@@ -47,7 +47,14 @@ class StorageError(ClipcastError):
 
 
 class RetryableError(ClipcastError):
-    """A transient failure (network, rate limit, 5xx): the same call may succeed later."""
+    """A transient failure (network, rate limit, 5xx): the same call may succeed later.
+
+    ``retry_after``: seconds after which it will (a rate-limit window); a worker then waits that long without
+    spending one of the job's retries."""
+
+    def __init__(self, message: str, hint: str | None = None, *, retry_after: float | None = None) -> None:
+        super().__init__(message, hint)
+        self.retry_after = retry_after
 
 
 class Deferred(RetryableError):

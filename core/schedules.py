@@ -228,13 +228,20 @@ def fill_slot(app: Any, schedule: Schedule, slot: datetime) -> SlotOutcome:
         log.info("schedule slot has nothing to post", schedule_id=schedule.id, slot=str(slot))
         app.emit("schedule.empty", data={"schedule_id": schedule.id, "slot": out.slot.isoformat()})
         return out
-    clip = candidates[0]
     if app.settings.selection.learn:  # re-ranked by the account's own history (core.analytics.learn)
         from core.analytics.learn import pick
 
-        clip = pick(app, account, candidates, slot)
-    post = _create_post(app, clip, account, schedule, slot)
-    out.outcome, out.post_id, out.clip_id = "posted", post.id, clip.id
+        first = pick(app, account, candidates, slot)
+        candidates = [first, *(c for c in candidates if c is not first)]
+    for clip in candidates:
+        try:
+            post = _create_post(app, clip, account, schedule, slot)
+        except InputError as exc:  # e.g. a failed post of it may be live (core.posts.blocks_repost): next clip
+            log.info("schedule skipped a clip", schedule_id=schedule.id, clip_id=clip.id, reason=str(exc))
+            continue
+        out.outcome, out.post_id, out.clip_id = "posted", post.id, clip.id
+        return out
+    out.outcome, out.detail = "empty", "every remaining clip is blocked for this account"
     return out
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from core import jobs
-from core.errors import InputError
+from core.errors import InputError, RetryableError
 from core.leases import aware
 from core.models import Clip, Job, JobStatus, utcnow
 from core.progress import Cancelled
@@ -143,6 +143,12 @@ def publish_job(job_id: int) -> None:
         _after_publish(app, job_id, post)
     except Cancelled:
         jobs.mark_cancelled(app, job_id)
+    except RetryableError as exc:
+        if exc.retry_after is None:
+            raise  # the job's retries and backoff
+        # a rate-limit window: come back when it has passed, without spending a retry
+        jobs.update_job(app, job_id, status=JobStatus.QUEUED, message=f"throttled: {exc}")
+        _state.actors["publish"].send_with_options(args=(job_id,), delay=int((exc.retry_after + 0.5) * 1000))
 
 
 def check_job(job_id: int) -> None:

@@ -120,7 +120,9 @@ class RateLimiter:
                     return
                 wait = 60 - (now - window[0])
             if wait > self.max_wait:
-                raise RetryableError(f"TikTok allows {per_minute} {key[1]} calls per minute; waiting {wait:.0f} s")
+                raise RetryableError(
+                    f"TikTok allows {per_minute} {key[1]} calls per minute; waiting {wait:.0f} s", retry_after=wait
+                )
             time.sleep(wait)
 
 

@@ -106,6 +106,7 @@ class Rig:
             fake.__enter__()
             fake.latency = latency
         self.ig.polls_until_finished = 0
+        self.ig.quota_total = 100_000  # a long run must not meet Instagram's real 50-a-day limit (it would defer)
         self.namespace = f"faults-{uuid.uuid4().hex[:6]}"
         config = {
             "secret_key": SECRET_KEY,
