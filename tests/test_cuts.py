@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from core.contracts import Word
-from core.media.cuts import Timeline, keep_segments
+from core.media.cuts import Timeline, keep_segments, without_fillers
 
 
 def W(text: str, start: float, end: float) -> Word:
@@ -65,3 +65,17 @@ def test_words_are_retimed_and_cut_words_dropped() -> None:
     assert out[2].start == pytest.approx(4.0 - removed, abs=0.01)
     assert out[0].start == pytest.approx(0.2)
     assert all(b.start >= a.end - 1e-6 for a, b in itertools.pairwise(out))
+
+
+def test_cutting_a_filler_leaves_its_neighbours_whole() -> None:
+    # Recogniser times overlap around fillers: "um" runs into "is", and "is" is short before a pause.
+    words = [W("this", 0.0, 0.3), W("um", 0.3, 0.95), W("is", 0.8, 1.0), W("really", 1.0, 1.4)]
+    words += [W("uh", 1.4, 1.9), W("simple.", 1.85, 2.4)]
+    keep = keep_segments(0.0, 2.4, words, remove_silence=False, fillers=["um", "uh"])
+    out = [w.text for w in Timeline.of(keep).retime_words(without_fillers(words, ["um", "uh"]))]
+    assert out == ["this", "is", "really", "simple."]
+    assert keep == [(0.0, 0.3), (0.8, 1.4), (1.85, 2.4)]
+    # A short word between a filler and a cut pause is kept even though its piece is short.
+    words = [W("so", 0.0, 0.3), W("um", 0.3, 0.8), W("go.", 0.8, 0.95), W("next", 3.0, 3.4)]
+    keep = keep_segments(0.0, 3.4, words, fillers=["um"], min_silence=0.6, pad=0.05)
+    assert [w.text for w in Timeline.of(keep).retime_words(without_fillers(words, ["um"]))] == ["so", "go.", "next"]

@@ -8,7 +8,13 @@ into cues (max words/characters per line, lines per cue, breaks at sentence ends
 - ``none`` (the clean preset): one Dialogue per cue, no animation.
 
 Presets are YAML files (``config/styles/*.yaml`` or the user's ``render.styles_dir``) validated by
-``CaptionStyle``. Sizes are pixels at the output resolution's width 1080 and scale with it.
+``CaptionStyle``. Sizes are pixels on a frame whose shorter side is 1080 and scale with that side (a 16:9
+frame gets the same text height as a 9:16 one, not 1.8x); ``margin_v`` is pixels of a 1920-high frame and
+scales with the height. Captions sit in the lower third by default; given the faces' places on the output
+frame (``FaceBand``), a cue that would cover a face moves above or below it.
+
+Words are given a minimum visible duration first (``cuts.give_words_time``): a word the recogniser returned
+with zero length is still shown and written.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from core.contracts import Word
 from core.errors import InputError
 from core.media import presets
-from core.media.cuts import normalise
+from core.media.cuts import give_words_time, normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILTIN_STYLES = ROOT / "config" / "styles"
@@ -46,7 +52,7 @@ class CaptionStyle(BaseModel):
     animation: Literal["karaoke", "pop", "none"] = "karaoke"
     font: str = Field(DEFAULT_FONT, description="font family; the shipped Noto Sans Bold unless a font_file is set")
     font_file: Path | None = Field(None, description="a .ttf/.otf file to use (its family must equal `font`)")
-    size: int = Field(80, ge=8, le=400, description="px at 1080 wide")
+    size: int = Field(80, ge=8, le=400, description="px on a frame whose shorter side is 1080")
     bold: bool = True
     uppercase: bool = False
     primary_colour: str = "#FFFFFF"
@@ -56,8 +62,10 @@ class CaptionStyle(BaseModel):
     outline: float = Field(5, ge=0, le=40, description="px")
     shadow: float = Field(2, ge=0, le=40, description="px")
     box: bool = Field(False, description="an opaque box behind the text instead of an outline")
-    position: Literal["bottom", "middle", "top"] = "middle"
-    margin_v: int = Field(420, ge=0, description="px from the top/bottom edge (keeps clear of platform UI)")
+    position: Literal["bottom", "middle", "top"] = "bottom"
+    margin_v: int = Field(
+        420, ge=0, description="px of a 1920-high frame from the top/bottom edge (keeps clear of platform UI)"
+    )
     margin_h: int = Field(90, ge=0, description="px from each side")
     max_words_per_line: int = Field(4, ge=1, le=20)
     max_chars_per_line: int = Field(22, ge=4, le=80)
@@ -240,6 +248,48 @@ def parse_srt(text: str) -> list[tuple[float, float, str]]:
 # ----------------------------------------------------------------------------------------------- ASS
 
 
+class FaceBand(BaseModel):
+    """Where faces are on the output frame from ``start`` to ``end`` (s, output timeline): the vertical span
+    ``top``..``bottom`` as fractions of the frame height, of all faces in view."""
+
+    start: float
+    end: float
+    top: float
+    bottom: float
+
+
+#: Line height as a multiple of the font size (Noto Sans with an outline).
+LINE_HEIGHT = 1.25
+#: Where a cue moved off a face goes at the top: this fraction of the height from the top edge.
+TOP_MARGIN = 0.1
+
+
+def _placement(
+    cue: Cue, style: CaptionStyle, faces: Sequence[FaceBand], height: int, font_px: float, margin_v: int
+) -> tuple[int, int] | None:
+    """(ASS alignment, MarginV) for a cue that would cover a face during its time, or None to keep the style's."""
+    near = [f for f in faces if f.end > cue.start and f.start < cue.end]
+    if not near:
+        return None
+    top, bottom = min(f.top for f in near) * height, max(f.bottom for f in near) * height
+    text_h = len(cue.lines) * font_px * LINE_HEIGHT
+    if style.position == "bottom":
+        y0 = height - margin_v - text_h
+    elif style.position == "top":
+        y0 = margin_v
+    else:
+        y0 = (height - text_h) / 2
+    if y0 + text_h <= top or y0 >= bottom:
+        return None  # clear of the faces already
+    below = height - bottom - text_h  # room under the faces for the text
+    floor = height * 0.06  # never closer than this to the bottom edge
+    if below - floor >= 0:
+        return 2, round(max(floor, min(margin_v, below - font_px * 0.2)))
+    if top - text_h >= height * TOP_MARGIN:
+        return 8, round(height * TOP_MARGIN)
+    return 2, round(floor)  # faces fill the frame: as low as possible, covering the least
+
+
 def _ass_time(t: float) -> str:
     cs = max(0, round(t * 100))
     h, cs = divmod(cs, 360_000)
@@ -262,9 +312,16 @@ def _word_text(w: Word, style: CaptionStyle) -> str:
     return _escape(text)
 
 
-def to_ass(cues: Sequence[Cue], style: CaptionStyle, width: int = 1080, height: int = 1920) -> str:
+def to_ass(
+    cues: Sequence[Cue],
+    style: CaptionStyle,
+    width: int = 1080,
+    height: int = 1920,
+    faces: Sequence[FaceBand] = (),
+) -> str:
     """An ASS script for libass at ``width``x``height`` (PlayResX/Y), one event per word when animated."""
-    k = width / 1080
+    k = min(width, height) / 1080
+    margin_v = round(style.margin_v * height / 1920)
     align = {"bottom": 2, "middle": 5, "top": 8}[style.position]
     border_style = 3 if style.box else 1
     emphasis = {normalise(e) for e in style.emphasis_words}
@@ -288,7 +345,7 @@ def to_ass(cues: Sequence[Cue], style: CaptionStyle, width: int = 1080, height: 
         f"Style: Default,{style.font},{round(style.size * k)},{base},{hi},{ass_colour(style.outline_colour)},"
         f"{ass_colour(style.back_colour)},{-1 if style.bold else 0},0,0,0,100,100,0,0,{border_style},"
         f"{style.outline * k:.1f},{style.shadow * k:.1f},{align},{round(style.margin_h * k)},"
-        f"{round(style.margin_h * k)},{round(style.margin_v * k)},1",
+        f"{round(style.margin_h * k)},{margin_v},1",
         "",
         "[Events]",
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
@@ -316,9 +373,12 @@ def to_ass(cues: Sequence[Cue], style: CaptionStyle, width: int = 1080, height: 
     events = []
     for cue in cues:
         words = cue.words
+        moved = _placement(cue, style, faces, height, style.size * k, margin_v) if faces else None
+        tag = f"{{\\an{moved[0]}}}" if moved else ""
+        mv = moved[1] if moved else 0
         if style.animation == "none" or not words:
             body = "\\N".join(render_line(line, None, None) for line in cue.lines)
-            events.append(f"Dialogue: 0,{_ass_time(cue.start)},{_ass_time(cue.end)},Default,,0,0,0,,{body}")
+            events.append(f"Dialogue: 0,{_ass_time(cue.start)},{_ass_time(cue.end)},Default,,0,0,{mv},,{tag}{body}")
             continue
         for i, w in enumerate(words):
             start = cue.start if i == 0 else w.start
@@ -327,14 +387,59 @@ def to_ass(cues: Sequence[Cue], style: CaptionStyle, width: int = 1080, height: 
                 continue
             visible = {id(x) for x in words[: i + 1]} if style.animation == "pop" else None
             body = "\\N".join(filter(None, (render_line(line, w, visible) for line in cue.lines)))
-            events.append(f"Dialogue: 0,{_ass_time(start)},{_ass_time(end)},Default,,0,0,0,,{body}")
+            events.append(f"Dialogue: 0,{_ass_time(start)},{_ass_time(end)},Default,,0,0,{mv},,{tag}{body}")
     return "\n".join(head + events) + "\n"
 
 
+def shift_cues(cues: Sequence[Cue], offset: float) -> list[Cue]:
+    """The cues ``offset`` s later (a brand intro plays before the clip)."""
+    return [
+        Cue(
+            start=c.start + offset,
+            end=c.end + offset,
+            lines=[
+                [w.model_copy(update={"start": w.start + offset, "end": w.end + offset}) for w in line]
+                for line in c.lines
+            ],
+        )
+        for c in cues
+    ]
+
+
+class Captions(BaseModel):
+    """A clip's captions: ``burn`` is the ASS burned into the main part (its own timeline); ``srt``, ``vtt`` and
+    ``ass`` are the files written beside the video, on the whole video's timeline (after any intro)."""
+
+    srt: str
+    vtt: str
+    ass: str
+    burn: str
+
+
 def build_captions(
-    words: Sequence[Word], style: CaptionStyle, width: int = 1080, height: int = 1920
-) -> tuple[str, str, str]:
-    """(SRT, VTT, ASS) for words on the output timeline. SRT/VTT use at most two lines of plain text."""
+    words: Sequence[Word],
+    style: CaptionStyle,
+    width: int = 1080,
+    height: int = 1920,
+    *,
+    offset: float = 0.0,
+    faces: Sequence[FaceBand] = (),
+) -> Captions:
+    """Captions for words on the clip's output timeline; ``offset`` (s) is the intro played before it.
+    SRT/VTT use at most two lines of plain text."""
+    words = give_words_time(words)
     cues = group_cues(words, max_words=style.max_words_per_line, max_chars=style.max_chars_per_line, lines=style.lines)
-    plain = group_cues(words, max_words=8, max_chars=42, lines=2)
-    return to_srt(plain), to_vtt(plain), to_ass(cues, style, width, height)
+    plain = shift_cues(group_cues(words, max_words=8, max_chars=42, lines=2), offset)
+    burn = to_ass(cues, style, width, height, faces)
+    ass = (
+        to_ass(
+            shift_cues(cues, offset),
+            style,
+            width,
+            height,
+            [f.model_copy(update={"start": f.start + offset, "end": f.end + offset}) for f in faces],
+        )
+        if offset
+        else burn
+    )
+    return Captions(srt=to_srt(plain), vtt=to_vtt(plain), ass=ass, burn=burn)

@@ -76,9 +76,7 @@ class ClipGraph:
     def build(self, output: Path) -> list[str]:
         if not self.info.width or not self.info.height:
             raise InputError(f"{self.source.name} has no video stream; a clip needs pictures")
-        src_w, src_h = self.info.width, self.info.height
-        if abs(self.info.rotation) % 180 == 90:  # phone videos: ffmpeg rotates while decoding
-            src_w, src_h = src_h, src_w
+        src_w, src_h = self.info.display_size  # phone videos: ffmpeg rotates while decoding
         t0 = self.timeline.start
         window = self.timeline.end - t0
         args = ["-ss", f"{t0:.3f}", "-t", f"{window:.3f}", "-i", str(self.source)]

@@ -29,17 +29,17 @@ from core.logging import get_logger
 from core.media import ffmpeg
 from core.media.audio_scan import normalising_gain, scan_audio
 from core.media.brand import BrandKit, load_brand
-from core.media.captions import build_captions, load_style, resolve_fonts
-from core.media.cuts import Timeline, keep_segments
-from core.media.faces import Keyframe, crop_path, sample_faces
-from core.media.reframe import output_size
+from core.media.captions import FaceBand, build_captions, load_style, resolve_fonts
+from core.media.cuts import Timeline, give_words_time, keep_segments, without_fillers
+from core.media.faces import Keyframe, Sample, crop_path, sample_faces
+from core.media.reframe import faces_on_output, output_size
 from core.media.render_graph import CEILING_DB, ClipGraph, caption_colours
 from core.progress import Cancelled, NullReporter, Reporter
 
 log = get_logger("clipcast.render")
 
 #: Bump when the render code changes what it produces, so old renders are redone.
-RENDER_VERSION = 2
+RENDER_VERSION = 3
 
 #: Clip field → (file name, in the render's temporary directory and its storage folder; content type).
 OUTPUTS = {
@@ -167,7 +167,7 @@ def _prepare(
         denoise=bool(options.denoise),
     )
     app.plugins.hook.adjust_render(spec=spec, clip=clip)
-    words = _words_in(transcript_words(app, video), spec.start, spec.end)
+    words = give_words_time(_words_in(transcript_words(app, video), spec.start, spec.end))
     fingerprint = {
         "v": RENDER_VERSION,
         "video": video.sha256 or video.source,
@@ -190,7 +190,8 @@ def _keys(clip: models.Clip, digest: str) -> dict[str, str]:
     return {field: f"{base}/{name}" for field, (name, _) in OUTPUTS.items()}
 
 
-def _face_keyframes(spec: RenderSpec, timeline: Timeline, timeout: float) -> list[Keyframe]:
+def _face_keyframes(spec: RenderSpec, timeline: Timeline, timeout: float) -> tuple[list[Sample], list[Keyframe]]:
+    """Face samples (window timeline) and the crop's keyframes (output timeline)."""
     samples = sample_faces(spec.source, spec.start, spec.end - spec.start, timeout=timeout)
     keys = crop_path(samples)
     out: list[Keyframe] = []
@@ -201,7 +202,7 @@ def _face_keyframes(spec: RenderSpec, timeline: Timeline, timeout: float) -> lis
             out[-1] = Keyframe(out[-1].t, k.cx, k.cy, out[-1].cut or k.cut)
         else:
             out.append(Keyframe(t, k.cx, k.cy, k.cut))
-    return out
+    return samples, out
 
 
 # ------------------------------------------------------------------------------------------------ render
@@ -298,18 +299,28 @@ def render_clip(
         else (None, False)
     )
     timeline = Timeline.of(segments)
-    out_words = timeline.retime_words(prep.words)
-    srt, vtt, ass = build_captions(out_words, prep.style, spec.width, spec.height)
-    keyframes = _face_keyframes(spec, timeline, settings.render.ffmpeg_timeout) if spec.reframe == "face" else None
+    shown = without_fillers(prep.words, options.fillers or []) if spec.remove_fillers else prep.words
+    out_words = timeline.retime_words(shown)
+    keyframes, faces = None, list[FaceBand]()
+    if spec.reframe == "face":
+        samples, keyframes = _face_keyframes(spec, timeline, settings.render.ffmpeg_timeout)
+        src_w, src_h = info.display_size
+        faces = faces_on_output(
+            samples, keyframes, src_w, src_h, spec.width, spec.height, lambda t: timeline.to_out(spec.start + t)
+        )
     brand = prep.brand
     intro = (brand.intro, ffmpeg.probe(brand.intro)) if brand and brand.intro else None
     outro = (brand.outro, ffmpeg.probe(brand.outro)) if brand and brand.outro else None
+    captions = build_captions(
+        out_words, prep.style, spec.width, spec.height, offset=intro[1].duration if intro else 0.0, faces=faces
+    )
 
     tmp = Path(tempfile.mkdtemp(prefix="clipcast-render-"))
     try:
-        (tmp / "captions.srt").write_text(srt, encoding="utf-8")
-        (tmp / "captions.vtt").write_text(vtt, encoding="utf-8")
-        (tmp / "captions.ass").write_text(ass, encoding="utf-8")
+        (tmp / "captions.srt").write_text(captions.srt, encoding="utf-8")
+        (tmp / "captions.vtt").write_text(captions.vtt, encoding="utf-8")
+        (tmp / "captions.ass").write_text(captions.ass, encoding="utf-8")
+        (tmp / "burn.ass").write_text(captions.burn, encoding="utf-8")
         graph = ClipGraph(
             source=spec.source,
             info=info,
@@ -319,7 +330,7 @@ def render_clip(
             fps=spec.fps,
             reframe=str(spec.reframe),
             keyframes=keyframes,
-            ass_path=(tmp / "captions.ass") if options.captions and out_words else None,
+            ass_path=(tmp / "burn.ass") if options.captions and out_words else None,
             fonts_dir=prep.fonts_dir,
             brand=brand,
             gain_db=gain_db,

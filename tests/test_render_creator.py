@@ -1,0 +1,60 @@
+"""Creator features on generated media: captions off faces, fillers, emoji, presets, hook title, music,
+edit export, b-roll, layouts, translations. Small frames and short clips keep these fast; set
+RENDER_FRAMES_DIR to keep a PNG of each checked frame for looking at."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.app import Clipcast
+from core.config import Settings
+from core.pipeline.ingest import ingest
+from core.pipeline.render import RenderOptions, render_clip
+from tests.render_media import attach_words, draw_face, drawn_video, frame, frames_dir, new_clip, timed_words
+
+pytest.importorskip("cv2")
+
+FAST = {"preset": "ultrafast", "normalize_loudness": False, "remove_silence": False}
+
+
+def saved(name: str) -> Path | None:
+    d = frames_dir()
+    return d / name if d else None
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Clipcast:
+    return Clipcast(Settings(data_dir=tmp_path / "data", output_dir=tmp_path / "clips"))
+
+
+def _caption_rows(img: np.ndarray) -> np.ndarray:
+    """Rows holding the karaoke highlight (yellow: the drawn scene has none)."""
+    r, g, b = (img[..., i].astype(int) for i in range(3))
+    yellow = (r > 220) & (g > 190) & (b < 80)
+    return np.flatnonzero(yellow.sum(axis=1) > 6)
+
+
+def test_captions_move_off_a_close_up_face(app: Clipcast, tmp_path: Path) -> None:
+    # A close-up: the face fills the lower half of the crop, where captions sit by default.
+    def paint(img: np.ndarray, t: float) -> None:
+        draw_face(img, 320, 235, 190)
+
+    src = drawn_video(tmp_path / "closeup.mp4", paint, duration=3.0)
+    video = ingest(app, src)
+    attach_words(app, video, timed_words("here is the thing you should know right now"))
+    clip = render_clip(
+        app, new_clip(app, video, 0.0, 3.0), options=RenderOptions(reframe="face", aspect="9:16", **FAST)
+    )
+    img = frame(app.storage.local_path(clip.video_key), 1.2, saved("captions-off-face.png"))
+    h = img.shape[0]
+    rows = _caption_rows(img)
+    assert len(rows) > 20  # captions are drawn
+    # The face spans about 0.3-1.0 of the frame height; the captions are above it, at the top.
+    assert rows.max() < 0.25 * h, (rows.min() / h, rows.max() / h)
+    # Without a face reframe nothing is known about faces: the captions sit in the lower third.
+    clip = render_clip(app, clip.id, options=RenderOptions(reframe="blur", aspect="9:16", **FAST))
+    rows = _caption_rows(frame(app.storage.local_path(clip.video_key), 1.2, saved("captions-lower-third.png")))
+    assert len(rows) > 20 and rows.min() > h * 2 / 3, (rows.min() / h, rows.max() / h)
