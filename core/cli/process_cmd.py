@@ -129,10 +129,15 @@ def render_command(
     end: float | None = typer.Option(None, "--end", help="new end in the source, s"),
     remove_silence: bool | None = typer.Option(None, "--remove-silence/--keep-silence"),
     remove_fillers: bool | None = typer.Option(None, "--remove-fillers/--keep-fillers"),
-    output: Path | None = typer.Option(None, "--output", "-o", help="also copy the files into this directory"),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="the folder `process` wrote to, or another one (default: the video's folder)"
+    ),
 ) -> None:
-    """Re-render one clip after its style, trim or text changed (the transcript is reused, not redone)."""
-    from core.pipeline.process import export_clip
+    """Re-render one clip after its style, trim or text changed (the transcript is reused, not redone).
+
+    The files and the clip's entry in ``clips.json`` of the folder ``process`` wrote are updated in place,
+    under the same names."""
+    from core.pipeline.process import refresh_export
     from core.pipeline.render import render_clip, retrim_clip
 
     app = state.app()
@@ -143,10 +148,12 @@ def render_command(
         bars.stage("render")
         clip = render_clip(app, clip_id, options=options, reporter=bars)
     out.print(f"clip {clip.id}: {clip.rendered_duration:.1f} s → storage key {clip.video_key}")
-    if output is not None:
-        output.mkdir(parents=True, exist_ok=True)
-        files = export_clip(app, clip, output, f"clip-{clip.id}")
-        out.print(f"wrote {', '.join(files.values())} to {output}/")
+    exported = refresh_export(app, clip, output)
+    if exported is None:
+        out.print("no `process` output folder lists this clip; give -o DIR to copy the files somewhere")
+    else:
+        folder, files = exported
+        out.print(f"wrote {', '.join(files.values())} to {folder}/")
 
 
 def demo_command(
