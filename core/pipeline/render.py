@@ -27,7 +27,7 @@ from core.contracts import Transcript as TranscriptData
 from core.errors import ClipcastError, InputError
 from core.logging import get_logger
 from core.media import ffmpeg
-from core.media.audio_scan import normalising_gain, scan_audio
+from core.media.audio_scan import audio_levels, normalising_gain, scan_audio
 from core.media.brand import BrandKit, load_brand
 from core.media.captions import FaceBand, build_captions, load_style, resolve_fonts
 from core.media.cuts import Timeline, give_words_time, keep_segments, without_fillers
@@ -290,6 +290,11 @@ def render_clip(
             min_silence=options.min_silence,
             pad=options.silence_pad,
             fillers=(options.fillers or []) if spec.remove_fillers else (),
+            levels=audio_levels(
+                spec.source, start=spec.start, duration=end - spec.start, timeout=settings.render.ffmpeg_timeout
+            )
+            if spec.remove_fillers and info.has_audio
+            else None,
         )
     else:
         segments = [(spec.start, end)]
