@@ -92,3 +92,36 @@ def test_default_recogniser_keeps_fillers_and_the_render_cuts_only_them(app: Cli
     assert "really simple" in text
     assert clip.rendered_duration < video.duration - 0.5  # the fillers' time is gone
     frame(app.storage.local_path(clip.video_key), 1.0, saved("fillers-cut.png"))
+
+
+def test_colour_emoji_are_drawn_as_images_above_the_caption(app: Clipcast, tmp_path: Path) -> None:
+    from core.media.captions import CaptionStyle, build_captions
+
+    style_dir = tmp_path / "styles"
+    style_dir.mkdir()
+    (style_dir / "emoji.yaml").write_text("animation: karaoke\nauto_emoji: true\nemoji: {mail: '📧'}\n")
+    app.settings.render.styles_dir = style_dir
+    # Only keywords bring up an emoji; the style's own map first, then the table (auto_emoji).
+    caps = build_captions(timed_words("grab a coffee and check your mail"), CaptionStyle(emoji={"mail": "📧"}))
+    assert [e.emoji for e in caps.emoji] == ["📧"] and "📧" not in caps.burn
+    caps = build_captions(timed_words("grab a coffee and check your mail"), CaptionStyle(auto_emoji=True))
+    assert [e.emoji for e in caps.emoji] == ["☕", "📧"]
+    assert caps.emoji[0].end <= caps.emoji[1].start + 1e-6  # one emoji at a time
+
+    src = drawn_video(tmp_path / "plain.mp4", lambda img, t: None, duration=2.5)
+    video = ingest(app, src)
+    attach_words(app, video, timed_words("grab a coffee now"))
+    opts = RenderOptions(caption_style="emoji", aspect="9:16", **FAST)
+    clip = render_clip(app, new_clip(app, video, 0.0, 2.5), options=opts)
+    path = app.storage.local_path(clip.video_key)
+    img = frame(path, 1.5, saved("emoji-coffee-overlay.png")).astype(int)
+    before = frame(path, 0.3).astype(int)  # "coffee" is said at 0.9 s
+    h, w = img.shape[:2]
+    band = slice(int(h * 0.62), int(h * 0.73))  # above the caption line (its text starts at ~0.73)
+    changed = np.abs(img[band] - before[band]).sum(axis=2) > 120
+    xs = np.nonzero(changed)[1]
+    assert changed.sum() > 3000, changed.sum()  # the cup appeared
+    assert abs(xs.mean() - w / 2) < w * 0.05  # centred
+    r, g, b = (img[band][..., i] for i in range(3))
+    brown = (r > 80) & (r - b > 40) & (r > g) & changed  # the coffee: a colour glyph, not a grey outline
+    assert brown.sum() > 200, brown.sum()

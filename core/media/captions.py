@@ -73,7 +73,11 @@ class CaptionStyle(BaseModel):
     pop_scale: int = Field(125, ge=100, le=250, description="pop: % size a new word starts at")
     emphasis_words: list[str] = Field(default_factory=list, description="words always drawn in emphasis_colour")
     emphasis_colour: str = "#FF4D4D"
-    emoji: dict[str, str] = Field(default_factory=dict, description="word → emoji appended after it")
+    emoji: dict[str, str] = Field(
+        default_factory=dict, description="word → emoji shown above the line while the word's cue is on screen"
+    )
+    auto_emoji: bool = Field(False, description="also pick emoji for keywords from core.media.emoji.KEYWORDS")
+    emoji_size: int = Field(120, ge=16, le=600, description="emoji height, px on a frame whose shorter side is 1080")
 
     @field_validator("primary_colour", "highlight_colour", "outline_colour", "back_colour", "emphasis_colour")
     @classmethod
@@ -273,12 +277,7 @@ def _placement(
         return None
     top, bottom = min(f.top for f in near) * height, max(f.bottom for f in near) * height
     text_h = len(cue.lines) * font_px * LINE_HEIGHT
-    if style.position == "bottom":
-        y0 = height - margin_v - text_h
-    elif style.position == "top":
-        y0 = margin_v
-    else:
-        y0 = (height - text_h) / 2
+    y0 = _text_top(cue, style, height, font_px, margin_v, None)
     if y0 + text_h <= top or y0 >= bottom:
         return None  # clear of the faces already
     below = height - bottom - text_h  # room under the faces for the text
@@ -306,10 +305,39 @@ def _word_text(w: Word, style: CaptionStyle) -> str:
     text = w.text.strip()
     if style.uppercase:
         text = text.upper()
-    key = normalise(w.text)
-    if key in style.emoji:
-        text = f"{text} {style.emoji[key]}"
     return _escape(text)
+
+
+def emoji_of(w: Word, style: CaptionStyle) -> str | None:
+    """The emoji a word brings up: the style's own map first, then the keyword table with ``auto_emoji``."""
+    from core.media.emoji import KEYWORDS
+
+    key = normalise(w.text)
+    return style.emoji.get(key) or (KEYWORDS.get(key) if style.auto_emoji else None)
+
+
+class EmojiShow(BaseModel):
+    """One emoji overlay: shown from ``start`` to ``end`` (s, the burned script's timeline), its top-left corner
+    at ``y`` px, centred horizontally, ``px`` high."""
+
+    emoji: str
+    start: float
+    end: float
+    y: int
+    px: int
+
+
+def _text_top(
+    cue: Cue, style: CaptionStyle, height: int, font_px: float, margin_v: int, moved: tuple[int, int] | None
+) -> float:
+    """The y (px) of the top of a cue's text block."""
+    text_h = len(cue.lines) * font_px * LINE_HEIGHT
+    align, mv = moved if moved else ({"bottom": 2, "middle": 5, "top": 8}[style.position], margin_v)
+    if align == 2:
+        return height - mv - text_h
+    if align == 8:
+        return mv
+    return (height - text_h) / 2
 
 
 def to_ass(
@@ -391,6 +419,31 @@ def to_ass(
     return "\n".join(head + events) + "\n"
 
 
+def emoji_shows(
+    cues: Sequence[Cue], style: CaptionStyle, width: int = 1080, height: int = 1920, faces: Sequence[FaceBand] = ()
+) -> list[EmojiShow]:
+    """The emoji overlays for ``cues``: each from its word's start to the cue's end (or the next emoji's start),
+    above the cue's text (below it when there is no room above)."""
+    k = min(width, height) / 1080
+    font_px, px = style.size * k, round(style.emoji_size * k)
+    margin_v = round(style.margin_v * height / 1920)
+    shows: list[EmojiShow] = []
+    for cue in cues:
+        found = [(w, e) for w in cue.words if (e := emoji_of(w, style))]
+        if not found:
+            continue
+        moved = _placement(cue, style, faces, height, font_px, margin_v) if faces else None
+        top = _text_top(cue, style, height, font_px, margin_v, moved)
+        y = top - px - font_px * 0.15
+        if y < height * 0.03:
+            y = top + len(cue.lines) * font_px * LINE_HEIGHT + font_px * 0.15
+        for i, (w, e) in enumerate(found):
+            end = found[i + 1][0].start if i + 1 < len(found) else cue.end
+            if end - w.start >= 0.05:
+                shows.append(EmojiShow(emoji=e, start=w.start, end=end, y=round(y), px=px))
+    return shows
+
+
 def shift_cues(cues: Sequence[Cue], offset: float) -> list[Cue]:
     """The cues ``offset`` s later (a brand intro plays before the clip)."""
     return [
@@ -414,6 +467,7 @@ class Captions(BaseModel):
     vtt: str
     ass: str
     burn: str
+    emoji: list[EmojiShow] = Field(default_factory=list, description="overlays on the burned script's timeline")
 
 
 def build_captions(
@@ -442,4 +496,5 @@ def build_captions(
         if offset
         else burn
     )
-    return Captions(srt=to_srt(plain), vtt=to_vtt(plain), ass=ass, burn=burn)
+    emoji = emoji_shows(cues, style, width, height, faces) if style.emoji or style.auto_emoji else []
+    return Captions(srt=to_srt(plain), vtt=to_vtt(plain), ass=ass, burn=burn, emoji=emoji)

@@ -150,7 +150,8 @@ class ClipGraph:
             if not path.is_file():
                 raise InputError(f"overlay image {path} (added by a plugin) does not exist")
             args += ["-i", str(path)]
-            graph.append(f"[{v}][{n_inputs}:v]overlay=x={ov.get('x', 0)}:y={ov.get('y', 0)}[vov{i}]")
+            when = f":enable='between(t,{ov['start']:.3f},{ov['end']:.3f})'" if "start" in ov and "end" in ov else ""
+            graph.append(f"[{v}][{n_inputs}:v]overlay=x={ov.get('x', 0)}:y={ov.get('y', 0)}{when}[vov{i}]")
             v = f"vov{i}"
             n_inputs += 1
         tail = [*self.video_filters, "format=yuv420p"]

@@ -29,8 +29,9 @@ from core.logging import get_logger
 from core.media import ffmpeg
 from core.media.audio_scan import audio_levels, normalising_gain, scan_audio
 from core.media.brand import BrandKit, load_brand
-from core.media.captions import FaceBand, build_captions, load_style, resolve_fonts
+from core.media.captions import Captions, FaceBand, build_captions, load_style, resolve_fonts
 from core.media.cuts import Timeline, give_words_time, keep_segments, without_fillers
+from core.media.emoji import rasterise
 from core.media.faces import Keyframe, Sample, crop_path, sample_faces
 from core.media.reframe import faces_on_output, output_size
 from core.media.render_graph import CEILING_DB, ClipGraph, caption_colours
@@ -205,6 +206,17 @@ def _face_keyframes(spec: RenderSpec, timeline: Timeline, timeout: float) -> tup
     return samples, out
 
 
+def _emoji_overlays(captions: Captions, tmp: Path) -> list[dict[str, Any]]:
+    """The captions' emoji as timed image overlays (one PNG per distinct emoji, centred horizontally)."""
+    files: dict[str, Path] = {}
+    out = []
+    for show in captions.emoji:
+        if show.emoji not in files:
+            files[show.emoji] = rasterise(show.emoji, show.px, tmp / f"emoji-{len(files)}.png")
+        out.append({"path": str(files[show.emoji]), "x": "(W-w)/2", "y": show.y, "start": show.start, "end": show.end})
+    return out
+
+
 # ------------------------------------------------------------------------------------------------ render
 
 
@@ -326,6 +338,7 @@ def render_clip(
         (tmp / "captions.vtt").write_text(captions.vtt, encoding="utf-8")
         (tmp / "captions.ass").write_text(captions.ass, encoding="utf-8")
         (tmp / "burn.ass").write_text(captions.burn, encoding="utf-8")
+        overlays = _emoji_overlays(captions, tmp) if options.captions else []
         graph = ClipGraph(
             source=spec.source,
             info=info,
@@ -342,7 +355,7 @@ def render_clip(
             limit=limit,
             denoise=spec.denoise,
             video_filters=list(spec.video_filters),
-            overlays=list(spec.overlays),
+            overlays=[*overlays, *spec.overlays],
             intro=intro,
             outro=outro,
             preset=options.preset,
