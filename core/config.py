@@ -103,6 +103,9 @@ class RenderSettings(Section):
         description="extra libx264 options (key=value:...); the default cuts encoding CPU ~25% for 2-4% larger files",
     )
     crf: int = Field(21, ge=0, le=51, description="libx264 quality (lower = better, bigger)")
+    platform: Literal["tiktok", "shorts", "reels"] | None = Field(
+        None, description="platform preset: aspect, longest clip, UI safe zones, bitrate cap; null = none"
+    )
     ffmpeg_timeout: float = Field(1800, gt=0, description="longest ffmpeg run for one clip, s")
     styles_dir: Path | None = Field(None, description="user caption presets (*.yaml), searched before the built-ins")
     brands_dir: Path | None = Field(None, description="user brand kits (*.yaml), searched before the built-ins")

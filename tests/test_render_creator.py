@@ -125,3 +125,43 @@ def test_colour_emoji_are_drawn_as_images_above_the_caption(app: Clipcast, tmp_p
     r, g, b = (img[band][..., i] for i in range(3))
     brown = (r > 80) & (r - b > 40) & (r > g) & changed  # the coffee: a colour glyph, not a grey outline
     assert brown.sum() > 200, brown.sum()
+
+
+def test_platform_preset_keeps_captions_out_of_the_app_ui(app: Clipcast, tmp_path: Path) -> None:
+    from core.media.cuts import truncate
+    from core.media.platforms import PRESETS
+
+    assert truncate([(0.0, 100.0), (120.0, 300.0)], 180) == [(0.0, 100.0), (120.0, 200.0)]
+    src = drawn_video(tmp_path / "wide.mp4", lambda img, t: None, duration=2.0)
+    video = ingest(app, src)
+    attach_words(app, video, timed_words("this caption is long enough to reach the right"))
+    cid = new_clip(app, video, 0.0, 2.0)
+    clip = render_clip(app, cid, options=RenderOptions(platform="tiktok", **FAST))
+    path = app.storage.local_path(clip.video_key)
+    img = frame(path, 1.0, saved("preset-tiktok.png"))
+    assert img.shape[:2] == (1920, 1080)  # the preset's aspect
+    tiktok = PRESETS["tiktok"]
+    text = np.abs(img.astype(int) - img[5, 5].astype(int)).sum(axis=2) > 150
+    ys, xs = np.nonzero(text)
+    assert len(ys) > 1000
+    assert ys.max() < 1920 - tiktok.safe_bottom  # above the caption/description area
+    assert xs.max() < 1080 - tiktok.safe_right  # left of the like/comment buttons
+    assert ys.min() > 1920 * 0.55  # still low in the frame
+    ass = app.storage.open(clip.ass_key).read().decode()
+    assert f",{tiktok.safe_bottom + 40},1" in ass.split("Style: Default,")[1].splitlines()[0]
+
+
+def test_preset_caps_the_bitrate_and_the_length() -> None:
+    from core.contracts import MediaInfo
+    from core.media.cuts import Timeline
+    from core.media.render_graph import ClipGraph
+
+    info = MediaInfo(duration=400, size_bytes=1, format_name="mp4", width=640, height=360, video_codec="h264")
+    args = ClipGraph(source=Path("x.mp4"), info=info, timeline=Timeline.of([(0, 10)]), maxrate_kbps=8000).build(
+        Path("o.mp4")
+    )
+    assert args[args.index("-maxrate") + 1] == "8000k" and args[args.index("-bufsize") + 1] == "16000k"
+    plain = ClipGraph(source=Path("x.mp4"), info=info, timeline=Timeline.of([(0, 10)])).build(Path("o.mp4"))
+    assert "-maxrate" not in plain
+    assert RenderOptions(platform="reels").resolved(Settings()).aspect == "9:16"
+    assert RenderOptions(platform="reels", aspect="1:1").resolved(Settings()).aspect == "1:1"

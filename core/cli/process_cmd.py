@@ -18,6 +18,7 @@ from core.cli.progress import CliReporter
 from core.contracts import SelectionRequest
 
 STYLE_HELP = "caption preset: karaoke, pop, clean, or one of yours (render.styles_dir)"
+PRESET_HELP = "platform preset: tiktok | shorts | reels (aspect, longest clip, UI safe zones, bitrate)"
 
 #: What the demo video says: short sentences with pauses, so selection and silence removal have work to do.
 DEMO_SCRIPT = [
@@ -36,6 +37,7 @@ def _options(
     brand: str | None,
     remove_silence: bool | None,
     remove_fillers: bool | None,
+    platform: str | None = None,
 ) -> Any:
     """The render flags ``process`` and ``render`` share; unset ones take ``settings.render``'s value."""
     from core.pipeline.render import RenderOptions
@@ -47,6 +49,7 @@ def _options(
         "brand": brand,
         "remove_silence": remove_silence,
         "remove_fillers": remove_fillers,
+        "platform": platform,
     }
     return RenderOptions(**{k: v for k, v in given.items() if v is not None})
 
@@ -106,6 +109,7 @@ def process_command(
     brand: str | None = typer.Option(None, "--brand", help="brand kit name or YAML file"),
     remove_silence: bool | None = typer.Option(None, "--remove-silence/--keep-silence", help="cut pauses"),
     remove_fillers: bool | None = typer.Option(None, "--remove-fillers/--keep-fillers", help="cut um/uh"),
+    platform: str | None = typer.Option(None, "--preset", help=PRESET_HELP),
     output: Path | None = typer.Option(None, "--output", "-o", help="directory for the clips (default: output_dir)"),
     stt: str | None = typer.Option(None, "--stt", help="speech-to-text backend (default: stt.backend)"),
     llm: str | None = typer.Option(None, "--llm", help="clip selector (default: llm.backend)"),
@@ -115,7 +119,7 @@ def process_command(
     """Find the best moments of a video and render them as vertical clips with captions."""
     app = state.app()
     request = selection_request(app.settings, clips, min_seconds, max_seconds, language)
-    options = _options(style, reframe, aspect, brand, remove_silence, remove_fillers)
+    options = _options(style, reframe, aspect, brand, remove_silence, remove_fillers, platform)
     _run_process(app, source, request, options, output, as_json, stt=stt, llm=llm)
 
 
@@ -129,6 +133,7 @@ def render_command(
     end: float | None = typer.Option(None, "--end", help="new end in the source, s"),
     remove_silence: bool | None = typer.Option(None, "--remove-silence/--keep-silence"),
     remove_fillers: bool | None = typer.Option(None, "--remove-fillers/--keep-fillers"),
+    platform: str | None = typer.Option(None, "--preset", help=PRESET_HELP),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="the folder `process` wrote to, or another one (default: the video's folder)"
     ),
@@ -143,7 +148,7 @@ def render_command(
     app = state.app()
     if start is not None or end is not None:
         retrim_clip(app, clip_id, start=start, end=end)
-    options = _options(style, reframe, aspect, brand, remove_silence, remove_fillers)
+    options = _options(style, reframe, aspect, brand, remove_silence, remove_fillers, platform)
     with CliReporter() as bars:
         bars.stage("render")
         clip = render_clip(app, clip_id, options=options, reporter=bars)

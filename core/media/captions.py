@@ -67,6 +67,9 @@ class CaptionStyle(BaseModel):
         420, ge=0, description="px of a 1920-high frame from the top/bottom edge (keeps clear of platform UI)"
     )
     margin_h: int = Field(90, ge=0, description="px from each side")
+    margin_right: int | None = Field(
+        None, ge=0, description="px from the right edge when it differs (platform buttons there); None = margin_h"
+    )
     max_words_per_line: int = Field(4, ge=1, le=20)
     max_chars_per_line: int = Field(22, ge=4, le=80)
     lines: int = Field(1, ge=1, le=3, description="lines per cue")
@@ -373,7 +376,7 @@ def to_ass(
         f"Style: Default,{style.font},{round(style.size * k)},{base},{hi},{ass_colour(style.outline_colour)},"
         f"{ass_colour(style.back_colour)},{-1 if style.bold else 0},0,0,0,100,100,0,0,{border_style},"
         f"{style.outline * k:.1f},{style.shadow * k:.1f},{align},{round(style.margin_h * k)},"
-        f"{round(style.margin_h * k)},{margin_v},1",
+        f"{round((style.margin_h if style.margin_right is None else style.margin_right) * k)},{margin_v},1",
         "",
         "[Events]",
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",

@@ -182,6 +182,18 @@ def _filler_cuts(
     return cuts
 
 
+def truncate(segments: Sequence[Interval], seconds: float) -> list[Interval]:
+    """The first ``seconds`` of kept time (a platform's longest clip)."""
+    out: list[Interval] = []
+    left = seconds
+    for a, b in segments:
+        if left <= 0:
+            break
+        out.append((a, min(b, a + left)))
+        left -= out[-1][1] - a
+    return out
+
+
 @dataclass(frozen=True)
 class Timeline:
     """Source intervals placed one after the other: the clip's output timeline."""

@@ -62,6 +62,7 @@ class ClipGraph:
     preset: str = "veryfast"
     x264_params: str = ""
     crf: int = 21
+    maxrate_kbps: int | None = None  # a platform preset's cap on the CRF output (VBV)
     audio_bitrate: str = "160k"
 
     @property
@@ -72,6 +73,11 @@ class ClipGraph:
     def duration(self) -> float:
         extra = sum(m.duration for _, m in filter(None, (self.intro, self.outro)))
         return self.main_duration + extra
+
+    def _vbv(self) -> list[str]:
+        if not self.maxrate_kbps:
+            return []
+        return ["-maxrate", f"{self.maxrate_kbps}k", "-bufsize", f"{2 * self.maxrate_kbps}k"]
 
     def build(self, output: Path) -> list[str]:
         if not self.info.width or not self.info.height:
@@ -205,6 +211,7 @@ class ClipGraph:
             "-c:v", "libx264", "-profile:v", "high", "-pix_fmt", "yuv420p",
             "-preset", self.preset, "-crf", str(self.crf),
             *(["-x264-params", self.x264_params] if self.x264_params else []),
+            *self._vbv(),
             "-r", str(self.fps), "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-flags", "+cgop",
             "-c:a", "aac", "-aac_coder", "fast", "-b:a", self.audio_bitrate, "-ar", "48000", "-ac", "2",
             "-movflags", "+faststart",

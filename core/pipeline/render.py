@@ -30,9 +30,10 @@ from core.media import ffmpeg
 from core.media.audio_scan import audio_levels, normalising_gain, scan_audio
 from core.media.brand import BrandKit, load_brand
 from core.media.captions import Captions, FaceBand, build_captions, load_style, resolve_fonts
-from core.media.cuts import Timeline, give_words_time, keep_segments, without_fillers
+from core.media.cuts import Timeline, give_words_time, keep_segments, truncate, without_fillers
 from core.media.emoji import rasterise
 from core.media.faces import Keyframe, Sample, crop_path, sample_faces
+from core.media.platforms import PRESETS, Platform, caption_update
 from core.media.reframe import faces_on_output, output_size
 from core.media.render_graph import CEILING_DB, ClipGraph, caption_colours
 from core.progress import Cancelled, NullReporter, Reporter
@@ -74,6 +75,9 @@ class RenderOptions(BaseModel):
     preset: str | None = None
     x264_params: str | None = None
     crf: int | None = Field(None, ge=0, le=51)
+    platform: Platform | None = Field(
+        None, description="tiktok | shorts | reels: aspect, longest length, safe zones, bitrate (core.media.platforms)"
+    )
 
     def resolved(self, settings: Any) -> RenderOptions:
         """Every field filled from ``settings.render`` where unset here: the render code reads the result's
@@ -83,10 +87,12 @@ class RenderOptions(BaseModel):
         for name in (
             "aspect", "reframe", "caption_style", "brand", "remove_silence", "remove_fillers", "fillers",
             "min_silence", "silence_pad", "silence_db", "loudness_lufs", "denoise", "preset", "x264_params",
-            "crf",
+            "crf", "platform",
         ):  # fmt: skip
             if data[name] is None:
                 data[name] = getattr(r, name)
+        if data["platform"] and self.aspect is None:
+            data["aspect"] = PRESETS[data["platform"]].aspect  # an explicit aspect still wins
         return RenderOptions.model_validate(data)
 
 
@@ -151,6 +157,8 @@ def _prepare(
     style_name = explicit_style or (brand.caption_style if brand else None) or options.caption_style
     style = load_style(style_name, settings.render.styles_dir)
     style = style.model_copy(update=caption_colours(brand))
+    if options.platform:
+        style = style.model_copy(update=caption_update(PRESETS[options.platform], style.margin_v, style.margin_h))
     fonts_dir = resolve_fonts(style)
     width, height = output_size(options.aspect)
     spec = RenderSpec(
@@ -315,6 +323,8 @@ def render_clip(
         if scan and spec.loudness_lufs is not None
         else (None, False)
     )
+    if options.platform:
+        segments = truncate(segments, PRESETS[options.platform].max_seconds)
     timeline = Timeline.of(segments)
     shown = without_fillers(prep.words, options.fillers or []) if spec.remove_fillers else prep.words
     out_words = timeline.retime_words(shown)
@@ -361,6 +371,7 @@ def render_clip(
             preset=options.preset,
             x264_params=options.x264_params,
             crf=options.crf,
+            maxrate_kbps=PRESETS[options.platform].maxrate_kbps if options.platform else None,
         )
         mp4 = tmp / "clip.mp4"
         ffmpeg.run(
