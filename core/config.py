@@ -103,6 +103,8 @@ class RenderSettings(Section):
         description="extra libx264 options (key=value:...); the default cuts encoding CPU ~25% for 2-4% larger files",
     )
     crf: int = Field(21, ge=0, le=51, description="libx264 quality (lower = better, bigger)")
+    hook_title: bool = Field(False, description="show the clip's title as a title card (brand colours) at the start")
+    hook_seconds: float = Field(3.0, gt=0, description="how long the title card shows, s")
     platform: Literal["tiktok", "shorts", "reels"] | None = Field(
         None, description="platform preset: aspect, longest clip, UI safe zones, bitrate cap; null = none"
     )

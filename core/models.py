@@ -128,6 +128,11 @@ class Clip(SQLModel, table=True):
     sub_scores: dict[str, float] = _json()
     reason: str = ""
     title: str = ""
+    title_variants: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False, server_default="[]"),
+        description="up to 3 titles to pick from (core.media.hook.pick_title sets `title` to one)",
+    )
     caption: str = Field("", sa_column=Column(Text))
     hashtags: list[str] = _json(list)
     platform_captions: dict[str, str] = _json()

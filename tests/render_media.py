@@ -89,7 +89,7 @@ def attach_words(app, video: models.Video, words: Sequence[Word]) -> None:  # ty
 
 def new_clip(app, video: models.Video, start: float, end: float, **fields) -> int:  # type: ignore[no-untyped-def]
     with app.session() as s:
-        clip = models.Clip(video_id=video.id, start=start, end=end, text="", **fields)
+        clip = models.Clip(video_id=video.id, start=start, end=end, **{"text": "", **fields})
         s.add(clip)
         s.commit()
         s.refresh(clip)

@@ -11,6 +11,7 @@ import pytest
 
 from core.app import Clipcast
 from core.config import Settings
+from core.errors import InputError
 from core.pipeline.ingest import ingest
 from core.pipeline.render import RenderOptions, render_clip
 from tests.render_media import attach_words, draw_face, drawn_video, frame, frames_dir, new_clip, timed_words
@@ -165,3 +166,37 @@ def test_preset_caps_the_bitrate_and_the_length() -> None:
     assert "-maxrate" not in plain
     assert RenderOptions(platform="reels").resolved(Settings()).aspect == "9:16"
     assert RenderOptions(platform="reels", aspect="1:1").resolved(Settings()).aspect == "1:1"
+
+
+def test_hook_title_card_in_brand_colours_and_title_variants(app: Clipcast, tmp_path: Path) -> None:
+    from core.media.hook import derive_variants, pick_title
+
+    text = "Nobody tells you this about editing. It takes minutes, not hours. Here is how."
+    variants = derive_variants("The editing secret", text)
+    assert variants == ["The editing secret", "Nobody tells you this about editing.", "It takes minutes, not hours."]
+    assert len(derive_variants("x " * 80, "")[0]) <= 61  # cut at a word boundary, with an ellipsis
+
+    brands = tmp_path / "brands"
+    brands.mkdir()
+    (brands / "teal.yaml").write_text("accent_colour: '#00B3A4'\n")
+    app.settings.render.brands_dir = brands
+    src = drawn_video(tmp_path / "plain.mp4", lambda img, t: None, duration=4.0)
+    video = ingest(app, src)
+    attach_words(app, video, timed_words("it takes minutes not hours here is how", start=0.5))
+    cid = new_clip(app, video, 0.0, 4.0, title="The editing secret", text=text)
+    opts = RenderOptions(hook_title=True, hook_seconds=2.0, brand="teal", aspect="9:16", **FAST)
+    clip = render_clip(app, cid, options=opts)
+    path = app.storage.local_path(clip.video_key)
+    img = frame(path, 1.0, saved("hook-title.png")).astype(int)
+    h = img.shape[0]
+    teal = (np.abs(img - np.array([0x00, 0xB3, 0xA4])).sum(axis=2) < 60)[: int(h * 0.45)]
+    assert teal.sum() > 20_000, teal.sum()  # the card's box, in the brand's accent colour, in the top part
+    late = frame(path, 3.0).astype(int)
+    assert (np.abs(late - np.array([0x00, 0xB3, 0xA4])).sum(axis=2) < 60)[: int(h * 0.45)].sum() < 500  # gone
+    assert "Hook" not in app.storage.open(clip.ass_key).read().decode()  # the captions file holds captions only
+    # Three variants are stored; picking one makes it the title (and the next render's card).
+    assert clip.title_variants == variants
+    picked = pick_title(app, cid, 2)
+    assert picked.title == variants[1]
+    with pytest.raises(InputError, match="there is no variant 4"):
+        pick_title(app, cid, 4)

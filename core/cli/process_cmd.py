@@ -134,6 +134,8 @@ def render_command(
     remove_silence: bool | None = typer.Option(None, "--remove-silence/--keep-silence"),
     remove_fillers: bool | None = typer.Option(None, "--remove-fillers/--keep-fillers"),
     platform: str | None = typer.Option(None, "--preset", help=PRESET_HELP),
+    hook_title: bool | None = typer.Option(None, "--hook-title/--no-hook-title", help="title card at the start"),
+    title: int | None = typer.Option(None, "--title", min=1, help="use title variant N (clips.json title_variants)"),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="the folder `process` wrote to, or another one (default: the video's folder)"
     ),
@@ -148,7 +150,13 @@ def render_command(
     app = state.app()
     if start is not None or end is not None:
         retrim_clip(app, clip_id, start=start, end=end)
+    if title is not None:
+        from core.media.hook import pick_title
+
+        out.print(f"title: {pick_title(app, clip_id, title).title}")
     options = _options(style, reframe, aspect, brand, remove_silence, remove_fillers, platform)
+    if hook_title is not None:
+        options = options.model_copy(update={"hook_title": hook_title})
     with CliReporter() as bars:
         bars.stage("render")
         clip = render_clip(app, clip_id, options=options, reporter=bars)

@@ -34,6 +34,7 @@ from core.contracts import Word
 from core.errors import InputError
 from core.media import presets
 from core.media.cuts import give_words_time, normalise
+from core.media.hook import HookTitle, wrap_title
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILTIN_STYLES = ROOT / "config" / "styles"
@@ -349,8 +350,10 @@ def to_ass(
     width: int = 1080,
     height: int = 1920,
     faces: Sequence[FaceBand] = (),
+    hook: HookTitle | None = None,
 ) -> str:
-    """An ASS script for libass at ``width``x``height`` (PlayResX/Y), one event per word when animated."""
+    """An ASS script for libass at ``width``x``height`` (PlayResX/Y), one event per word when animated;
+    ``hook``: a title card over the first seconds."""
     k = min(width, height) / 1080
     margin_v = round(style.margin_v * height / 1920)
     align = {"bottom": 2, "middle": 5, "top": 8}[style.position]
@@ -377,10 +380,18 @@ def to_ass(
         f"{ass_colour(style.back_colour)},{-1 if style.bold else 0},0,0,0,100,100,0,0,{border_style},"
         f"{style.outline * k:.1f},{style.shadow * k:.1f},{align},{round(style.margin_h * k)},"
         f"{round((style.margin_h if style.margin_right is None else style.margin_right) * k)},{margin_v},1",
-        "",
-        "[Events]",
-        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
     ]
+    events = []
+    if hook is not None:
+        hook_px = round(style.size * k * 1.1)
+        head.append(
+            f"Style: Hook,{style.font},{hook_px},{ass_colour(hook.text_colour)},{hi},{ass_colour(hook.box_colour)},"
+            f"{ass_colour(hook.box_colour)},-1,0,0,0,100,100,0,0,3,{12 * k:.1f},0,8,{round(style.margin_h * k)},"
+            f"{round(style.margin_h * k)},{round(height * TOP_MARGIN * 1.5)},1"
+        )
+        body = "\\N".join(_escape(line) for line in wrap_title(hook.text.upper() if style.uppercase else hook.text))
+        events.append(f"Dialogue: 1,0:00:00.00,{_ass_time(hook.seconds)},Hook,,0,0,0,,{{\\fad(120,250)}}{body}")
+    head += ["", "[Events]", "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text"]
 
     def colour_of(w: Word) -> str | None:
         return emph if normalise(w.text) in emphasis else None
@@ -401,7 +412,6 @@ def to_ass(
             parts.append(text)
         return " ".join(parts)
 
-    events = []
     for cue in cues:
         words = cue.words
         moved = _placement(cue, style, faces, height, style.size * k, margin_v) if faces else None
@@ -481,23 +491,17 @@ def build_captions(
     *,
     offset: float = 0.0,
     faces: Sequence[FaceBand] = (),
+    hook: HookTitle | None = None,
 ) -> Captions:
     """Captions for words on the clip's output timeline; ``offset`` (s) is the intro played before it.
     SRT/VTT use at most two lines of plain text."""
     words = give_words_time(words)
     cues = group_cues(words, max_words=style.max_words_per_line, max_chars=style.max_chars_per_line, lines=style.lines)
     plain = shift_cues(group_cues(words, max_words=8, max_chars=42, lines=2), offset)
-    burn = to_ass(cues, style, width, height, faces)
-    ass = (
-        to_ass(
-            shift_cues(cues, offset),
-            style,
-            width,
-            height,
-            [f.model_copy(update={"start": f.start + offset, "end": f.end + offset}) for f in faces],
-        )
-        if offset
-        else burn
-    )
+    burn = to_ass(cues, style, width, height, faces, hook)
+    # The file beside the video holds the captions only (the title card is part of the picture), on the
+    # whole video's timeline.
+    shifted_faces = [f.model_copy(update={"start": f.start + offset, "end": f.end + offset}) for f in faces]
+    ass = to_ass(shift_cues(cues, offset), style, width, height, shifted_faces) if offset or hook else burn
     emoji = emoji_shows(cues, style, width, height, faces) if style.emoji or style.auto_emoji else []
     return Captions(srt=to_srt(plain), vtt=to_vtt(plain), ass=ass, burn=burn, emoji=emoji)

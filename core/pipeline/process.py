@@ -90,6 +90,7 @@ def clip_entry(clip: models.Clip, files: dict[str, str] | None = None) -> dict[s
         "sub_scores": clip.sub_scores,
         "reason": clip.reason,
         "title": clip.title,
+        "title_variants": clip.title_variants,
         "caption": clip.caption,
         "hashtags": clip.hashtags,
         "platform_captions": clip.platform_captions,

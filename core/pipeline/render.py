@@ -33,6 +33,7 @@ from core.media.captions import Captions, FaceBand, build_captions, load_style, 
 from core.media.cuts import Timeline, give_words_time, keep_segments, truncate, without_fillers
 from core.media.emoji import rasterise
 from core.media.faces import Keyframe, Sample, crop_path, sample_faces
+from core.media.hook import HookTitle, derive_variants
 from core.media.platforms import PRESETS, Platform, caption_update
 from core.media.reframe import faces_on_output, output_size
 from core.media.render_graph import CEILING_DB, ClipGraph, caption_colours
@@ -75,6 +76,8 @@ class RenderOptions(BaseModel):
     preset: str | None = None
     x264_params: str | None = None
     crf: int | None = Field(None, ge=0, le=51)
+    hook_title: bool | None = Field(None, description="the clip's title as a title card over its first seconds")
+    hook_seconds: float | None = Field(None, gt=0, description="how long the title card shows, s")
     platform: Platform | None = Field(
         None, description="tiktok | shorts | reels: aspect, longest length, safe zones, bitrate (core.media.platforms)"
     )
@@ -87,7 +90,7 @@ class RenderOptions(BaseModel):
         for name in (
             "aspect", "reframe", "caption_style", "brand", "remove_silence", "remove_fillers", "fillers",
             "min_silence", "silence_pad", "silence_db", "loudness_lufs", "denoise", "preset", "x264_params",
-            "crf", "platform",
+            "crf", "platform", "hook_title", "hook_seconds",
         ):  # fmt: skip
             if data[name] is None:
                 data[name] = getattr(r, name)
@@ -187,6 +190,7 @@ def _prepare(
         "brand_files": [_file_fingerprint(p) for p in (brand.logo, brand.intro, brand.outro)] if brand else None,
         "words": [w.model_dump() for w in words],
         "text": clip.text,
+        "title": clip.title if options.hook_title else None,
     }
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()
     return _Prepared(
@@ -212,6 +216,15 @@ def _face_keyframes(spec: RenderSpec, timeline: Timeline, timeout: float) -> tup
         else:
             out.append(Keyframe(t, k.cx, k.cy, k.cut))
     return samples, out
+
+
+def _hook(clip: models.Clip, prep: _Prepared, options: RenderOptions, duration: float) -> HookTitle | None:
+    """The title card, in the brand's accent colour (the style's highlight colour without a brand)."""
+    if not options.hook_title or not clip.title.strip():
+        return None
+    box = prep.brand.accent_colour if prep.brand else prep.style.highlight_colour
+    seconds = min(float(options.hook_seconds or 3.0), duration)
+    return HookTitle(text=clip.title, seconds=seconds, box_colour=box, text_colour=prep.style.outline_colour)
 
 
 def _emoji_overlays(captions: Captions, tmp: Path) -> list[dict[str, Any]]:
@@ -339,7 +352,13 @@ def render_clip(
     intro = (brand.intro, ffmpeg.probe(brand.intro)) if brand and brand.intro else None
     outro = (brand.outro, ffmpeg.probe(brand.outro)) if brand and brand.outro else None
     captions = build_captions(
-        out_words, prep.style, spec.width, spec.height, offset=intro[1].duration if intro else 0.0, faces=faces
+        out_words,
+        prep.style,
+        spec.width,
+        spec.height,
+        offset=intro[1].duration if intro else 0.0,
+        faces=faces,
+        hook=_hook(clip, prep, options, timeline.duration),
     )
 
     tmp = Path(tempfile.mkdtemp(prefix="clipcast-render-"))
@@ -400,6 +419,8 @@ def render_clip(
         for k, v in keys.items():
             setattr(row, k, v)
         row.render_hash = prep.render_hash
+        if not row.title_variants:  # selection wrote none: offer the title and the clip's first sentences
+            row.title_variants = derive_variants(row.title, row.text)
         row.render_options = options.model_dump(mode="json")
         row.rendered_duration = duration
         row.rendered_at = models.utcnow()

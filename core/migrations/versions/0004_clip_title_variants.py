@@ -1,0 +1,26 @@
+"""clip title variants: up to three titles stored for the user to pick from
+
+Revision ID: 0004
+Revises: 0001
+Create Date: 2026-12-01 12:50:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("clip", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("title_variants", sa.JSON(), nullable=False, server_default="[]"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("clip", schema=None) as batch_op:
+        batch_op.drop_column("title_variants")
