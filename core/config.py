@@ -103,6 +103,9 @@ class RenderSettings(Section):
         description="extra libx264 options (key=value:...); the default cuts encoding CPU ~25% for 2-4% larger files",
     )
     crf: int = Field(21, ge=0, le=51, description="libx264 quality (lower = better, bigger)")
+    music: str | None = Field(None, description="default music bed: a track name in music_dir; null = none")
+    music_db: float = Field(-20.0, ge=-60, le=0, description="music track gain before ducking under speech, dB")
+    music_dir: Path | None = Field(None, description="folder of music tracks that renders may name (admin-set)")
     hook_title: bool = Field(False, description="show the clip's title as a title card (brand colours) at the start")
     hook_seconds: float = Field(3.0, gt=0, description="how long the title card shows, s")
     platform: Literal["tiktok", "shorts", "reels"] | None = Field(

@@ -12,6 +12,7 @@ import pytest
 from core.app import Clipcast
 from core.config import Settings
 from core.errors import InputError
+from core.media import ffmpeg as ff
 from core.pipeline.ingest import ingest
 from core.pipeline.render import RenderOptions, render_clip
 from tests.render_media import attach_words, draw_face, drawn_video, frame, frames_dir, new_clip, timed_words
@@ -200,3 +201,97 @@ def test_hook_title_card_in_brand_colours_and_title_variants(app: Clipcast, tmp_
     assert picked.title == variants[1]
     with pytest.raises(InputError, match="there is no variant 4"):
         pick_title(app, cid, 4)
+
+
+def _lufs(path: Path) -> float:
+    import re
+    import subprocess
+
+    res = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+    )
+    return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", res.stderr)[-1])
+
+
+def _tone_level(path: Path, f: float, spans: list[tuple[float, float]]) -> list[float]:
+    """Amplitude of the ``f`` Hz tone in each (start, end) span of the file's audio."""
+    import subprocess
+
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-ac", "1", "-ar", "16000", "-f", "f32le", "pipe:1"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    a = np.frombuffer(raw, np.float32)
+    out = []
+    for s, e in spans:
+        seg = a[int(s * 16000) : int(e * 16000)]
+        spec = np.abs(np.fft.rfft(seg * np.hanning(len(seg)))) / len(seg)
+        freqs = np.fft.rfftfreq(len(seg), 1 / 16000)
+        out.append(float(spec[np.abs(freqs - f) < 15].max()))
+    return out
+
+
+@pytest.mark.slow
+def test_music_bed_loops_ducks_under_speech_and_keeps_loudness(app: Clipcast, tmp_path: Path) -> None:
+    import subprocess
+
+    from core.media.synth import talk_video
+
+    music_dir = tmp_path / "music"
+    music_dir.mkdir()
+    # A 2 s "track": a steady 5 kHz tone (where the espeak voice has little energy), looped to the clip.
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=f=5000:d=2", "-af", "volume=-12dB", "-c:a", "aac",
+         str(music_dir / "calm tone.m4a")],
+        check=True,
+    )  # fmt: skip
+    app.settings.render.music_dir = music_dir
+    # speech 0-~2.1 s, a 2.5 s pause, speech again
+    src = talk_video(["This is the first part of the talk.", "And here is the second part."], tmp_path / "t.mp4",
+                     pause=2.5, size="320x180")  # fmt: skip
+    video = ingest(app, src)
+    cid = new_clip(app, video, 0.0, ff.probe(src).duration)
+    base = {"preset": "ultrafast", "remove_silence": False, "aspect": "1:1"}
+    with pytest.raises(InputError, match="not a track name"):
+        render_clip(app, cid, options=RenderOptions(music="../calm tone.m4a", **base))
+    with pytest.raises(InputError, match=r"no track 'loud'.*calm tone.m4a"):
+        render_clip(app, cid, options=RenderOptions(music="loud", **base))
+    plain = _lufs(app.storage.local_path(render_clip(app, cid, options=RenderOptions(**base)).video_key))
+    clip = render_clip(app, cid, options=RenderOptions(music="calm tone", **base))
+    path = app.storage.local_path(clip.video_key)
+    lufs = _lufs(path)
+    # The bed does not push the clip off the level the voice alone gets (espeak's peaky voice reaches about
+    # -16 LUFS under the -1.5 dBFS limiter; real speech reaches -14, see test_render.py).
+    assert lufs == pytest.approx(plain, abs=1.0), (lufs, plain)
+    (pause,) = _tone_level(path, 5000, [(2.6, 4.0)])
+    assert pause > 0.0005  # the track plays in the pause, looped past its 2 s (0.0008 = -12 dB tone at -20 dB)
+    print(f"music bed: {lufs:.1f} LUFS (voice alone {plain:.1f}); tone in the pause {pause:.4f}")
+
+
+def test_music_ducks_under_the_voice(tmp_path: Path) -> None:
+    """The ducking filter on a known key: a 300 Hz "voice" at about a -14 LUFS voice's level (-17 dBFS RMS) on
+    for 2 s, off for 2 s, over a 5 kHz track."""
+    import subprocess
+
+    from core.media.music import music_filters
+
+    graph = ";".join(
+        [
+            "[0:a]aformat=sample_fmts=fltp:channel_layouts=stereo,asplit=2[voice][key]",
+            *music_filters("1:a", "key", "bed", duration=4.0, level_db=-6.0, fade=0.01),
+            "[voice][bed]amix=inputs=2:duration=first:normalize=0[out]",
+        ]
+    )
+    voice = "sine=f=300:d=4,volume='if(lt(t,2),0.2,0)':eval=frame"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", voice, "-f", "lavfi", "-i", "sine=f=5000:d=4",
+         "-filter_complex", graph, "-map", "[out]", "-ar", "16000", str(tmp_path / "mix.wav")],
+        check=True,
+    )  # fmt: skip
+    during, after = _tone_level(tmp_path / "mix.wav", 5000, [(0.5, 1.9), (2.6, 3.9)])
+    ratio_db = 20 * np.log10(after / during)
+    print(f"ducking: music {ratio_db:.1f} dB lower under the voice")
+    assert ratio_db > 6, ratio_db

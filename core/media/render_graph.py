@@ -21,6 +21,7 @@ from core.errors import InputError
 from core.media.brand import BrandKit
 from core.media.cuts import Timeline
 from core.media.faces import Keyframe
+from core.media.music import music_filters
 from core.media.reframe import reframe_filter
 
 #: Highest sample level after loudness normalisation, dBFS (the platforms ask for -1 to -2 dBTP).
@@ -55,6 +56,8 @@ class ClipGraph:
     gain_db: float | None = None  # loudness normalisation measured beforehand (audio_scan.normalising_gain)
     limit: bool = False  # a sample-peak limiter at CEILING_DB after the gain
     denoise: bool = False
+    music: Path | None = None  # a track to loop under the speech, ducked (core.media.music)
+    music_db: float = -20.0
     video_filters: list[str] = field(default_factory=list)
     overlays: list[dict[str, Any]] = field(default_factory=list)
     intro: tuple[Path, MediaInfo] | None = None
@@ -168,7 +171,21 @@ class ClipGraph:
             audio.append("afftdn=nf=-25")
         if self.gain_db:
             audio.append(f"volume={self.gain_db:.2f}dB")
-        if self.limit:
+        a_in = "acut"
+        if self.music is not None:
+            # The voice (at its corrected level) keys the ducking, then the ducked track joins it before the
+            # limiter, so the sum keeps the ceiling.
+            args += ["-stream_loop", "-1", "-i", str(self.music)]
+            voice = ",".join(audio) or "anull"
+            graph.append(f"[acut]{voice},asplit=2[avoice][akey]")
+            graph += music_filters(f"{n_inputs}:a", "akey", "abed", duration=self.main_duration, level_db=self.music_db)
+            graph.append("[avoice][abed]amix=inputs=2:duration=first:normalize=0[amixed]")
+            n_inputs += 1
+            a_in, audio = "amixed", []
+            limit = True
+        else:
+            limit = self.limit
+        if limit:
             audio.append(f"alimiter=limit={10 ** (CEILING_DB / 20):.4f}:level=0:latency=1")
         # asetpts: audio filters after a concat can emit timestamps that make the muxer stop the audio early
         # (seen with loudnorm on ffmpeg 5.1): re-stamp by sample count, exact because the audio is continuous.
@@ -177,7 +194,7 @@ class ClipGraph:
             "asetpts=N/SR/TB",
             "aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo",
         ]
-        graph.append(f"[acut]{','.join(audio)}[amain]")
+        graph.append(f"[{a_in}]{','.join(audio)}[amain]")
 
         v_out, a_out = "vmain", "amain"
         if self.intro or self.outro:

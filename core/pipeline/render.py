@@ -34,6 +34,7 @@ from core.media.cuts import Timeline, give_words_time, keep_segments, truncate, 
 from core.media.emoji import rasterise
 from core.media.faces import Keyframe, Sample, crop_path, sample_faces
 from core.media.hook import HookTitle, derive_variants
+from core.media.music import resolve_track
 from core.media.platforms import PRESETS, Platform, caption_update
 from core.media.reframe import faces_on_output, output_size
 from core.media.render_graph import CEILING_DB, ClipGraph, caption_colours
@@ -76,6 +77,8 @@ class RenderOptions(BaseModel):
     preset: str | None = None
     x264_params: str | None = None
     crf: int | None = Field(None, ge=0, le=51)
+    music: str | None = Field(None, description="a track name in render.music_dir (a name, never a path)")
+    music_db: float | None = Field(None, ge=-60, le=0, description="the track's gain before ducking, dB")
     hook_title: bool | None = Field(None, description="the clip's title as a title card over its first seconds")
     hook_seconds: float | None = Field(None, gt=0, description="how long the title card shows, s")
     platform: Platform | None = Field(
@@ -90,7 +93,7 @@ class RenderOptions(BaseModel):
         for name in (
             "aspect", "reframe", "caption_style", "brand", "remove_silence", "remove_fillers", "fillers",
             "min_silence", "silence_pad", "silence_db", "loudness_lufs", "denoise", "preset", "x264_params",
-            "crf", "platform", "hook_title", "hook_seconds",
+            "crf", "platform", "hook_title", "hook_seconds", "music", "music_db",
         ):  # fmt: skip
             if data[name] is None:
                 data[name] = getattr(r, name)
@@ -139,6 +142,7 @@ class _Prepared(BaseModel):
     style: Any
     fonts_dir: Path
     brand: BrandKit | None
+    music: Path | None
     words: list[Word]
     render_hash: str
 
@@ -180,6 +184,9 @@ def _prepare(
     )
     app.plugins.hook.adjust_render(spec=spec, clip=clip)
     words = give_words_time(_words_in(transcript_words(app, video), spec.start, spec.end))
+    music = (
+        resolve_track(options.music, settings.render.music_dir) if options.music else (brand.music if brand else None)
+    )
     fingerprint = {
         "v": RENDER_VERSION,
         "video": video.sha256 or video.source,
@@ -188,13 +195,21 @@ def _prepare(
         "style": style.model_dump(mode="json"),
         "brand": brand.model_dump(mode="json") if brand else None,
         "brand_files": [_file_fingerprint(p) for p in (brand.logo, brand.intro, brand.outro)] if brand else None,
+        "music": _file_fingerprint(music),
         "words": [w.model_dump() for w in words],
         "text": clip.text,
         "title": clip.title if options.hook_title else None,
     }
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()
     return _Prepared(
-        spec=spec, options=options, style=style, fonts_dir=fonts_dir, brand=brand, words=words, render_hash=digest
+        spec=spec,
+        options=options,
+        style=style,
+        fonts_dir=fonts_dir,
+        brand=brand,
+        music=music,
+        words=words,
+        render_hash=digest,
     )
 
 
@@ -383,6 +398,8 @@ def render_clip(
             gain_db=gain_db,
             limit=limit,
             denoise=spec.denoise,
+            music=prep.music,
+            music_db=options.music_db,
             video_filters=list(spec.video_filters),
             overlays=[*overlays, *spec.overlays],
             intro=intro,
