@@ -145,6 +145,8 @@ class Clip(SQLModel, table=True):
     srt_key: str | None = None
     vtt_key: str | None = None
     ass_key: str | None = None
+    fcpxml_key: str | None = Field(None, description="the cut list as FCPXML (render option export_edit)")
+    edl_key: str | None = Field(None, description="the cut list as a CMX 3600 EDL (render option export_edit)")
     rendered_duration: float | None = None
     rendered_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)

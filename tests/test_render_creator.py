@@ -295,3 +295,42 @@ def test_music_ducks_under_the_voice(tmp_path: Path) -> None:
     ratio_db = 20 * np.log10(after / during)
     print(f"ducking: music {ratio_db:.1f} dB lower under the voice")
     assert ratio_db > 6, ratio_db
+
+
+def test_edit_exports_as_fcpxml_and_edl_beside_the_clip(app: Clipcast, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from core.pipeline.process import export_clip
+
+    def paint(img: np.ndarray, t: float) -> None:
+        img[:, : int(40 + t * 100)] = (200, 60, 60)  # a bar that grows: each frame tells its source time
+
+    sound = "sine=f=300,volume='if(lt(t,1.6)+between(t,3.6,4.3),0.3,0)':eval=frame"  # quiet in the pause
+    src = drawn_video(tmp_path / "bar.mp4", paint, duration=5.0, audio=sound)
+    video = ingest(app, src)
+    # words with a pause between: silence removal cuts about 1.7-3.5 s
+    words = timed_words("one two three four", start=0.2) + timed_words("five six", start=3.6)
+    attach_words(app, video, words)
+    opts = RenderOptions(export_edit=True, remove_silence=True, preset="ultrafast", normalize_loudness=False)
+    clip = render_clip(app, new_clip(app, video, 0.0, 5.0, title="Bar & cut"), options=opts)
+    assert clip.fcpxml_key and clip.edl_key
+    root = ET.fromstring(app.storage.open(clip.fcpxml_key).read())
+    pieces = root.findall(".//spine/asset-clip")
+    assert len(pieces) == 2
+
+    def secs(v: str) -> float:
+        n, d = v.rstrip("s").split("/") if "/" in v else (v.rstrip("s"), "1")
+        return int(n) / int(d)
+
+    total = sum(secs(p.get("duration", "0")) for p in pieces)
+    assert total == pytest.approx(clip.rendered_duration, abs=0.1)
+    assert secs(pieces[1].get("start", "")) > 3.0  # the second piece starts after the cut pause
+    assert secs(pieces[1].get("offset", "")) == pytest.approx(secs(pieces[0].get("duration", "")))
+    assert root.find(".//media-rep").get("src", "").startswith("file://")
+    edl = app.storage.open(clip.edl_key).read().decode()
+    events = [line for line in edl.splitlines() if line[:3].isdigit()]
+    assert len(events) == 2 and events[0].split()[4] == "00:00:00:00"  # first piece from the source start
+    assert events[1].split()[6] == events[0].split()[7]  # record times are back to back
+    files = export_clip(app, clip, tmp_path / "out", "clip-01")
+    assert {"fcpxml", "edl"} <= set(files) and (tmp_path / "out" / "clip-01.edl").is_file()
+    frame(app.storage.local_path(clip.video_key), secs(pieces[1].get("offset", "")) + 0.1, saved("edit-after-cut.png"))

@@ -31,6 +31,7 @@ from core.media.audio_scan import audio_levels, normalising_gain, scan_audio
 from core.media.brand import BrandKit, load_brand
 from core.media.captions import Captions, FaceBand, build_captions, load_style, resolve_fonts
 from core.media.cuts import Timeline, give_words_time, keep_segments, truncate, without_fillers
+from core.media.edit_export import to_edl, to_fcpxml
 from core.media.emoji import rasterise
 from core.media.faces import Keyframe, Sample, crop_path, sample_faces
 from core.media.hook import HookTitle, derive_variants
@@ -52,7 +53,11 @@ OUTPUTS = {
     "srt_key": ("captions.srt", "application/x-subrip"),
     "vtt_key": ("captions.vtt", "text/vtt"),
     "ass_key": ("captions.ass", "text/x-ssa"),
+    "fcpxml_key": ("edit.fcpxml", "application/xml"),  # only with export_edit
+    "edl_key": ("edit.edl", "text/plain"),  # only with export_edit
 }
+#: Outputs written only when an option asks for them (their key is None otherwise).
+EDIT_OUTPUTS = ("fcpxml_key", "edl_key")
 
 
 class RenderOptions(BaseModel):
@@ -77,6 +82,7 @@ class RenderOptions(BaseModel):
     preset: str | None = None
     x264_params: str | None = None
     crf: int | None = Field(None, ge=0, le=51)
+    export_edit: bool | None = Field(None, description="also write the cut list as FCPXML and a CMX 3600 EDL")
     music: str | None = Field(None, description="a track name in render.music_dir (a name, never a path)")
     music_db: float | None = Field(None, ge=-60, le=0, description="the track's gain before ducking, dB")
     hook_title: bool | None = Field(None, description="the clip's title as a title card over its first seconds")
@@ -93,7 +99,7 @@ class RenderOptions(BaseModel):
         for name in (
             "aspect", "reframe", "caption_style", "brand", "remove_silence", "remove_fillers", "fillers",
             "min_silence", "silence_pad", "silence_db", "loudness_lufs", "denoise", "preset", "x264_params",
-            "crf", "platform", "hook_title", "hook_seconds", "music", "music_db",
+            "crf", "platform", "hook_title", "hook_seconds", "music", "music_db", "export_edit",
         ):  # fmt: skip
             if data[name] is None:
                 data[name] = getattr(r, name)
@@ -213,9 +219,11 @@ def _prepare(
     )
 
 
-def _keys(clip: models.Clip, digest: str) -> dict[str, str]:
+def _keys(clip: models.Clip, digest: str, edit: bool = False) -> dict[str, str | None]:
     base = f"renders/{clip.video_id}/{clip.id}-{digest[:12]}"
-    return {field: f"{base}/{name}" for field, (name, _) in OUTPUTS.items()}
+    return {
+        field: None if field in EDIT_OUTPUTS and not edit else f"{base}/{name}" for field, (name, _) in OUTPUTS.items()
+    }
 
 
 def _face_keyframes(spec: RenderSpec, timeline: Timeline, timeout: float) -> tuple[list[Sample], list[Keyframe]]:
@@ -231,6 +239,18 @@ def _face_keyframes(spec: RenderSpec, timeline: Timeline, timeout: float) -> tup
         else:
             out.append(Keyframe(t, k.cx, k.cy, k.cut))
     return samples, out
+
+
+def _write_edit(tmp: Path, timeline: Timeline, spec: RenderSpec, info: Any, name: str) -> None:
+    """The cut list as ``edit.fcpxml`` and ``edit.edl`` (core.media.edit_export), at the source's frame rate."""
+    fps = max(1, round(info.fps or spec.fps))
+    w, h = info.display_size
+    segments = list(timeline.segments)
+    (tmp / "edit.fcpxml").write_text(
+        to_fcpxml(segments, spec.source, fps=fps, width=w, height=h, duration=info.duration, name=name),
+        encoding="utf-8",
+    )
+    (tmp / "edit.edl").write_text(to_edl(segments, spec.source, fps=fps, name=name), encoding="utf-8")
 
 
 def _hook(clip: models.Clip, prep: _Prepared, options: RenderOptions, duration: float) -> HookTitle | None:
@@ -303,9 +323,9 @@ def render_clip(
         s.expunge_all()
     prep = _prepare(app, clip, video, options, explicit_style)
     spec = prep.spec
-    keys = _keys(clip, prep.render_hash)
+    keys = _keys(clip, prep.render_hash, bool(options.export_edit))
     if clip.render_hash == prep.render_hash and all(
-        getattr(clip, k) == v and app.storage.exists(v) for k, v in keys.items()
+        getattr(clip, k) == v and (v is None or app.storage.exists(v)) for k, v in keys.items()
     ):
         log.info("render up to date", clip_id=clip_id)
         reporter.progress(100.0, "up to date")
@@ -423,8 +443,11 @@ def render_clip(
             timeout=120,
             what="thumbnail",
         )
+        if options.export_edit:
+            _write_edit(tmp, timeline, spec, info, clip.title or f"clip {clip_id}")
         for field, (name, ctype) in OUTPUTS.items():
-            app.storage.put_file(keys[field], tmp / name, ctype)
+            if (key := keys[field]) is not None:
+                app.storage.put_file(key, tmp / name, ctype)
         duration = ffmpeg.probe(mp4).duration
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""clip title variants: up to three titles stored for the user to pick from
+"""clip title variants (up to three titles for the user to pick from) and the edit export's files
 
 Revision ID: 0004
 Revises: 0001
@@ -8,6 +8,7 @@ Create Date: 2026-12-01 12:50:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 revision: str = "0004"
@@ -19,8 +20,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("clip", schema=None) as batch_op:
         batch_op.add_column(sa.Column("title_variants", sa.JSON(), nullable=False, server_default="[]"))
+        batch_op.add_column(sa.Column("fcpxml_key", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+        batch_op.add_column(sa.Column("edl_key", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("clip", schema=None) as batch_op:
+        batch_op.drop_column("edl_key")
+        batch_op.drop_column("fcpxml_key")
         batch_op.drop_column("title_variants")
