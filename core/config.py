@@ -103,6 +103,10 @@ class RenderSettings(Section):
         description="extra libx264 options (key=value:...); the default cuts encoding CPU ~25% for 2-4% larger files",
     )
     crf: int = Field(21, ge=0, le=51, description="libx264 quality (lower = better, bigger)")
+    translate: list[str] = Field(
+        default_factory=list, description="language codes of extra, LLM-translated SRT/VTT captions (needs llm)"
+    )
+    translate_burn: str | None = Field(None, description="burn this translated language instead of the original")
     export_edit: bool = Field(False, description="also write each clip's cut list as FCPXML and an EDL beside it")
     music: str | None = Field(None, description="default music bed: a track name in music_dir; null = none")
     music_db: float = Field(-20.0, ge=-60, le=0, description="music track gain before ducking under speech, dB")

@@ -147,6 +147,11 @@ class Clip(SQLModel, table=True):
     ass_key: str | None = None
     fcpxml_key: str | None = Field(None, description="the cut list as FCPXML (render option export_edit)")
     edl_key: str | None = Field(None, description="the cut list as a CMX 3600 EDL (render option export_edit)")
+    caption_tracks: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        sa_column=Column(JSON, nullable=False, server_default="{}"),
+        description="translated captions: language → {srt, vtt} storage keys (render option translate)",
+    )
     rendered_duration: float | None = None
     rendered_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)

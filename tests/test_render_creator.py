@@ -334,3 +334,57 @@ def test_edit_exports_as_fcpxml_and_edl_beside_the_clip(app: Clipcast, tmp_path:
     files = export_clip(app, clip, tmp_path / "out", "clip-01")
     assert {"fcpxml", "edl"} <= set(files) and (tmp_path / "out" / "clip-01.edl").is_file()
     frame(app.storage.local_path(clip.video_key), secs(pieces[1].get("offset", "")) + 0.1, saved("edit-after-cut.png"))
+
+
+GERMAN = {"good": "gut", "morning": "Morgen", "everyone": "alle", "welcome": "willkommen", "back": "zurück"}
+
+
+def _fake_translator(body: dict) -> str:  # type: ignore[type-arg]
+    """The fake model translates word by word from a small table (the contract: one line per numbered line)."""
+    import json
+    import re
+
+    from tests.fakes.openai_responses import FakeOpenAI
+
+    prompt = FakeOpenAI.prompt_of(body)
+    lines = re.findall(r"^\d+: (.*)$", prompt, re.M)
+    out = [" ".join(GERMAN.get(w.strip(".,").lower(), w) for w in line.split()) for line in lines]
+    return json.dumps({"lines": out})
+
+
+def test_translated_captions_as_extra_files_and_burned_in(tmp_path: Path) -> None:
+    from core.config import BackendSection
+    from core.media.captions import parse_srt
+    from core.pipeline.process import export_clip
+    from tests.fakes.openai_responses import FakeOpenAI
+
+    with FakeOpenAI(_fake_translator) as fake:
+        llm = BackendSection(
+            backend="openai", openai={"api_key": "sk-test", "base_url": fake.base_url, "max_retries": 0, "timeout": 10}
+        )
+        app = Clipcast(Settings(data_dir=tmp_path / "data", llm=llm))
+        src = drawn_video(tmp_path / "plain.mp4", lambda img, t: None, duration=3.0)
+        video = ingest(app, src)
+        attach_words(app, video, timed_words("good morning everyone. welcome back"))
+        cid = new_clip(app, video, 0.0, 3.0)
+        opts = RenderOptions(translate=["de"], translate_burn="de", aspect="9:16", **FAST)
+        clip = render_clip(app, cid, options=opts)
+        assert len(fake.requests) == 1 and FakeOpenAI.schema_name(fake.requests[0]) == "CueTranslation"
+    original = parse_srt(app.storage.open(clip.srt_key).read().decode())
+    german = parse_srt(app.storage.open(clip.caption_tracks["de"]["srt"]).read().decode())
+    assert [c[2] for c in german] == ["gut Morgen alle", "willkommen zurück"]
+    assert [c[:2] for c in german] == [c[:2] for c in original]  # same times
+    assert app.storage.open(clip.caption_tracks["de"]["vtt"]).read().decode().startswith("WEBVTT")
+    files = export_clip(app, clip, tmp_path / "out", "clip-01")
+    assert files["srt.de"] == "clip-01.de.srt" and (tmp_path / "out" / "clip-01.de.vtt").is_file()
+    img = frame(app.storage.local_path(clip.video_key), 0.6, saved("translated-burned.png"))
+    assert (np.abs(img.astype(int) - img[5, 5].astype(int)).sum(axis=2) > 150)[1200:1600].sum() > 1000
+
+    # The offline heuristic selector cannot translate: a clear error, nothing rendered half.
+    app2 = Clipcast(Settings(data_dir=tmp_path / "data2"))
+    video2 = ingest(app2, src)
+    attach_words(app2, video2, timed_words("good morning"))
+    with pytest.raises(InputError, match="translated captions need an LLM backend"):
+        render_clip(app2, new_clip(app2, video2, 0.0, 2.0), options=RenderOptions(translate=["de"], **FAST))
+    with pytest.raises(InputError, match="not a language code"):
+        render_clip(app2, new_clip(app2, video2, 0.0, 2.0), options=RenderOptions(translate=["../x"], **FAST))

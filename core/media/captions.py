@@ -481,6 +481,7 @@ class Captions(BaseModel):
     ass: str
     burn: str
     emoji: list[EmojiShow] = Field(default_factory=list, description="overlays on the burned script's timeline")
+    plain: list[Cue] = Field(default_factory=list, description="the SRT/VTT cues on the clip's own timeline")
 
 
 def build_captions(
@@ -497,11 +498,12 @@ def build_captions(
     SRT/VTT use at most two lines of plain text."""
     words = give_words_time(words)
     cues = group_cues(words, max_words=style.max_words_per_line, max_chars=style.max_chars_per_line, lines=style.lines)
-    plain = shift_cues(group_cues(words, max_words=8, max_chars=42, lines=2), offset)
+    plain_cues = group_cues(words, max_words=8, max_chars=42, lines=2)
+    plain = shift_cues(plain_cues, offset)
     burn = to_ass(cues, style, width, height, faces, hook)
     # The file beside the video holds the captions only (the title card is part of the picture), on the
     # whole video's timeline.
     shifted_faces = [f.model_copy(update={"start": f.start + offset, "end": f.end + offset}) for f in faces]
     ass = to_ass(shift_cues(cues, offset), style, width, height, shifted_faces) if offset or hook else burn
     emoji = emoji_shows(cues, style, width, height, faces) if style.emoji or style.auto_emoji else []
-    return Captions(srt=to_srt(plain), vtt=to_vtt(plain), ass=ass, burn=burn, emoji=emoji)
+    return Captions(srt=to_srt(plain), vtt=to_vtt(plain), ass=ass, burn=burn, emoji=emoji, plain=plain_cues)

@@ -111,6 +111,11 @@ def export_clip(app: Any, clip: models.Clip, output_dir: Path, stem: str) -> dic
             dest = output_dir / f"{stem}.{ext}"
             app.storage.download(key, dest)
             files[key_field.removesuffix("_key")] = dest.name
+    for lang, track in (clip.caption_tracks or {}).items():  # translated captions: clip-01.de.srt ...
+        for ext, key in track.items():
+            dest = output_dir / f"{stem}.{lang}.{ext}"
+            app.storage.download(key, dest)
+            files[f"{ext}.{lang}"] = dest.name
     return files
 
 

@@ -29,7 +29,17 @@ from core.logging import get_logger
 from core.media import ffmpeg
 from core.media.audio_scan import audio_levels, normalising_gain, scan_audio
 from core.media.brand import BrandKit, load_brand
-from core.media.captions import Captions, FaceBand, build_captions, load_style, resolve_fonts
+from core.media.captions import (
+    Captions,
+    FaceBand,
+    build_captions,
+    load_style,
+    resolve_fonts,
+    shift_cues,
+    to_ass,
+    to_srt,
+    to_vtt,
+)
 from core.media.cuts import Timeline, give_words_time, keep_segments, truncate, without_fillers
 from core.media.edit_export import to_edl, to_fcpxml
 from core.media.emoji import rasterise
@@ -39,6 +49,7 @@ from core.media.music import resolve_track
 from core.media.platforms import PRESETS, Platform, caption_update
 from core.media.reframe import faces_on_output, output_size
 from core.media.render_graph import CEILING_DB, ClipGraph, caption_colours
+from core.media.translate import translate_cues
 from core.progress import Cancelled, NullReporter, Reporter
 
 log = get_logger("clipcast.render")
@@ -82,6 +93,10 @@ class RenderOptions(BaseModel):
     preset: str | None = None
     x264_params: str | None = None
     crf: int | None = Field(None, ge=0, le=51)
+    translate: list[str] | None = Field(
+        None, description="language codes: extra SRT/VTT captions translated by the LLM backend"
+    )
+    translate_burn: str | None = Field(None, description="burn this translation (one of translate) instead")
     export_edit: bool | None = Field(None, description="also write the cut list as FCPXML and a CMX 3600 EDL")
     music: str | None = Field(None, description="a track name in render.music_dir (a name, never a path)")
     music_db: float | None = Field(None, ge=-60, le=0, description="the track's gain before ducking, dB")
@@ -99,10 +114,12 @@ class RenderOptions(BaseModel):
         for name in (
             "aspect", "reframe", "caption_style", "brand", "remove_silence", "remove_fillers", "fillers",
             "min_silence", "silence_pad", "silence_db", "loudness_lufs", "denoise", "preset", "x264_params",
-            "crf", "platform", "hook_title", "hook_seconds", "music", "music_db", "export_edit",
+            "crf", "platform", "hook_title", "hook_seconds", "music", "music_db", "export_edit", "translate",
         ):  # fmt: skip
             if data[name] is None:
                 data[name] = getattr(r, name)
+        if data["translate_burn"] and data["translate_burn"] not in (data["translate"] or []):
+            data["translate"] = [*(data["translate"] or []), data["translate_burn"]]
         if data["platform"] and self.aspect is None:
             data["aspect"] = PRESETS[data["platform"]].aspect  # an explicit aspect still wins
         return RenderOptions.model_validate(data)
@@ -253,6 +270,22 @@ def _write_edit(tmp: Path, timeline: Timeline, spec: RenderSpec, info: Any, name
     (tmp / "edit.edl").write_text(to_edl(segments, spec.source, fps=fps, name=name), encoding="utf-8")
 
 
+def _write_translations(tmp: Path, translations: dict[str, list[Any]], offset: float) -> dict[str, dict[str, str]]:
+    """``captions.<lang>.srt``/``.vtt`` in ``tmp`` (on the whole video's timeline); lang → ext → file name."""
+    out = {}
+    for lang, cues in translations.items():
+        shifted = shift_cues(cues, offset)
+        (tmp / f"captions.{lang}.srt").write_text(to_srt(shifted), encoding="utf-8")
+        (tmp / f"captions.{lang}.vtt").write_text(to_vtt(shifted), encoding="utf-8")
+        out[lang] = {"srt": f"captions.{lang}.srt", "vtt": f"captions.{lang}.vtt"}
+    return out
+
+
+def _track_key(keys: dict[str, str | None], name: str) -> str:
+    base = str(keys["video_key"]).rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
 def _hook(clip: models.Clip, prep: _Prepared, options: RenderOptions, duration: float) -> HookTitle | None:
     """The title card, in the brand's accent colour (the style's highlight colour without a brand)."""
     if not options.hook_title or not clip.title.strip():
@@ -395,12 +428,20 @@ def render_clip(
         faces=faces,
         hook=_hook(clip, prep, options, timeline.duration),
     )
+    translations = {lang: translate_cues(app.selector(), captions.plain, lang) for lang in options.translate or []}
 
     tmp = Path(tempfile.mkdtemp(prefix="clipcast-render-"))
     try:
         (tmp / "captions.srt").write_text(captions.srt, encoding="utf-8")
         (tmp / "captions.vtt").write_text(captions.vtt, encoding="utf-8")
         (tmp / "captions.ass").write_text(captions.ass, encoding="utf-8")
+        offset = intro[1].duration if intro else 0.0
+        tracks = _write_translations(tmp, translations, offset)
+        if options.translate_burn:
+            style = prep.style.model_copy(update={"animation": "none"})
+            hook = _hook(clip, prep, options, timeline.duration)
+            burned = translations[options.translate_burn]
+            captions.burn = to_ass(burned, style, spec.width, spec.height, faces, hook)
         (tmp / "burn.ass").write_text(captions.burn, encoding="utf-8")
         overlays = _emoji_overlays(captions, tmp) if options.captions else []
         graph = ClipGraph(
@@ -448,6 +489,11 @@ def render_clip(
         for field, (name, ctype) in OUTPUTS.items():
             if (key := keys[field]) is not None:
                 app.storage.put_file(key, tmp / name, ctype)
+        track_keys = {}
+        for lang, names in tracks.items():
+            track_keys[lang] = {ext: _track_key(keys, name) for ext, name in names.items()}
+            for ext, name in names.items():
+                app.storage.put_file(track_keys[lang][ext], tmp / name, OUTPUTS[f"{ext}_key"][1])
         duration = ffmpeg.probe(mp4).duration
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -456,6 +502,8 @@ def render_clip(
         row = s.get(models.Clip, clip_id)
         assert row is not None
         old = {k: getattr(row, k) for k in keys}
+        old_tracks = [k for t in (row.caption_tracks or {}).values() for k in t.values()]
+        row.caption_tracks = track_keys
         for k, v in keys.items():
             setattr(row, k, v)
         row.render_hash = prep.render_hash
@@ -471,8 +519,10 @@ def render_clip(
         s.commit()
         s.refresh(row)
         s.expunge(row)
+    new_tracks = {k for t in track_keys.values() for k in t.values()}
+    old.update({f"track:{k}": k for k in old_tracks if k not in new_tracks})
     for k, v in old.items():  # the previous render's files are replaced, not kept forever
-        if v and v != keys[k]:
+        if v and v != keys.get(k):
             try:
                 app.storage.delete(v)
             except Exception as exc:

@@ -172,6 +172,7 @@ def delete_video(video_id: Id, user: UserDep, app: AppDep) -> None:
             s.add(job)
         for clip in clips:
             keys += [k for k in (getattr(clip, field) for field in OUTPUTS) if k]
+            keys += [k for track in (clip.caption_tracks or {}).values() for k in track.values()]
             s.delete(clip)
         for job in s.exec(select(Job).where(Job.video_id == video_id)).all():
             job.video_id = None

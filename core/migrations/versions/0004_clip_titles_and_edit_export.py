@@ -1,4 +1,5 @@
-"""clip title variants (up to three titles for the user to pick from) and the edit export's files
+"""clip title variants (up to three titles for the user to pick from), the edit export's files and
+translated caption tracks
 
 Revision ID: 0004
 Revises: 0001
@@ -22,10 +23,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("title_variants", sa.JSON(), nullable=False, server_default="[]"))
         batch_op.add_column(sa.Column("fcpxml_key", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
         batch_op.add_column(sa.Column("edl_key", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+        batch_op.add_column(sa.Column("caption_tracks", sa.JSON(), nullable=False, server_default="{}"))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("clip", schema=None) as batch_op:
+        batch_op.drop_column("caption_tracks")
         batch_op.drop_column("edl_key")
         batch_op.drop_column("fcpxml_key")
         batch_op.drop_column("title_variants")
