@@ -44,11 +44,11 @@ def test_captions_move_off_a_close_up_face(app: Clipcast, tmp_path: Path) -> Non
     def paint(img: np.ndarray, t: float) -> None:
         draw_face(img, 320, 235, 190)
 
-    src = drawn_video(tmp_path / "closeup.mp4", paint, duration=3.0)
+    src = drawn_video(tmp_path / "closeup.mp4", paint, duration=2.0)
     video = ingest(app, src)
     attach_words(app, video, timed_words("here is the thing you should know right now"))
     clip = render_clip(
-        app, new_clip(app, video, 0.0, 3.0), options=RenderOptions(reframe="face", aspect="9:16", **FAST)
+        app, new_clip(app, video, 0.0, 2.0), options=RenderOptions(reframe="face", aspect="9:16", **FAST)
     )
     img = frame(app.storage.local_path(clip.video_key), 1.2, saved("captions-off-face.png"))
     h = img.shape[0]
