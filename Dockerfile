@@ -16,7 +16,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # ffmpeg renders, espeak-ng generates the demo's speech, the fonts draw captions; tini reaps ffmpeg children.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      ffmpeg espeak-ng fonts-dejavu-core fonts-noto-core tini ca-certificates \
+      ffmpeg espeak-ng fonts-dejavu-core fonts-noto-core fonts-noto-color-emoji tini ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
 COPY --from=deno /deno /usr/local/bin/deno

@@ -102,7 +102,9 @@ class RenderSettings(Section):
 
     aspect: Literal["9:16", "1:1", "16:9"] = Field("9:16", description="output shape: 1080x1920, 1080x1080, 1920x1080")
     reframe: Literal["crop", "blur", "face"] = Field("blur", description="how a source of another shape is fitted")
-    caption_style: str = Field("karaoke", description="a preset name in styles_dir or a built-in one (karaoke, pop, clean)")
+    caption_style: str = Field(
+        "karaoke", description="a preset name in styles_dir or a built-in one (karaoke, pop, clean)"
+    )
     brand: str | None = Field(None, description="a brand kit name, looked up in brands_dir, then the built-ins")
     remove_silence: bool = Field(True, description="cut pauses (word gaps that are also quiet)")
     min_silence: float = Field(0.6, gt=0, description="shortest pause that is cut, s")
@@ -125,6 +127,19 @@ class RenderSettings(Section):
         description="extra libx264 options (key=value:...); the default cuts encoding CPU ~25% for 2-4% larger files",
     )
     crf: int = Field(21, ge=0, le=51, description="libx264 quality (lower = better, bigger)")
+    translate: list[str] = Field(
+        default_factory=list, description="language codes of extra, LLM-translated SRT/VTT captions (needs llm)"
+    )
+    translate_burn: str | None = Field(None, description="burn this translated language instead of the original")
+    export_edit: bool = Field(False, description="also write each clip's cut list as FCPXML and an EDL beside it")
+    music: str | None = Field(None, description="default music bed: a track name in music_dir; null = none")
+    music_db: float = Field(-20.0, ge=-60, le=0, description="music track gain before ducking under speech, dB")
+    music_dir: Path | None = Field(None, description="folder of music tracks that renders may name (admin-set)")
+    hook_title: bool = Field(False, description="show the clip's title as a title card (brand colours) at the start")
+    hook_seconds: float = Field(3.0, gt=0, description="how long the title card shows, s")
+    platform: Literal["tiktok", "shorts", "reels"] | None = Field(
+        None, description="platform preset: aspect, longest clip, UI safe zones, bitrate cap; null = none"
+    )
     ffmpeg_timeout: float = Field(1800, gt=0, description="longest ffmpeg run for one clip, s")
     styles_dir: Path | None = Field(None, description="user caption presets (*.yaml), searched before the built-ins")
     brands_dir: Path | None = Field(None, description="user brand kits (*.yaml), searched before the built-ins")

@@ -88,6 +88,12 @@ class MediaInfo(BaseModel):
     def has_audio(self) -> bool:
         return self.audio_codec is not None
 
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """(width, height) as played: phone videos rotated 90° decode with the sides swapped."""
+        w, h = self.width or 0, self.height or 0
+        return (h, w) if abs(self.rotation) % 180 == 90 else (w, h)
+
 
 # ------------------------------------------------------------------------------------------------- clips
 

@@ -135,6 +135,11 @@ class Clip(SQLModel, table=True):
     sub_scores: dict[str, float] = _json()
     reason: str = ""
     title: str = ""
+    title_variants: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False, server_default="[]"),
+        description="up to 3 titles to pick from (core.media.hook.pick_title sets `title` to one)",
+    )
     caption: str = Field("", sa_column=Column(Text))
     hashtags: list[str] = _json(list)
     platform_captions: dict[str, str] = _json()
@@ -148,6 +153,13 @@ class Clip(SQLModel, table=True):
     srt_key: str | None = None
     vtt_key: str | None = None
     ass_key: str | None = None
+    fcpxml_key: str | None = Field(None, description="the cut list as FCPXML (render option export_edit)")
+    edl_key: str | None = Field(None, description="the cut list as a CMX 3600 EDL (render option export_edit)")
+    caption_tracks: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        sa_column=Column(JSON, nullable=False, server_default="{}"),
+        description="translated captions: language → {srt, vtt} storage keys (render option translate)",
+    )
     rendered_duration: float | None = None
     rendered_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)

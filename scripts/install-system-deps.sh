@@ -2,7 +2,7 @@
 # System packages Clipcast needs at run time (Debian/Ubuntu); with --test also those the tests need (chromium for
 # the studio's browser tests). Safe to re-run: installs only what is missing.
 set -euo pipefail
-pkgs=(ffmpeg espeak-ng fonts-dejavu-core fonts-noto-core)
+pkgs=(ffmpeg espeak-ng fonts-dejavu-core fonts-noto-core fonts-noto-color-emoji)
 [ "${1:-}" = "--test" ] && pkgs+=(chromium)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

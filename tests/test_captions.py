@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -10,7 +11,9 @@ import pytest
 from core.contracts import Word
 from core.errors import InputError
 from core.media.captions import (
+    LINE_HEIGHT,
     CaptionStyle,
+    FaceBand,
     ass_colour,
     available_styles,
     build_captions,
@@ -20,6 +23,7 @@ from core.media.captions import (
     resolve_fonts,
     to_ass,
 )
+from core.media.cuts import give_words_time
 
 TEXT = "So here is the thing. Nobody reads long captions on a phone while scrolling fast"
 
@@ -43,7 +47,8 @@ def test_cues_respect_line_limits_and_sentence_ends() -> None:
 
 
 def test_srt_and_vtt_carry_the_word_times() -> None:
-    srt, vtt, _ = build_captions(words(), load_style("clean"))
+    caps = build_captions(words(), load_style("clean"))
+    srt, vtt = caps.srt, caps.vtt
     cues = parse_srt(srt)
     assert cues[0][0] == pytest.approx(0.0)
     assert cues[0][2].startswith("So here is the thing.")
@@ -103,3 +108,57 @@ def test_missing_fonts_fail_clearly(tmp_path: Path) -> None:
         resolve_fonts(CaptionStyle(name="x", font_file=tmp_path / "missing.ttf"))
     with pytest.raises(InputError, match="font 'No Such Font Sans' is not installed"):
         resolve_fonts(CaptionStyle(name="x", font="No Such Font Sans"))
+
+
+def test_zero_length_words_are_kept_with_time_from_their_neighbours() -> None:
+    # What tiny.en returns for "do it right now": "do" with no length, glued to "it".
+    ws = [Word(text="do", start=1.0, end=1.0), Word(text="it", start=1.0, end=1.3)]
+    ws += [Word(text="right", start=1.3, end=1.6), Word(text="now.", start=1.6, end=1.6)]
+    caps = build_captions(ws, load_style("karaoke"))
+    srt, vtt, ass = caps.srt, caps.vtt, caps.ass
+    assert parse_srt(srt)[0][2] == "do it right now."
+    assert "do it right now." in vtt
+    highlighted = re.findall(r"\{\\c&H[0-9A-F]+\}([^{]+)\{\\r\}", ass)
+    assert highlighted == ["DO", "IT", "RIGHT", "NOW."]  # every word has its own karaoke event
+    timed = give_words_time(ws)
+    assert all(w.end - w.start >= 0.1 for w in timed)
+    assert all(a.end <= b.start + 1e-9 for a, b in itertools.pairwise(timed))
+
+
+def test_files_are_shifted_by_the_intro_but_the_burned_script_is_not() -> None:
+    caps = build_captions(words(), load_style("karaoke"), offset=2.5)
+    assert parse_srt(caps.srt)[0][0] == pytest.approx(2.5)
+    assert "00:00:02.500 --> " in caps.vtt
+    assert dialogues(caps.ass)[0].startswith("Dialogue: 0,0:00:02.50,")
+    assert dialogues(caps.burn)[0].startswith("Dialogue: 0,0:00:00.00,")
+
+
+def _font_size(ass: str) -> int:
+    return int(ass.split("Style: Default,")[1].split(",")[1])
+
+
+def test_caption_size_follows_the_shorter_side_and_sits_in_the_lower_third() -> None:
+    style = load_style("karaoke")
+    cues = group_cues(words(), max_words=3)
+    assert _font_size(to_ass(cues, style, 1920, 1080)) == _font_size(to_ass(cues, style, 1080, 1920)) == style.size
+    assert _font_size(to_ass(cues, style, 720, 1280)) == round(style.size * 720 / 1080)
+    for name in available_styles():
+        s = load_style(name)
+        assert s.position == "bottom", name
+        # the text block's top edge is below two thirds of a 1920-high frame
+        top = 1920 - s.margin_v - s.lines * s.size * LINE_HEIGHT
+        assert top >= 1920 * 2 / 3 - 1, name
+
+
+def test_captions_move_off_a_face_in_the_lower_third() -> None:
+    style = load_style("karaoke")
+    cues = group_cues(words(), max_words=3, lines=2)
+    face = FaceBand(start=0.0, end=2.0, top=0.45, bottom=0.9)  # a close-up: chin low in the frame
+    events = dialogues(to_ass(cues, style, faces=[face]))
+    early = [e for e in events if e.split(",")[1] < "0:00:02.00"]
+    late = [e for e in events if e.split(",")[1] >= "0:00:02.20"]
+    assert early and all("{\\an8}" in e for e in early)  # moved to the top, above the face
+    assert late and not any("\\an" in e for e in late)
+    # A face high in the frame leaves the lower third alone.
+    high = FaceBand(start=0.0, end=9.0, top=0.15, bottom=0.55)
+    assert not any("\\an" in e for e in dialogues(to_ass(cues, style, faces=[high])))

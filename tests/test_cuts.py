@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from core.contracts import Word
-from core.media.cuts import Timeline, keep_segments
+from core.media.cuts import Timeline, keep_segments, without_fillers
 
 
 def W(text: str, start: float, end: float) -> Word:
@@ -41,7 +41,8 @@ def test_long_quiet_stretch_is_cut_even_inside_a_stretched_word() -> None:
 
 def test_fillers_are_removed_only_when_listed() -> None:
     keep = keep_segments(0.0, 1.5, WORDS, remove_silence=False, fillers=["um", "uh"])
-    assert keep == [(0.0, 1.1)]  # the 0.1 s after "um" is too short to keep on its own
+    # The cut reaches from just after "there" (0.04 s pad) over "um"; the 0.1 s after it is too short to keep.
+    assert keep == [(0.0, pytest.approx(1.04))]
     assert keep_segments(0.0, 1.5, WORDS, remove_silence=False, fillers=[]) == [(0.0, 1.5)]
 
 
@@ -60,8 +61,22 @@ def test_words_are_retimed_and_cut_words_dropped() -> None:
     tl = Timeline.of(keep)
     out = tl.retime_words(WORDS)
     assert [w.text for w in out] == ["hello", "there", "friend", "bye"]
-    # "friend" started at 4.0 in the source; everything between 1.1 and 3.9 is gone.
-    removed = 3.9 - 1.1
+    # "friend" started at 4.0 in the source; everything between 1.04 (after "there") and 3.9 is gone.
+    removed = 3.9 - 1.04
     assert out[2].start == pytest.approx(4.0 - removed, abs=0.01)
     assert out[0].start == pytest.approx(0.2)
     assert all(b.start >= a.end - 1e-6 for a, b in itertools.pairwise(out))
+
+
+def test_cutting_a_filler_leaves_its_neighbours_whole() -> None:
+    # Recogniser times overlap around fillers: "um" runs into "is", and "is" is short before a pause.
+    words = [W("this", 0.0, 0.3), W("um", 0.3, 0.95), W("is", 0.8, 1.0), W("really", 1.0, 1.4)]
+    words += [W("uh", 1.4, 1.9), W("simple.", 1.85, 2.4)]
+    keep = keep_segments(0.0, 2.4, words, remove_silence=False, fillers=["um", "uh"])
+    out = [w.text for w in Timeline.of(keep).retime_words(without_fillers(words, ["um", "uh"]))]
+    assert out == ["this", "is", "really", "simple."]
+    assert keep == [(0.0, 0.3), (0.8, 1.4), (1.85, 2.4)]
+    # A short word between a filler and a cut pause is kept even though its piece is short.
+    words = [W("so", 0.0, 0.3), W("um", 0.3, 0.8), W("go.", 0.8, 0.95), W("next", 3.0, 3.4)]
+    keep = keep_segments(0.0, 3.4, words, fillers=["um"], min_silence=0.6, pad=0.05)
+    assert [w.text for w in Timeline.of(keep).retime_words(without_fillers(words, ["um"]))] == ["so", "go.", "next"]

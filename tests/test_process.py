@@ -17,7 +17,7 @@ from core.contracts import SelectionRequest
 from core.errors import ClipcastError
 from core.media import ffmpeg as ff
 from core.media.synth import talk_video
-from core.pipeline.process import process
+from core.pipeline.process import process, refresh_export
 from core.pipeline.render import RenderOptions
 
 PARTS = [
@@ -127,15 +127,31 @@ def test_render_command_restyles_and_retrims_without_retranscribing(
     monkeypatch.setenv("CLIPCAST_DATA_DIR", str(app.settings.data_dir))
     monkeypatch.setattr(state, "_app", None)
     start, end = clip.start + 0.5, clip.start + 4.0
-    args = ["render", str(clip.id), "--style", "pop", "--start", str(start), "--end", str(end), "-o", str(tmp_path)]
+    folder = result.output_dir
+    before = json.loads((folder / "clips.json").read_text())
+    pos = next(i for i, e in enumerate(before["clips"]) if e["id"] == clip.id)
+    stem = f"clip-{pos + 1:02d}"
+    args = ["render", str(clip.id), "--style", "pop", "--start", str(start), "--end", str(end), "-o", str(folder)]
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
+    # The folder `process` wrote is updated in place: same names, the manifest entry describes the new render.
+    after = json.loads((folder / "clips.json").read_text())
+    entry = after["clips"][pos]
+    assert entry["files"]["video"] == f"{stem}.mp4" and entry["render_options"]["caption_style"] == "pop"
+    assert (entry["start"], entry["end"]) == (round(start, 3), round(end, 3))
+    assert [e["id"] for e in after["clips"]] == [e["id"] for e in before["clips"]]
+    assert "\\fscx" in (folder / f"{stem}.ass").read_text()
+    assert ff.probe(folder / f"{stem}.mp4").duration <= 3.6
+    assert not list(folder.glob(f"clip-{clip.id}.*"))  # no second copy under the clip id
     with app.session() as s:
         row = s.get(models.Clip, clip.id)
         assert (row.start, row.end) == (start, end)
         assert row.render_options["caption_style"] == "pop" and row.video_key != clip.video_key
         assert len(s.exec(select(models.Transcript)).all()) == transcripts
-    assert "\\fscx" in (tmp_path / f"clip-{clip.id}.ass").read_text()
-    assert ff.probe(tmp_path / f"clip-{clip.id}.mp4").duration <= 3.6
+    # Into another folder without a manifest: the same naming (clip-01, not clip-1).
+    res = CliRunner().invoke(cli, ["render", str(clip.id), "-o", str(tmp_path / "elsewhere")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "elsewhere" / f"clip-{clip.rank or 1:02d}.mp4").is_file()
+    assert refresh_export(app, clip) is None  # the video's default folder was never written: nothing to update
     bad = CliRunner().invoke(cli, ["render", str(clip.id), "--start", "5", "--end", "4"])
     assert bad.exit_code != 0 and "is not a range inside the video" in str(bad.exception)

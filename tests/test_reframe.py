@@ -11,20 +11,9 @@ import pytest
 from core import models
 from core.media.faces import Sample, _cascade, crop_path, detect_faces
 from core.media.reframe import crop_size, reframe_filter
+from tests.render_media import draw_face
 
 cv2 = pytest.importorskip("cv2")
-
-
-def draw_face(img: np.ndarray, cx: int, cy: int, s: int) -> None:
-    """A cartoon face OpenCV's frontal-face Haar cascade detects (s = face width, px)."""
-    cv2.ellipse(img, (cx, cy), (s // 2, int(s * 0.65)), 0, 0, 360, (150, 180, 220), -1)
-    ey = cy - s // 6
-    for dx in (-s // 5, s // 5):
-        cv2.ellipse(img, (cx + dx, ey - s // 8), (s // 8, s // 30 + 1), 0, 0, 360, (40, 40, 60), -1)
-        cv2.ellipse(img, (cx + dx, ey), (s // 9, s // 16), 0, 0, 360, (255, 255, 255), -1)
-        cv2.circle(img, (cx + dx, ey), s // 18, (30, 20, 20), -1)
-    cv2.ellipse(img, (cx, cy + s // 12), (s // 14, s // 10), 0, 0, 360, (120, 150, 190), -1)
-    cv2.ellipse(img, (cx, cy + s // 3), (s // 5, s // 14), 0, 0, 360, (60, 50, 140), -1)
 
 
 def face_x(t: float, duration: float) -> int:

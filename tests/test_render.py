@@ -173,10 +173,10 @@ def test_each_style_renders(talk_app, style: str) -> None:
     n_words = len(re.findall(r"\S+", "This is an example video for your convenience"))
     events = ass.count("Dialogue:")
     assert events >= n_words if style != "clean" else 1 <= events < n_words
-    # Captions are burned in: the middle (karaoke/pop) or lower (clean) band differs from the plain background.
+    # Captions are burned in the lower third (below the fitted 16:9 picture): that band differs from the fill.
     frame = frame_rgb(app.storage.local_path(clip.video_key), 1.5).astype(int)
     background = np.median(frame[5], axis=0)
-    band = frame[1200:1650] if style == "clean" else frame[800:1150]
+    band = frame[1280:1650]
     assert (np.abs(band - background).sum(axis=2) > 150).sum() > 2000
 
 

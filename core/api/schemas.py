@@ -178,6 +178,16 @@ class StyleIn(In):
     brand: str | None = Field(None, max_length=100, pattern=PRESET_NAME, description="a brand kit name")
     remove_silence: bool | None = None
     remove_fillers: bool | None = None
+    platform: Literal["tiktok", "shorts", "reels"] | None = Field(None, description="platform preset")
+    music: str | None = Field(
+        None, max_length=100, pattern=r"^\w[\w .-]*$", description="a track name in the music folder"
+    )
+    hook_title: bool | None = Field(None, description="the clip's title as a title card at the start")
+    export_edit: bool | None = Field(None, description="also write the cut list as FCPXML and EDL")
+    translate: list[Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]] | None = Field(
+        None, max_length=5, description="language codes of extra translated captions (needs an LLM backend)"
+    )
+    translate_burn: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 
 
 class AnalyzeIn(SelectionIn):

@@ -18,6 +18,7 @@ from core.cli.progress import CliReporter
 from core.contracts import SelectionRequest
 
 STYLE_HELP = "caption preset: karaoke, pop, clean, or one of yours (render.styles_dir)"
+PRESET_HELP = "platform preset: tiktok | shorts | reels (aspect, longest clip, UI safe zones, bitrate)"
 
 #: What the demo video says: short sentences with pauses, so selection and silence removal have work to do.
 DEMO_SCRIPT = [
@@ -47,6 +48,7 @@ def _options(
     brand: str | None,
     remove_silence: bool | None,
     remove_fillers: bool | None,
+    platform: str | None = None,
 ) -> Any:
     """The render flags ``process`` and ``render`` share; unset ones take ``settings.render``'s value."""
     from core.pipeline.render import RenderOptions
@@ -58,6 +60,7 @@ def _options(
         "brand": _preset_name(app, brand, "brands_dir"),
         "remove_silence": remove_silence,
         "remove_fillers": remove_fillers,
+        "platform": platform,
     }
     return RenderOptions(**{k: v for k, v in given.items() if v is not None})
 
@@ -117,6 +120,7 @@ def process_command(
     brand: str | None = typer.Option(None, "--brand", help="brand kit name or YAML file"),
     remove_silence: bool | None = typer.Option(None, "--remove-silence/--keep-silence", help="cut pauses"),
     remove_fillers: bool | None = typer.Option(None, "--remove-fillers/--keep-fillers", help="cut um/uh"),
+    platform: str | None = typer.Option(None, "--preset", help=PRESET_HELP),
     output: Path | None = typer.Option(None, "--output", "-o", help="directory for the clips (default: output_dir)"),
     stt: str | None = typer.Option(None, "--stt", help="speech-to-text backend (default: stt.backend)"),
     llm: str | None = typer.Option(None, "--llm", help="clip selector (default: llm.backend)"),
@@ -126,7 +130,7 @@ def process_command(
     """Find the best moments of a video and render them as vertical clips with captions."""
     app = state.app()
     request = selection_request(app.settings, clips, min_seconds, max_seconds, language)
-    options = _options(app, style, reframe, aspect, brand, remove_silence, remove_fillers)
+    options = _options(app, style, reframe, aspect, brand, remove_silence, remove_fillers, platform)
     _run_process(app, source, request, options, output, as_json, stt=stt, llm=llm)
 
 
@@ -140,24 +144,40 @@ def render_command(
     end: float | None = typer.Option(None, "--end", help="new end in the source, s"),
     remove_silence: bool | None = typer.Option(None, "--remove-silence/--keep-silence"),
     remove_fillers: bool | None = typer.Option(None, "--remove-fillers/--keep-fillers"),
-    output: Path | None = typer.Option(None, "--output", "-o", help="also copy the files into this directory"),
+    platform: str | None = typer.Option(None, "--preset", help=PRESET_HELP),
+    hook_title: bool | None = typer.Option(None, "--hook-title/--no-hook-title", help="title card at the start"),
+    title: int | None = typer.Option(None, "--title", min=1, help="use title variant N (clips.json title_variants)"),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="the folder `process` wrote to, or another one (default: the video's folder)"
+    ),
 ) -> None:
-    """Re-render one clip after its style, trim or text changed (the transcript is reused, not redone)."""
-    from core.pipeline.process import export_clip
+    """Re-render one clip after its style, trim or text changed (the transcript is reused, not redone).
+
+    The files and the clip's entry in ``clips.json`` of the folder ``process`` wrote are updated in place,
+    under the same names."""
+    from core.pipeline.process import refresh_export
     from core.pipeline.render import render_clip, retrim_clip
 
     app = state.app()
     if start is not None or end is not None:
         retrim_clip(app, clip_id, start=start, end=end)
-    options = _options(app, style, reframe, aspect, brand, remove_silence, remove_fillers)
+    if title is not None:
+        from core.media.hook import pick_title
+
+        out.print(f"title: {pick_title(app, clip_id, title).title}")
+    options = _options(app, style, reframe, aspect, brand, remove_silence, remove_fillers, platform)
+    if hook_title is not None:
+        options = options.model_copy(update={"hook_title": hook_title})
     with CliReporter() as bars:
         bars.stage("render")
         clip = render_clip(app, clip_id, options=options, reporter=bars)
     out.print(f"clip {clip.id}: {clip.rendered_duration:.1f} s → storage key {clip.video_key}")
-    if output is not None:
-        output.mkdir(parents=True, exist_ok=True)
-        files = export_clip(app, clip, output, f"clip-{clip.id}")
-        out.print(f"wrote {', '.join(files.values())} to {output}/")
+    exported = refresh_export(app, clip, output)
+    if exported is None:
+        out.print("no `process` output folder lists this clip; give -o DIR to copy the files somewhere")
+    else:
+        folder, files = exported
+        out.print(f"wrote {', '.join(files.values())} to {folder}/")
 
 
 def demo_command(

@@ -33,6 +33,7 @@ class BrandKit(BaseModel):
     accent_colour: str = Field("#FFD400", description="progress bar colour")
     intro: Path | None = Field(None, description="a video played before the clip")
     outro: Path | None = Field(None, description="a video played after the clip")
+    music: Path | None = Field(None, description="a music bed looped under the clip, ducked under speech")
     progress_bar: bool = False
     progress_height: int = Field(12, ge=2, le=100, description="px")
     progress_position: Literal["top", "bottom"] = "bottom"
@@ -46,7 +47,7 @@ class BrandKit(BaseModel):
 
     def check_files(self) -> None:
         """Raise ``InputError`` naming the first file the kit refers to that is not there."""
-        for field in ("logo", "intro", "outro"):
+        for field in ("logo", "intro", "outro", "music"):
             path = getattr(self, field)
             if path is not None and not Path(path).is_file():
                 raise InputError(
@@ -64,6 +65,6 @@ def available_brands(brands_dir: Path | None = None) -> list[str]:
 
 
 def load_brand(name: str, brands_dir: Path | None = None) -> BrandKit:
-    kit = presets.load(name, _dirs(brands_dir), BrandKit, "brand kit", file_fields=("logo", "intro", "outro"))
+    kit = presets.load(name, _dirs(brands_dir), BrandKit, "brand kit", file_fields=("logo", "intro", "outro", "music"))
     kit.check_files()
     return kit

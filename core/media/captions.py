@@ -8,7 +8,13 @@ into cues (max words/characters per line, lines per cue, breaks at sentence ends
 - ``none`` (the clean preset): one Dialogue per cue, no animation.
 
 Presets are YAML files (the built-ins in ``core/media/styles`` or the user's ``render.styles_dir``) validated by
-``CaptionStyle``. Sizes are pixels at the output resolution's width 1080 and scale with it.
+``CaptionStyle``. Sizes are pixels on a frame whose shorter side is 1080 and scale with that side (a 16:9
+frame gets the same text height as a 9:16 one, not 1.8x); ``margin_v`` is pixels of a 1920-high frame and
+scales with the height. Captions sit in the lower third by default; given the faces' places on the output
+frame (``FaceBand``), a cue that would cover a face moves above or below it.
+
+Words are given a minimum visible duration first (``cuts.give_words_time``): a word the recogniser returned
+with zero length is still shown and written.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from core.contracts import Word
 from core.errors import InputError
 from core.media import presets
-from core.media.cuts import normalise
+from core.media.cuts import give_words_time, normalise
+from core.media.hook import HookTitle, wrap_title
 
 BUILTIN_STYLES = presets.builtin_dir("styles")
 FONTS_DIR = presets.builtin_dir("fonts")
@@ -45,7 +52,7 @@ class CaptionStyle(BaseModel):
     animation: Literal["karaoke", "pop", "none"] = "karaoke"
     font: str = Field(DEFAULT_FONT, description="font family; the shipped Noto Sans Bold unless a font_file is set")
     font_file: Path | None = Field(None, description="a .ttf/.otf file to use (its family must equal `font`)")
-    size: int = Field(80, ge=8, le=400, description="px at 1080 wide")
+    size: int = Field(80, ge=8, le=400, description="px on a frame whose shorter side is 1080")
     bold: bool = True
     uppercase: bool = False
     primary_colour: str = "#FFFFFF"
@@ -55,16 +62,25 @@ class CaptionStyle(BaseModel):
     outline: float = Field(5, ge=0, le=40, description="px")
     shadow: float = Field(2, ge=0, le=40, description="px")
     box: bool = Field(False, description="an opaque box behind the text instead of an outline")
-    position: Literal["bottom", "middle", "top"] = "middle"
-    margin_v: int = Field(420, ge=0, description="px from the top/bottom edge (keeps clear of platform UI)")
+    position: Literal["bottom", "middle", "top"] = "bottom"
+    margin_v: int = Field(
+        420, ge=0, description="px of a 1920-high frame from the top/bottom edge (keeps clear of platform UI)"
+    )
     margin_h: int = Field(90, ge=0, description="px from each side")
+    margin_right: int | None = Field(
+        None, ge=0, description="px from the right edge when it differs (platform buttons there); None = margin_h"
+    )
     max_words_per_line: int = Field(4, ge=1, le=20)
     max_chars_per_line: int = Field(22, ge=4, le=80)
     lines: int = Field(1, ge=1, le=3, description="lines per cue")
     pop_scale: int = Field(125, ge=100, le=250, description="pop: % size a new word starts at")
     emphasis_words: list[str] = Field(default_factory=list, description="words always drawn in emphasis_colour")
     emphasis_colour: str = "#FF4D4D"
-    emoji: dict[str, str] = Field(default_factory=dict, description="word → emoji appended after it")
+    emoji: dict[str, str] = Field(
+        default_factory=dict, description="word → emoji shown above the line while the word's cue is on screen"
+    )
+    auto_emoji: bool = Field(False, description="also pick emoji for keywords from core.media.emoji.KEYWORDS")
+    emoji_size: int = Field(120, ge=16, le=600, description="emoji height, px on a frame whose shorter side is 1080")
 
     @field_validator("primary_colour", "highlight_colour", "outline_colour", "back_colour", "emphasis_colour")
     @classmethod
@@ -239,6 +255,43 @@ def parse_srt(text: str) -> list[tuple[float, float, str]]:
 # ----------------------------------------------------------------------------------------------- ASS
 
 
+class FaceBand(BaseModel):
+    """Where faces are on the output frame from ``start`` to ``end`` (s, output timeline): the vertical span
+    ``top``..``bottom`` as fractions of the frame height, of all faces in view."""
+
+    start: float
+    end: float
+    top: float
+    bottom: float
+
+
+#: Line height as a multiple of the font size (Noto Sans with an outline).
+LINE_HEIGHT = 1.25
+#: Where a cue moved off a face goes at the top: this fraction of the height from the top edge.
+TOP_MARGIN = 0.1
+
+
+def _placement(
+    cue: Cue, style: CaptionStyle, faces: Sequence[FaceBand], height: int, font_px: float, margin_v: int
+) -> tuple[int, int] | None:
+    """(ASS alignment, MarginV) for a cue that would cover a face during its time, or None to keep the style's."""
+    near = [f for f in faces if f.end > cue.start and f.start < cue.end]
+    if not near:
+        return None
+    top, bottom = min(f.top for f in near) * height, max(f.bottom for f in near) * height
+    text_h = len(cue.lines) * font_px * LINE_HEIGHT
+    y0 = _text_top(cue, style, height, font_px, margin_v, None)
+    if y0 + text_h <= top or y0 >= bottom:
+        return None  # clear of the faces already
+    below = height - bottom - text_h  # room under the faces for the text
+    floor = height * 0.06  # never closer than this to the bottom edge
+    if below - floor >= 0:
+        return 2, round(max(floor, min(margin_v, below - font_px * 0.2)))
+    if top - text_h >= height * TOP_MARGIN:
+        return 8, round(height * TOP_MARGIN)
+    return 2, round(floor)  # faces fill the frame: as low as possible, covering the least
+
+
 def _ass_time(t: float) -> str:
     cs = max(0, round(t * 100))
     h, cs = divmod(cs, 360_000)
@@ -255,15 +308,53 @@ def _word_text(w: Word, style: CaptionStyle) -> str:
     text = w.text.strip()
     if style.uppercase:
         text = text.upper()
-    key = normalise(w.text)
-    if key in style.emoji:
-        text = f"{text} {style.emoji[key]}"
     return _escape(text)
 
 
-def to_ass(cues: Sequence[Cue], style: CaptionStyle, width: int = 1080, height: int = 1920) -> str:
-    """An ASS script for libass at ``width``x``height`` (PlayResX/Y), one event per word when animated."""
-    k = width / 1080
+def emoji_of(w: Word, style: CaptionStyle) -> str | None:
+    """The emoji a word brings up: the style's own map first, then the keyword table with ``auto_emoji``."""
+    from core.media.emoji import KEYWORDS
+
+    key = normalise(w.text)
+    return style.emoji.get(key) or (KEYWORDS.get(key) if style.auto_emoji else None)
+
+
+class EmojiShow(BaseModel):
+    """One emoji overlay: shown from ``start`` to ``end`` (s, the burned script's timeline), its top-left corner
+    at ``y`` px, centred horizontally, ``px`` high."""
+
+    emoji: str
+    start: float
+    end: float
+    y: int
+    px: int
+
+
+def _text_top(
+    cue: Cue, style: CaptionStyle, height: int, font_px: float, margin_v: int, moved: tuple[int, int] | None
+) -> float:
+    """The y (px) of the top of a cue's text block."""
+    text_h = len(cue.lines) * font_px * LINE_HEIGHT
+    align, mv = moved if moved else ({"bottom": 2, "middle": 5, "top": 8}[style.position], margin_v)
+    if align == 2:
+        return height - mv - text_h
+    if align == 8:
+        return mv
+    return (height - text_h) / 2
+
+
+def to_ass(
+    cues: Sequence[Cue],
+    style: CaptionStyle,
+    width: int = 1080,
+    height: int = 1920,
+    faces: Sequence[FaceBand] = (),
+    hook: HookTitle | None = None,
+) -> str:
+    """An ASS script for libass at ``width``x``height`` (PlayResX/Y), one event per word when animated;
+    ``hook``: a title card over the first seconds."""
+    k = min(width, height) / 1080
+    margin_v = round(style.margin_v * height / 1920)
     align = {"bottom": 2, "middle": 5, "top": 8}[style.position]
     border_style = 3 if style.box else 1
     emphasis = {normalise(e) for e in style.emphasis_words}
@@ -287,11 +378,19 @@ def to_ass(cues: Sequence[Cue], style: CaptionStyle, width: int = 1080, height: 
         f"Style: Default,{style.font},{round(style.size * k)},{base},{hi},{ass_colour(style.outline_colour)},"
         f"{ass_colour(style.back_colour)},{-1 if style.bold else 0},0,0,0,100,100,0,0,{border_style},"
         f"{style.outline * k:.1f},{style.shadow * k:.1f},{align},{round(style.margin_h * k)},"
-        f"{round(style.margin_h * k)},{round(style.margin_v * k)},1",
-        "",
-        "[Events]",
-        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
+        f"{round((style.margin_h if style.margin_right is None else style.margin_right) * k)},{margin_v},1",
     ]
+    events = []
+    if hook is not None:
+        hook_px = round(style.size * k * 1.1)
+        head.append(
+            f"Style: Hook,{style.font},{hook_px},{ass_colour(hook.text_colour)},{hi},{ass_colour(hook.box_colour)},"
+            f"{ass_colour(hook.box_colour)},-1,0,0,0,100,100,0,0,3,{12 * k:.1f},0,8,{round(style.margin_h * k)},"
+            f"{round(style.margin_h * k)},{round(height * TOP_MARGIN * 1.5)},1"
+        )
+        body = "\\N".join(_escape(line) for line in wrap_title(hook.text.upper() if style.uppercase else hook.text))
+        events.append(f"Dialogue: 1,0:00:00.00,{_ass_time(hook.seconds)},Hook,,0,0,0,,{{\\fad(120,250)}}{body}")
+    head += ["", "[Events]", "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text"]
 
     def colour_of(w: Word) -> str | None:
         return emph if normalise(w.text) in emphasis else None
@@ -312,12 +411,14 @@ def to_ass(cues: Sequence[Cue], style: CaptionStyle, width: int = 1080, height: 
             parts.append(text)
         return " ".join(parts)
 
-    events = []
     for cue in cues:
         words = cue.words
+        moved = _placement(cue, style, faces, height, style.size * k, margin_v) if faces else None
+        tag = f"{{\\an{moved[0]}}}" if moved else ""
+        mv = moved[1] if moved else 0
         if style.animation == "none" or not words:
             body = "\\N".join(render_line(line, None, None) for line in cue.lines)
-            events.append(f"Dialogue: 0,{_ass_time(cue.start)},{_ass_time(cue.end)},Default,,0,0,0,,{body}")
+            events.append(f"Dialogue: 0,{_ass_time(cue.start)},{_ass_time(cue.end)},Default,,0,0,{mv},,{tag}{body}")
             continue
         for i, w in enumerate(words):
             start = cue.start if i == 0 else w.start
@@ -326,14 +427,82 @@ def to_ass(cues: Sequence[Cue], style: CaptionStyle, width: int = 1080, height: 
                 continue
             visible = {id(x) for x in words[: i + 1]} if style.animation == "pop" else None
             body = "\\N".join(filter(None, (render_line(line, w, visible) for line in cue.lines)))
-            events.append(f"Dialogue: 0,{_ass_time(start)},{_ass_time(end)},Default,,0,0,0,,{body}")
+            events.append(f"Dialogue: 0,{_ass_time(start)},{_ass_time(end)},Default,,0,0,{mv},,{tag}{body}")
     return "\n".join(head + events) + "\n"
 
 
+def emoji_shows(
+    cues: Sequence[Cue], style: CaptionStyle, width: int = 1080, height: int = 1920, faces: Sequence[FaceBand] = ()
+) -> list[EmojiShow]:
+    """The emoji overlays for ``cues``: each from its word's start to the cue's end (or the next emoji's start),
+    above the cue's text (below it when there is no room above)."""
+    k = min(width, height) / 1080
+    font_px, px = style.size * k, round(style.emoji_size * k)
+    margin_v = round(style.margin_v * height / 1920)
+    shows: list[EmojiShow] = []
+    for cue in cues:
+        found = [(w, e) for w in cue.words if (e := emoji_of(w, style))]
+        if not found:
+            continue
+        moved = _placement(cue, style, faces, height, font_px, margin_v) if faces else None
+        top = _text_top(cue, style, height, font_px, margin_v, moved)
+        y = top - px - font_px * 0.15
+        if y < height * 0.03:
+            y = top + len(cue.lines) * font_px * LINE_HEIGHT + font_px * 0.15
+        for i, (w, e) in enumerate(found):
+            end = found[i + 1][0].start if i + 1 < len(found) else cue.end
+            if end - w.start >= 0.05:
+                shows.append(EmojiShow(emoji=e, start=w.start, end=end, y=round(y), px=px))
+    return shows
+
+
+def shift_cues(cues: Sequence[Cue], offset: float) -> list[Cue]:
+    """The cues ``offset`` s later (a brand intro plays before the clip)."""
+    return [
+        Cue(
+            start=c.start + offset,
+            end=c.end + offset,
+            lines=[
+                [w.model_copy(update={"start": w.start + offset, "end": w.end + offset}) for w in line]
+                for line in c.lines
+            ],
+        )
+        for c in cues
+    ]
+
+
+class Captions(BaseModel):
+    """A clip's captions: ``burn`` is the ASS burned into the main part (its own timeline); ``srt``, ``vtt`` and
+    ``ass`` are the files written beside the video, on the whole video's timeline (after any intro)."""
+
+    srt: str
+    vtt: str
+    ass: str
+    burn: str
+    emoji: list[EmojiShow] = Field(default_factory=list, description="overlays on the burned script's timeline")
+    plain: list[Cue] = Field(default_factory=list, description="the SRT/VTT cues on the clip's own timeline")
+
+
 def build_captions(
-    words: Sequence[Word], style: CaptionStyle, width: int = 1080, height: int = 1920
-) -> tuple[str, str, str]:
-    """(SRT, VTT, ASS) for words on the output timeline. SRT/VTT use at most two lines of plain text."""
+    words: Sequence[Word],
+    style: CaptionStyle,
+    width: int = 1080,
+    height: int = 1920,
+    *,
+    offset: float = 0.0,
+    faces: Sequence[FaceBand] = (),
+    hook: HookTitle | None = None,
+) -> Captions:
+    """Captions for words on the clip's output timeline; ``offset`` (s) is the intro played before it.
+    SRT/VTT use at most two lines of plain text."""
+    words = give_words_time(words)
     cues = group_cues(words, max_words=style.max_words_per_line, max_chars=style.max_chars_per_line, lines=style.lines)
-    plain = group_cues(words, max_words=8, max_chars=42, lines=2)
-    return to_srt(plain), to_vtt(plain), to_ass(cues, style, width, height)
+    plain_cues = group_cues(words, max_words=8, max_chars=42, lines=2)
+    plain = shift_cues(plain_cues, offset)
+    burn = to_ass(cues, style, width, height, faces, hook)
+    # The file beside the video holds the captions only (the title card is part of the picture), on the
+    # whole video's timeline.
+    shifted_faces = [f.model_copy(update={"start": f.start + offset, "end": f.end + offset}) for f in faces]
+    ass = to_ass(shift_cues(cues, offset), style, width, height, shifted_faces) if offset or hook else burn
+    emoji = emoji_shows(cues, style, width, height, faces) if style.emoji or style.auto_emoji else []
+    return Captions(srt=to_srt(plain), vtt=to_vtt(plain), ass=ass, burn=burn, emoji=emoji, plain=plain_cues)

@@ -70,7 +70,7 @@ def sample_faces(
     info = probe(source)
     if not info.width or not info.height:
         raise ClipcastError(f"{source.name} has no video stream to find faces in")
-    src_w, src_h = (info.height, info.width) if abs(info.rotation) % 180 == 90 else (info.width, info.height)
+    src_w, src_h = info.display_size
     height = max(2, round(src_h * width / src_w / 2) * 2)
     cmd = [
         binary("ffmpeg"), "-hide_banner", "-nostdin", "-loglevel", "error",

@@ -12,9 +12,10 @@ a frame for every foreground frame). Measured on 2 cores: 12% less render CPU at
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from core.media.faces import Keyframe
+from core.media.captions import FaceBand
+from core.media.faces import Keyframe, Sample
 
 ASPECTS = {"9:16": (1080, 1920), "1:1": (1080, 1080), "16:9": (1920, 1080)}
 
@@ -91,3 +92,38 @@ def reframe_filter(
         y = _piecewise(ys) if ch < src_h else "0"
         return f"[{inp}]crop={cw}:{ch}:{x}:{y},scale={out_w}:{out_h}:flags=bicubic,setsar=1[{out}]"
     return f"[{inp}]crop={cw}:{ch}:(iw-{cw})/2:(ih-{ch})/2,scale={out_w}:{out_h}:flags=bicubic,setsar=1[{out}]"
+
+
+def faces_on_output(
+    samples: Sequence[Sample],
+    keyframes: Sequence[Keyframe],
+    src_w: int,
+    src_h: int,
+    out_w: int,
+    out_h: int,
+    to_out: Callable[[float], float | None],
+    *,
+    spacing: float = 0.5,
+) -> list[FaceBand]:
+    """Where the ``face`` crop shows faces on the output frame, sample by sample (for captions to avoid them).
+
+    ``samples`` are on the window's timeline (``to_out`` maps one of their times to the output timeline, None
+    inside a cut); ``keyframes`` are the crop's, on the output timeline; ``spacing`` is the samples' interval, s.
+    """
+    cw, ch = crop_size(src_w, src_h, out_w, out_h)
+    bands: list[FaceBand] = []
+    for s in samples:
+        t = to_out(s.t)
+        if t is None or not s.faces:
+            continue
+        key = next((k for k in reversed(keyframes) if k.t <= t + 1e-6), keyframes[0] if keyframes else None)
+        cx, cy = (key.cx, key.cy) if key else (0.5, 0.5)
+        x0 = min(max(cx * src_w - cw / 2, 0), src_w - cw)
+        y0 = min(max(cy * src_h - ch / 2, 0), src_h - ch)
+        shown = [(y, h) for x, y, w, h in s.faces if x * src_w < x0 + cw and (x + w) * src_w > x0]
+        if not shown:
+            continue
+        top = min((y * src_h - y0) / ch for y, _ in shown)
+        bottom = max(((y + h) * src_h - y0) / ch for y, h in shown)
+        bands.append(FaceBand(start=t - spacing / 2, end=t + spacing / 2, top=max(0.0, top), bottom=min(1.0, bottom)))
+    return bands

@@ -21,6 +21,7 @@ from core.errors import InputError
 from core.media.brand import BrandKit
 from core.media.cuts import Timeline
 from core.media.faces import Keyframe
+from core.media.music import music_filters
 from core.media.reframe import reframe_filter
 
 #: Highest sample level after loudness normalisation, dBFS (the platforms ask for -1 to -2 dBTP).
@@ -55,6 +56,8 @@ class ClipGraph:
     gain_db: float | None = None  # loudness normalisation measured beforehand (audio_scan.normalising_gain)
     limit: bool = False  # a sample-peak limiter at CEILING_DB after the gain
     denoise: bool = False
+    music: Path | None = None  # a track to loop under the speech, ducked (core.media.music)
+    music_db: float = -20.0
     video_filters: list[str] = field(default_factory=list)
     overlays: list[dict[str, Any]] = field(default_factory=list)
     intro: tuple[Path, MediaInfo] | None = None
@@ -62,6 +65,7 @@ class ClipGraph:
     preset: str = "veryfast"
     x264_params: str = ""
     crf: int = 21
+    maxrate_kbps: int | None = None  # a platform preset's cap on the CRF output (VBV)
     audio_bitrate: str = "160k"
 
     @property
@@ -73,12 +77,15 @@ class ClipGraph:
         extra = sum(m.duration for _, m in filter(None, (self.intro, self.outro)))
         return self.main_duration + extra
 
+    def _vbv(self) -> list[str]:
+        if not self.maxrate_kbps:
+            return []
+        return ["-maxrate", f"{self.maxrate_kbps}k", "-bufsize", f"{2 * self.maxrate_kbps}k"]
+
     def build(self, output: Path) -> list[str]:
         if not self.info.width or not self.info.height:
             raise InputError(f"{self.source.name} has no video stream; a clip needs pictures")
-        src_w, src_h = self.info.width, self.info.height
-        if abs(self.info.rotation) % 180 == 90:  # phone videos: ffmpeg rotates while decoding
-            src_w, src_h = src_h, src_w
+        src_w, src_h = self.info.display_size  # phone videos: ffmpeg rotates while decoding
         t0 = self.timeline.start
         window = self.timeline.end - t0
         args = ["-ss", f"{t0:.3f}", "-t", f"{window:.3f}", "-i", str(self.source)]
@@ -152,7 +159,8 @@ class ClipGraph:
             if not path.is_file():
                 raise InputError(f"overlay image {path} (added by a plugin) does not exist")
             args += ["-i", str(path)]
-            graph.append(f"[{v}][{n_inputs}:v]overlay=x={ov.get('x', 0)}:y={ov.get('y', 0)}[vov{i}]")
+            when = f":enable='between(t,{ov['start']:.3f},{ov['end']:.3f})'" if "start" in ov and "end" in ov else ""
+            graph.append(f"[{v}][{n_inputs}:v]overlay=x={ov.get('x', 0)}:y={ov.get('y', 0)}{when}[vov{i}]")
             v = f"vov{i}"
             n_inputs += 1
         tail = [*self.video_filters, "format=yuv420p"]
@@ -163,7 +171,21 @@ class ClipGraph:
             audio.append("afftdn=nf=-25")
         if self.gain_db:
             audio.append(f"volume={self.gain_db:.2f}dB")
-        if self.limit:
+        a_in = "acut"
+        if self.music is not None:
+            # The voice (at its corrected level) keys the ducking, then the ducked track joins it before the
+            # limiter, so the sum keeps the ceiling.
+            args += ["-stream_loop", "-1", "-i", str(self.music)]
+            voice = ",".join(audio) or "anull"
+            graph.append(f"[acut]{voice},asplit=2[avoice][akey]")
+            graph += music_filters(f"{n_inputs}:a", "akey", "abed", duration=self.main_duration, level_db=self.music_db)
+            graph.append("[avoice][abed]amix=inputs=2:duration=first:normalize=0[amixed]")
+            n_inputs += 1
+            a_in, audio = "amixed", []
+            limit = True
+        else:
+            limit = self.limit
+        if limit:
             audio.append(f"alimiter=limit={10 ** (CEILING_DB / 20):.4f}:level=0:latency=1")
         # asetpts: audio filters after a concat can emit timestamps that make the muxer stop the audio early
         # (seen with loudnorm on ffmpeg 5.1): re-stamp by sample count, exact because the audio is continuous.
@@ -172,7 +194,7 @@ class ClipGraph:
             "asetpts=N/SR/TB",
             "aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo",
         ]
-        graph.append(f"[acut]{','.join(audio)}[amain]")
+        graph.append(f"[{a_in}]{','.join(audio)}[amain]")
 
         v_out, a_out = "vmain", "amain"
         if self.intro or self.outro:
@@ -206,6 +228,7 @@ class ClipGraph:
             "-c:v", "libx264", "-profile:v", "high", "-pix_fmt", "yuv420p",
             "-preset", self.preset, "-crf", str(self.crf),
             *(["-x264-params", self.x264_params] if self.x264_params else []),
+            *self._vbv(),
             "-r", str(self.fps), "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-flags", "+cgop",
             "-c:a", "aac", "-aac_coder", "fast", "-b:a", self.audio_bitrate, "-ar", "48000", "-ac", "2",
             "-movflags", "+faststart",

@@ -90,6 +90,7 @@ def clip_entry(clip: models.Clip, files: dict[str, str] | None = None) -> dict[s
         "sub_scores": clip.sub_scores,
         "reason": clip.reason,
         "title": clip.title,
+        "title_variants": clip.title_variants,
         "caption": clip.caption,
         "hashtags": clip.hashtags,
         "platform_captions": clip.platform_captions,
@@ -110,7 +111,56 @@ def export_clip(app: Any, clip: models.Clip, output_dir: Path, stem: str) -> dic
             dest = output_dir / f"{stem}.{ext}"
             app.storage.download(key, dest)
             files[key_field.removesuffix("_key")] = dest.name
+    for lang, track in (clip.caption_tracks or {}).items():  # translated captions: clip-01.de.srt ...
+        for ext, key in track.items():
+            dest = output_dir / f"{stem}.{lang}.{ext}"
+            app.storage.download(key, dest)
+            files[f"{ext}.{lang}"] = dest.name
     return files
+
+
+def default_output_dir(app: Any, video: models.Video) -> Path:
+    """Where ``process`` writes a video's clips unless told otherwise."""
+    return Path(app.settings.output_dir) / f"{video.id}-{slug(video.title)}"
+
+
+def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    """Write ``clips.json`` atomically (a reader never sees half a file)."""
+    tmp = path.with_suffix(".json.part")
+    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def refresh_export(app: Any, clip: models.Clip, output_dir: Path | None = None) -> tuple[Path, dict[str, str]] | None:
+    """After a re-render: copy the clip's files over the ones ``process`` exported and update its entry in
+    ``clips.json``, under the same names (``clip-01.mp4``...). ``output_dir`` None: the video's default folder.
+
+    Returns (folder, name → file) or None when there is nothing to update (no ``output_dir`` given and the
+    default folder's manifest does not list the clip). Into a folder without a manifest the files are written
+    as ``clip-<rank>``.
+    """
+    with app.session() as s:
+        video = s.get(models.Video, clip.video_id)
+        assert video is not None
+        s.expunge(video)
+    out = Path(output_dir) if output_dir is not None else default_output_dir(app, video)
+    path = out / MANIFEST
+    manifest = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    entries = manifest["clips"] if manifest else []
+    pos = next((i for i, e in enumerate(entries) if e.get("id") == clip.id), None)
+    if pos is None and output_dir is None:
+        return None
+    if pos is not None:
+        old = entries[pos].get("files", {}).get("video")
+        stem = Path(old).stem if old else f"clip-{pos + 1:02d}"
+    else:
+        stem = f"clip-{clip.rank or 1:02d}"
+    out.mkdir(parents=True, exist_ok=True)
+    files = export_clip(app, clip, out, stem)
+    if manifest is not None and pos is not None:
+        entries[pos] = clip_entry(clip, files)
+        write_manifest(path, manifest)
+    return out, files
 
 
 def _settled_clips(app: Any, video_id: int, request: SelectionRequest | None) -> list[models.Clip]:
@@ -157,7 +207,7 @@ def process(
     timed.stage("render")
     results = render_clips(app, [c.id for c in clips], options=render_options, reporter=timed)
     timed.stage("export")
-    out = Path(output_dir) if output_dir else Path(app.settings.output_dir) / f"{video.id}-{slug(video.title)}"
+    out = Path(output_dir) if output_dir else default_output_dir(app, video)
     out.mkdir(parents=True, exist_ok=True)
     rendered: list[models.Clip] = []
     failed: dict[int, str] = {}
@@ -184,9 +234,7 @@ def process(
         "clips": entries,
     }
     path = out / MANIFEST
-    tmp = path.with_suffix(".json.part")
-    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_manifest(path, manifest)
     timings = timed.finish()
     if clips and not rendered:
         raise ClipcastError(

@@ -27,19 +27,35 @@ from core.contracts import Transcript as TranscriptData
 from core.errors import ClipcastError, InputError
 from core.logging import get_logger
 from core.media import ffmpeg
-from core.media.audio_scan import normalising_gain, scan_audio
+from core.media.audio_scan import audio_levels, normalising_gain, scan_audio
 from core.media.brand import BrandKit, load_brand
-from core.media.captions import build_captions, load_style, resolve_fonts
-from core.media.cuts import Timeline, keep_segments
-from core.media.faces import Keyframe, crop_path, sample_faces
-from core.media.reframe import output_size
+from core.media.captions import (
+    Captions,
+    FaceBand,
+    build_captions,
+    load_style,
+    resolve_fonts,
+    shift_cues,
+    to_ass,
+    to_srt,
+    to_vtt,
+)
+from core.media.cuts import Timeline, give_words_time, keep_segments, truncate, without_fillers
+from core.media.edit_export import to_edl, to_fcpxml
+from core.media.emoji import rasterise
+from core.media.faces import Keyframe, Sample, crop_path, sample_faces
+from core.media.hook import HookTitle, derive_variants
+from core.media.music import resolve_track
+from core.media.platforms import PRESETS, Platform, caption_update
+from core.media.reframe import faces_on_output, output_size
 from core.media.render_graph import CEILING_DB, ClipGraph, caption_colours
+from core.media.translate import translate_cues
 from core.progress import Cancelled, NullReporter, Reporter
 
 log = get_logger("clipcast.render")
 
 #: Bump when the render code changes what it produces, so old renders are redone.
-RENDER_VERSION = 2
+RENDER_VERSION = 3
 
 #: Clip field → (file name, in the render's temporary directory and its storage folder; content type).
 OUTPUTS = {
@@ -48,7 +64,11 @@ OUTPUTS = {
     "srt_key": ("captions.srt", "application/x-subrip"),
     "vtt_key": ("captions.vtt", "text/vtt"),
     "ass_key": ("captions.ass", "text/x-ssa"),
+    "fcpxml_key": ("edit.fcpxml", "application/xml"),  # only with export_edit
+    "edl_key": ("edit.edl", "text/plain"),  # only with export_edit
 }
+#: Outputs written only when an option asks for them (their key is None otherwise).
+EDIT_OUTPUTS = ("fcpxml_key", "edl_key")
 
 
 class RenderOptions(BaseModel):
@@ -76,6 +96,18 @@ class RenderOptions(BaseModel):
     word_fixes: dict[str, str] | None = Field(
         None, description="caption words corrected by hand, keyed by the word's start time (s, 2 decimals)"
     )
+    translate: list[str] | None = Field(
+        None, description="language codes: extra SRT/VTT captions translated by the LLM backend"
+    )
+    translate_burn: str | None = Field(None, description="burn this translation (one of translate) instead")
+    export_edit: bool | None = Field(None, description="also write the cut list as FCPXML and a CMX 3600 EDL")
+    music: str | None = Field(None, description="a track name in render.music_dir (a name, never a path)")
+    music_db: float | None = Field(None, ge=-60, le=0, description="the track's gain before ducking, dB")
+    hook_title: bool | None = Field(None, description="the clip's title as a title card over its first seconds")
+    hook_seconds: float | None = Field(None, gt=0, description="how long the title card shows, s")
+    platform: Platform | None = Field(
+        None, description="tiktok | shorts | reels: aspect, longest length, safe zones, bitrate (core.media.platforms)"
+    )
 
     def resolved(self, settings: Any) -> RenderOptions:
         """Every field filled from ``settings.render`` where unset here: the render code reads the result's
@@ -85,10 +117,14 @@ class RenderOptions(BaseModel):
         for name in (
             "aspect", "reframe", "caption_style", "brand", "remove_silence", "remove_fillers", "fillers",
             "min_silence", "silence_pad", "silence_db", "loudness_lufs", "denoise", "preset", "x264_params",
-            "crf",
+            "crf", "platform", "hook_title", "hook_seconds", "music", "music_db", "export_edit", "translate",
         ):  # fmt: skip
             if data[name] is None:
                 data[name] = getattr(r, name)
+        if data["translate_burn"] and data["translate_burn"] not in (data["translate"] or []):
+            data["translate"] = [*(data["translate"] or []), data["translate_burn"]]
+        if data["platform"] and self.aspect is None:
+            data["aspect"] = PRESETS[data["platform"]].aspect  # an explicit aspect still wins
         return RenderOptions.model_validate(data)
 
 
@@ -138,6 +174,7 @@ class _Prepared(BaseModel):
     style: Any
     fonts_dir: Path
     brand: BrandKit | None
+    music: Path | None
     words: list[Word]
     render_hash: str
 
@@ -159,6 +196,8 @@ def _prepare(
     style_name = explicit_style or (brand.caption_style if brand else None) or options.caption_style
     style = load_style(style_name, settings.render.styles_dir)
     style = style.model_copy(update=caption_colours(brand))
+    if options.platform:
+        style = style.model_copy(update=caption_update(PRESETS[options.platform], style.margin_v, style.margin_h))
     fonts_dir = resolve_fonts(style)
     width, height = output_size(options.aspect)
     spec = RenderSpec(
@@ -176,7 +215,10 @@ def _prepare(
         denoise=bool(options.denoise),
     )
     app.plugins.hook.adjust_render(spec=spec, clip=clip)
-    words = _fixed(_words_in(transcript_words(app, video), spec.start, spec.end), options.word_fixes)
+    words = give_words_time(_fixed(_words_in(transcript_words(app, video), spec.start, spec.end), options.word_fixes))
+    music = (
+        resolve_track(options.music, settings.render.music_dir) if options.music else (brand.music if brand else None)
+    )
     fingerprint = {
         "v": RENDER_VERSION,
         "video": video.sha256 or video.source,
@@ -185,22 +227,35 @@ def _prepare(
         "style": style.model_dump(mode="json"),
         "brand": brand.model_dump(mode="json") if brand else None,
         "brand_files": [_file_fingerprint(p) for p in (brand.logo, brand.intro, brand.outro)] if brand else None,
+        "music": _file_fingerprint(music),
         "words": [w.model_dump() for w in words],
         "text": clip.text,
+        "title": clip.title if options.hook_title else None,
     }
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()
     return _Prepared(
-        spec=spec, options=options, style=style, fonts_dir=fonts_dir, brand=brand, words=words, render_hash=digest
+        spec=spec,
+        options=options,
+        style=style,
+        fonts_dir=fonts_dir,
+        brand=brand,
+        music=music,
+        words=words,
+        render_hash=digest,
     )
 
 
-def _keys(clip: models.Clip, digest: str, version: int) -> dict[str, str]:
-    """Each render version has keys of its own: a file once published (or scheduled) is never written over."""
+def _keys(clip: models.Clip, digest: str, version: int, edit: bool = False) -> dict[str, str | None]:
+    """Each render version has keys of its own: a file once published (or scheduled) is never written over.
+    The edit exports (``EDIT_OUTPUTS``) exist only when asked for."""
     base = f"renders/{clip.video_id}/{clip.id}-v{version}-{digest[:12]}"
-    return {field: f"{base}/{name}" for field, (name, _) in OUTPUTS.items()}
+    return {
+        field: None if field in EDIT_OUTPUTS and not edit else f"{base}/{name}" for field, (name, _) in OUTPUTS.items()
+    }
 
 
-def _face_keyframes(spec: RenderSpec, timeline: Timeline, timeout: float) -> list[Keyframe]:
+def _face_keyframes(spec: RenderSpec, timeline: Timeline, timeout: float) -> tuple[list[Sample], list[Keyframe]]:
+    """Face samples (window timeline) and the crop's keyframes (output timeline)."""
     samples = sample_faces(spec.source, spec.start, spec.end - spec.start, timeout=timeout)
     keys = crop_path(samples)
     out: list[Keyframe] = []
@@ -211,6 +266,54 @@ def _face_keyframes(spec: RenderSpec, timeline: Timeline, timeout: float) -> lis
             out[-1] = Keyframe(out[-1].t, k.cx, k.cy, out[-1].cut or k.cut)
         else:
             out.append(Keyframe(t, k.cx, k.cy, k.cut))
+    return samples, out
+
+
+def _write_edit(tmp: Path, timeline: Timeline, spec: RenderSpec, info: Any, name: str) -> None:
+    """The cut list as ``edit.fcpxml`` and ``edit.edl`` (core.media.edit_export), at the source's frame rate."""
+    fps = max(1, round(info.fps or spec.fps))
+    w, h = info.display_size
+    segments = list(timeline.segments)
+    (tmp / "edit.fcpxml").write_text(
+        to_fcpxml(segments, spec.source, fps=fps, width=w, height=h, duration=info.duration, name=name),
+        encoding="utf-8",
+    )
+    (tmp / "edit.edl").write_text(to_edl(segments, spec.source, fps=fps, name=name), encoding="utf-8")
+
+
+def _write_translations(tmp: Path, translations: dict[str, list[Any]], offset: float) -> dict[str, dict[str, str]]:
+    """``captions.<lang>.srt``/``.vtt`` in ``tmp`` (on the whole video's timeline); lang → ext → file name."""
+    out = {}
+    for lang, cues in translations.items():
+        shifted = shift_cues(cues, offset)
+        (tmp / f"captions.{lang}.srt").write_text(to_srt(shifted), encoding="utf-8")
+        (tmp / f"captions.{lang}.vtt").write_text(to_vtt(shifted), encoding="utf-8")
+        out[lang] = {"srt": f"captions.{lang}.srt", "vtt": f"captions.{lang}.vtt"}
+    return out
+
+
+def _track_key(keys: dict[str, str | None], name: str) -> str:
+    base = str(keys["video_key"]).rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+def _hook(clip: models.Clip, prep: _Prepared, options: RenderOptions, duration: float) -> HookTitle | None:
+    """The title card, in the brand's accent colour (the style's highlight colour without a brand)."""
+    if not options.hook_title or not clip.title.strip():
+        return None
+    box = prep.brand.accent_colour if prep.brand else prep.style.highlight_colour
+    seconds = min(float(options.hook_seconds or 3.0), duration)
+    return HookTitle(text=clip.title, seconds=seconds, box_colour=box, text_colour=prep.style.outline_colour)
+
+
+def _emoji_overlays(captions: Captions, tmp: Path) -> list[dict[str, Any]]:
+    """The captions' emoji as timed image overlays (one PNG per distinct emoji, centred horizontally)."""
+    files: dict[str, Path] = {}
+    out = []
+    for show in captions.emoji:
+        if show.emoji not in files:
+            files[show.emoji] = rasterise(show.emoji, show.px, tmp / f"emoji-{len(files)}.png")
+        out.append({"path": str(files[show.emoji]), "x": "(W-w)/2", "y": show.y, "start": show.start, "end": show.end})
     return out
 
 
@@ -265,9 +368,10 @@ def render_clip(
     prep = _prepare(app, clip, video, options, explicit_style)
     spec = prep.spec
     version = clip.render_version + 1
-    keys = _keys(clip, prep.render_hash, version)
+    keys = _keys(clip, prep.render_hash, version, bool(options.export_edit))
     if clip.render_hash == prep.render_hash and all(
-        getattr(clip, k) and app.storage.exists(getattr(clip, k)) for k in keys
+        (getattr(clip, k) is None) == (v is None) and (v is None or app.storage.exists(getattr(clip, k)))
+        for k, v in keys.items()
     ):
         log.info("render up to date", clip_id=clip_id)
         reporter.progress(100.0, "up to date")
@@ -300,6 +404,11 @@ def render_clip(
             min_silence=options.min_silence,
             pad=options.silence_pad,
             fillers=(options.fillers or []) if spec.remove_fillers else (),
+            levels=audio_levels(
+                spec.source, start=spec.start, duration=end - spec.start, timeout=settings.render.ffmpeg_timeout
+            )
+            if spec.remove_fillers and info.has_audio
+            else None,
         )
     else:
         segments = [(spec.start, end)]
@@ -308,19 +417,46 @@ def render_clip(
         if scan and spec.loudness_lufs is not None
         else (None, False)
     )
+    if options.platform:
+        segments = truncate(segments, PRESETS[options.platform].max_seconds)
     timeline = Timeline.of(segments)
-    out_words = timeline.retime_words(prep.words)
-    srt, vtt, ass = build_captions(out_words, prep.style, spec.width, spec.height)
-    keyframes = _face_keyframes(spec, timeline, settings.render.ffmpeg_timeout) if spec.reframe == "face" else None
+    shown = without_fillers(prep.words, options.fillers or []) if spec.remove_fillers else prep.words
+    out_words = timeline.retime_words(shown)
+    keyframes, faces = None, list[FaceBand]()
+    if spec.reframe == "face":
+        samples, keyframes = _face_keyframes(spec, timeline, settings.render.ffmpeg_timeout)
+        src_w, src_h = info.display_size
+        faces = faces_on_output(
+            samples, keyframes, src_w, src_h, spec.width, spec.height, lambda t: timeline.to_out(spec.start + t)
+        )
     brand = prep.brand
     intro = (brand.intro, ffmpeg.probe(brand.intro)) if brand and brand.intro else None
     outro = (brand.outro, ffmpeg.probe(brand.outro)) if brand and brand.outro else None
+    captions = build_captions(
+        out_words,
+        prep.style,
+        spec.width,
+        spec.height,
+        offset=intro[1].duration if intro else 0.0,
+        faces=faces,
+        hook=_hook(clip, prep, options, timeline.duration),
+    )
+    translations = {lang: translate_cues(app.selector(), captions.plain, lang) for lang in options.translate or []}
 
     tmp = Path(tempfile.mkdtemp(prefix=scratch.prefix("clipcast-render")))
     try:
-        (tmp / "captions.srt").write_text(srt, encoding="utf-8")
-        (tmp / "captions.vtt").write_text(vtt, encoding="utf-8")
-        (tmp / "captions.ass").write_text(ass, encoding="utf-8")
+        (tmp / "captions.srt").write_text(captions.srt, encoding="utf-8")
+        (tmp / "captions.vtt").write_text(captions.vtt, encoding="utf-8")
+        (tmp / "captions.ass").write_text(captions.ass, encoding="utf-8")
+        offset = intro[1].duration if intro else 0.0
+        tracks = _write_translations(tmp, translations, offset)
+        if options.translate_burn:
+            style = prep.style.model_copy(update={"animation": "none"})
+            hook = _hook(clip, prep, options, timeline.duration)
+            burned = translations[options.translate_burn]
+            captions.burn = to_ass(burned, style, spec.width, spec.height, faces, hook)
+        (tmp / "burn.ass").write_text(captions.burn, encoding="utf-8")
+        overlays = _emoji_overlays(captions, tmp) if options.captions else []
         graph = ClipGraph(
             source=spec.source,
             info=info,
@@ -330,19 +466,22 @@ def render_clip(
             fps=spec.fps,
             reframe=str(spec.reframe),
             keyframes=keyframes,
-            ass_path=(tmp / "captions.ass") if options.captions and out_words else None,
+            ass_path=(tmp / "burn.ass") if options.captions and out_words else None,
             fonts_dir=prep.fonts_dir,
             brand=brand,
             gain_db=gain_db,
             limit=limit,
             denoise=spec.denoise,
+            music=prep.music,
+            music_db=options.music_db,
             video_filters=list(spec.video_filters),
-            overlays=list(spec.overlays),
+            overlays=[*overlays, *spec.overlays],
             intro=intro,
             outro=outro,
             preset=options.preset,
             x264_params=options.x264_params,
             crf=options.crf,
+            maxrate_kbps=PRESETS[options.platform].maxrate_kbps if options.platform else None,
         )
         mp4 = tmp / "clip.mp4"
         ffmpeg.run(
@@ -358,8 +497,16 @@ def render_clip(
             timeout=120,
             what="thumbnail",
         )
+        if options.export_edit:
+            _write_edit(tmp, timeline, spec, info, clip.title or f"clip {clip_id}")
         for field, (name, ctype) in OUTPUTS.items():
-            app.storage.put_file(keys[field], tmp / name, ctype)
+            if (key := keys[field]) is not None:
+                app.storage.put_file(key, tmp / name, ctype)
+        track_keys = {}
+        for lang, names in tracks.items():
+            track_keys[lang] = {ext: _track_key(keys, name) for ext, name in names.items()}
+            for ext, name in names.items():
+                app.storage.put_file(track_keys[lang][ext], tmp / name, OUTPUTS[f"{ext}_key"][1])
         duration = ffmpeg.probe(mp4).duration
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -368,10 +515,14 @@ def render_clip(
         row = s.get(models.Clip, clip_id)
         assert row is not None
         old = {k: getattr(row, k) for k in keys}
+        old_tracks = [k for t in (row.caption_tracks or {}).values() for k in t.values()]
+        row.caption_tracks = track_keys
         for k, v in keys.items():
             setattr(row, k, v)
         row.render_hash = prep.render_hash
         row.render_version = version
+        if not row.title_variants:  # selection wrote none: offer the title and the clip's first sentences
+            row.title_variants = derive_variants(row.title, row.text)
         row.render_options = options.model_dump(mode="json")
         row.rendered_duration = duration
         row.rendered_at = models.utcnow()
@@ -386,8 +537,10 @@ def render_clip(
         kept = (
             old["video_key"] and s.exec(select(models.Post.id).where(models.Post.video_key == old["video_key"])).first()
         )
+    new_tracks = {k for t in track_keys.values() for k in t.values()}
+    old.update({f"track:{k}": k for k in old_tracks if k not in new_tracks})
     for k, v in old.items():  # otherwise the previous render's files are replaced, not kept forever
-        if v and v != keys[k] and not kept:
+        if v and v != keys.get(k) and not kept:
             try:
                 app.storage.delete(v)
             except Exception as exc:

@@ -28,6 +28,7 @@ from core.errors import InputError
 from core.media import ffmpeg as ff
 from core.models import AiUsage, Clip, Job, Post, SourceItemSeen, Transcript, Video
 from core.pipeline.ingest import check_url, ingest, ingest_upload, local_source
+from core.pipeline.render import OUTPUTS
 
 router = APIRouter(prefix="/api/videos", tags=["videos"])
 
@@ -240,7 +241,8 @@ def delete_video(video_id: Id, user: UserDep, app: AppDep) -> None:
             job.clip_id = None
             s.add(job)
         for clip in clips:
-            keys += [k for k in (clip.video_key, clip.thumbnail_key, clip.srt_key, clip.vtt_key, clip.ass_key) if k]
+            keys += [k for k in (getattr(clip, field) for field in OUTPUTS) if k]
+            keys += [k for track in (clip.caption_tracks or {}).values() for k in track.values()]
             s.delete(clip)
         for job in s.exec(select(Job).where(Job.video_id == video_id)).all():
             job.video_id = None
