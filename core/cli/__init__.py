@@ -14,6 +14,7 @@ from core.cli import (
     analyze_cmd,
     config_cmd,
     db_cmd,
+    eval_cmd,
     jobs_cmd,
     plugins_cmd,
     process_cmd,
@@ -56,6 +57,7 @@ app.command("serve")(serve_cmd.serve)
 app.add_typer(users_cmd.users_app, name="users")
 app.add_typer(users_cmd.tokens_app, name="tokens")
 app.command("analyze")(analyze_cmd.analyze)
+app.command("eval")(eval_cmd.eval_command)
 app.command("process")(process_cmd.process_command)
 app.command("render")(process_cmd.render_command)
 app.command("demo")(process_cmd.demo_command)

@@ -20,7 +20,7 @@ from typing import Any
 
 import structlog
 
-from core.contracts import ClipPlan, SelectionRequest, Transcript, Word
+from core.contracts import ClipPlan, ClipSelector, SelectionRequest, Transcript, Word
 from core.errors import ClipcastError, InputError
 from core.media.audio_scan import detect_silences
 from core.pipeline.candidates import _END, MAX_GAP, clean_words, gather_candidates, join_words
@@ -223,18 +223,41 @@ def select_clips(
 
     ``video`` is the ``models.Video`` row (its id tags AI usage; its audio feeds loudness), or None.
     """
+    return run_selection(
+        app,
+        app.selector(backend),
+        transcript,
+        request,
+        audio=audio_path(app, video),
+        duration=getattr(video, "duration", None),
+        user_id=getattr(video, "user_id", None),
+        video_id=getattr(video, "id", None),
+        reporter=reporter,
+    )
+
+
+def run_selection(
+    app: Any,
+    selector: ClipSelector,
+    transcript: Transcript,
+    request: SelectionRequest,
+    *,
+    audio: Path | None = None,
+    duration: float | None = None,
+    user_id: int | None = None,
+    video_id: int | None = None,
+    reporter: Reporter | None = None,
+) -> list[ClipPlan]:
+    """The select stage for any selector instance and audio file (``clipcast eval`` runs it without a video row)."""
     reporter = reporter or NullReporter()
     check_request(request)
-    selector = app.selector(backend)
     reporter.progress(0, "finding candidate windows")
-    audio = audio_path(app, video)
     transcript = speech_only(transcript, audio)
-    candidates = gather_candidates(app.plugins, transcript, request)
+    with audio_context(audio):
+        candidates = gather_candidates(app.plugins, transcript, request)
     reporter.check_cancelled()
     log.debug("selecting clips", backend=selector.name, candidates=len(candidates), clips=request.clips)
     reporter.progress(10, f"scoring {len(candidates)} candidates with {selector.name}")
-    user_id = getattr(video, "user_id", None)
-    video_id = getattr(video, "id", None)
     with audio_context(audio), usage_context(user_id=user_id, video_id=video_id):
         try:
             plans = selector.select(transcript, candidates, request)
@@ -245,8 +268,7 @@ def select_clips(
                 f"clip selection with the {selector.name!r} backend failed: {exc!r}",
                 "check that backend's configuration, or run with --llm heuristic",
             ) from exc
-    duration = getattr(video, "duration", None) or transcript.duration
-    result = validate_plans(list(plans), transcript, request, media_duration=duration)
+        result = validate_plans(list(plans), transcript, request, media_duration=duration or transcript.duration)
     reporter.progress(100, f"{len(result)} clips selected")
     return result
 
