@@ -32,7 +32,7 @@ def plan(start: float, end: float, score: float = 50) -> ClipPlan:
 def test_times_snap_to_words_and_clamp_to_the_media(transcript: Transcript) -> None:
     words = clean_words(transcript)
     starts, ends = {w.start for w in words}, {w.end for w in words}
-    raw = [plan(-12, 5.1, 90), plan(words[10].start + 0.1, words[20].end - 0.05, 80), plan(20, 500, 70)]
+    raw = [plan(-12, 5.1, 90), plan(words[16].start + 0.1, words[26].end - 0.05, 80), plan(20, 500, 70)]
     out = validate_plans(raw, transcript, REQUEST)
     assert len(out) == 3
     for p in out:
@@ -41,7 +41,7 @@ def test_times_snap_to_words_and_clamp_to_the_media(transcript: Transcript) -> N
         assert 3 <= p.duration <= 8
         assert p.text and p.text.split()[0] in {w.text.strip() for w in words}
     assert out[0].start == words[0].start  # -12 clamps to 0, then the first word
-    assert out[1].start == words[10].start  # a time inside a word snaps to that word's start
+    assert out[1].start == words[16].start  # a time inside a word snaps to that word's start
 
 
 def test_durations_are_forced_into_bounds(transcript: Transcript) -> None:
@@ -62,12 +62,14 @@ def test_at_the_end_of_the_media_a_short_plan_grows_backwards(transcript: Transc
     assert out[0].end == words[-1].end and out[0].duration >= 3
 
 
-def test_overlaps_above_half_keep_the_higher_score(transcript: Transcript) -> None:
+def test_overlaps_above_a_tenth_keep_the_higher_score(transcript: Transcript) -> None:
+    """Clips must be distinct moments: overlapping by more than 10% of the shorter one is a duplicate."""
     words = clean_words(transcript)
     a = plan(words[0].start, words[15].end, 60)
     b = plan(words[3].start, words[17].end, 80)  # mostly the same stretch, better score
-    c = plan(words[14].start, words[30].end, 40)  # overlaps a a little (< 50%)
-    out = validate_plans([a, b, c], transcript, SelectionRequest(clips=5, min_seconds=1, max_seconds=30))
+    c = plan(words[17].start, words[40].end, 40)  # shares one word with b (< 10%)
+    d = plan(words[12].start, words[30].end, 70)  # overlaps b by a quarter of the shorter: a duplicate
+    out = validate_plans([a, b, c, d], transcript, SelectionRequest(clips=5, min_seconds=1, max_seconds=30))
     assert [p.score for p in out] == [80, 40]
 
 
