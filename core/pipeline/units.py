@@ -7,7 +7,7 @@ talk's own sentence gaps, so a fast and a slow speaker both work), and a boundar
 ``core.pipeline.candidates.split_sentences``). Talks spoken without such pauses still get
 units: a unit longer than ``LONG_UNIT`` s is split where the vocabulary changes most (TextTiling-style cosine of
 the ``WINDOW`` sentences either side), recursively. A unit shorter than ``SHORT_UNIT`` s (a lone "Great." after
-a long pause) joins the neighbour whose words it shares most.
+a long pause) joins the neighbour whose words it shares most, unless a silence over ``MAX_GAP`` s separates them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import re
 import statistics
 from collections import Counter
 
-from core.pipeline.candidates import Sentence
+from core.pipeline.candidates import MAX_GAP, Sentence
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -45,7 +45,8 @@ def talk_units(sentences: list[Sentence]) -> list[list[Sentence]]:
     """The talk's sentences grouped into units (see the module docstring); every sentence is in exactly one."""
     if len(sentences) <= 1:
         return [sentences] if sentences else []
-    gaps = [s.gap_before for s in sentences[1:] if math.isfinite(s.gap_before)]
+    # long silences (a break, a video) say nothing about paragraph pauses: capped, they cannot skew the split
+    gaps = [min(s.gap_before, MAX_GAP) for s in sentences[1:] if math.isfinite(s.gap_before)]
     threshold = max(UNIT_PAUSE, PAUSE_RATIO * statistics.median(gaps), _otsu(gaps)) if gaps else float("inf")
     units: list[list[Sentence]] = [[sentences[0]]]
     for s in sentences[1:]:
@@ -114,8 +115,12 @@ def _merge_short(units: list[list[Sentence]]) -> list[list[Sentence]]:
         for i, unit in enumerate(out):
             if _duration(unit) >= SHORT_UNIT:
                 continue
-            prev = cosine(_bag(unit), _bag(out[i - 1])) if i > 0 else -1.0
-            nxt = cosine(_bag(unit), _bag(out[i + 1])) if i + 1 < len(out) else -1.0
+            near_prev = i > 0 and unit[0].gap_before <= MAX_GAP
+            near_next = i + 1 < len(out) and unit[-1].gap_after <= MAX_GAP
+            if not (near_prev or near_next):
+                continue  # alone between long silences: a unit of its own
+            prev = cosine(_bag(unit), _bag(out[i - 1])) if near_prev else -1.0
+            nxt = cosine(_bag(unit), _bag(out[i + 1])) if near_next else -1.0
             if nxt > prev or (nxt == prev and i + 1 < len(out)):  # ties: a lone opener belongs to what follows
                 out[i : i + 2] = [unit + out[i + 1]]
             else:

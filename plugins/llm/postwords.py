@@ -26,6 +26,8 @@ def _wordset(text: str) -> frozenset[str]:
 
 TITLE_MAX = 60
 CHAPTER_MIN = 10.0
+#: Sentences a summary has at least (one or more from every topic chapter).
+SUMMARY_SENTENCES = 3
 #: Most hashtags per platform: YouTube shows three above the title; more reads as spam everywhere.
 HASHTAGS = {"tiktok": 4, "youtube": 3, "instagram": 5}
 
@@ -285,12 +287,13 @@ def summarize_units(units: list[list[Sentence]], duration: float, corpus: Corpus
         Chapter(start=0.0 if i == 0 else round(c[0].start, 1), title=chapter_title(c, corpus))
         for i, c in enumerate(chapters)
     ]
+    topics = [c for c in chapters if not filler_kind(c)] or chapters
+    per = max(1, math.ceil(SUMMARY_SENTENCES / len(topics)))  # at least three sentences, one or more per topic
     lines = []
-    for c in chapters:
-        if filler_kind(c) and len(chapters) > 1:
-            continue
-        best = max(c, key=lambda s: (_punch(s.text), len(topic_terms(s.text)) / (1 + len(s.text.split()) / 20)))
-        lines.append(best.text.strip())
+    for c in topics:
+        ranked = sorted(c, key=lambda s: (_punch(s.text), len(topic_terms(s.text)) / (1 + len(s.text.split()) / 20)))
+        best = sorted(ranked[-per:], key=lambda s: s.start)
+        lines += [s.text.strip() for s in best]
     return Summary(summary=" ".join(lines), chapters=out)
 
 
