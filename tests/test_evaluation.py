@@ -115,3 +115,20 @@ def test_oracle_scores_one_and_random_is_near_chance(small_set, monkeypatch: pyt
     data = heuristic.as_dict()
     assert {"top1", "top3", "mrr", "recall", "cut_share", "boundary_error"} <= set(data["overall"])
     assert len(data["videos"]) == 2 and data["videos"][0]["clips_detail"]
+
+
+@pytest.mark.slow
+def test_the_harness_measures_an_llm_selector_too(small_set) -> None:  # type: ignore[no-untyped-def]
+    """A prompt change is measured, not guessed: an OpenAI-compatible selector (here the Ollama fake, as a
+    "model" that likes windows opening with a question) runs through the same harness."""
+    from fakes.ollama_chat import FakeOllama
+    from fakes.openai_responses import editor_answer
+
+    app, path = small_set
+    manifest = load_manifest(path)
+    with FakeOllama(lambda schema, prompt: editor_answer(schema, prompt, favourite="?")) as fake:
+        selector = build_selector(app, "openai-compatible", {"base_url": fake.base_url, "max_retries": 0})
+        report = evaluate(app, manifest, selector, REQUEST, seeds=20)
+    assert report.selector == "openai-compatible" and fake.requests
+    assert report.overall.clips > 0 and 0.0 <= report.overall.top1 <= 1.0
+    assert report.overall.cut_share == 0.0  # model times are snapped to sentences, cuts placed in pauses
