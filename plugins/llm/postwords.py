@@ -60,7 +60,9 @@ NOT_TOPICS = _wordset(
     matters true real hard easy simple small large long short high low full free open clear happy early late
     fast slow able sorry serious quick quickly finally suddenly exactly certainly obviously usually pretty
     lovely amazing wonderful nice fine okay anyway though although however instead because thing stuff bit lots
-    plenty need needs needed due
+    plenty need needs needed due slept woke wake drove told thought taught caught bought sold held stood
+    understood began begun broke chose fell forgot hid hit hurt meant rose sang sank shook shot shut spoke stole
+    threw wore won
     """
 )
 
@@ -249,14 +251,14 @@ def filler_kind(sentences: list[Sentence]) -> str | None:
     kinds = [sentence_cues(s.text).filler for s in sentences]
     if sum(bool(k) for k in kinds) * 2 < len(kinds):
         return None
-    counts = Counter(k for ks in kinds for k in ks if k in _KIND_TITLES)
+    counts = Counter(k for ks in kinds for k in ks)
     return counts.most_common(1)[0][0] if counts else None
 
 
 def chapter_units(units: list[list[Sentence]], duration: float, min_len: float = CHAPTER_MIN) -> list[list[Sentence]]:
-    """Units joined into chapters of at least ``max(min_len, duration / 15)`` s (the last one may join its
+    """Units joined into chapters of at least ``max(min_len, duration / 10)`` s (the last one may join its
     predecessor); a talk shorter than three chapters' worth is one chapter."""
-    need = max(min_len, duration / 15)
+    need = max(min_len, duration / 10)
     chapters: list[list[Sentence]] = []
     for unit in units:
         if chapters and (chapters[-1][-1].end - chapters[-1][0].start < need):
@@ -271,7 +273,7 @@ def chapter_units(units: list[list[Sentence]], duration: float, min_len: float =
 def chapter_title(chapter: list[Sentence], corpus: Corpus) -> str:
     kind = filler_kind(chapter)
     if kind:
-        return _KIND_TITLES[kind]
+        return _KIND_TITLES.get(kind, kind.capitalize())
     terms = corpus.top_terms(" ".join(s.text for s in chapter), 1)
     if not terms:
         return title_for([s.text for s in chapter], corpus, 40)
@@ -291,7 +293,10 @@ def summarize_units(units: list[list[Sentence]], duration: float, corpus: Corpus
     per = max(1, math.ceil(SUMMARY_SENTENCES / len(topics)))  # at least three sentences, one or more per topic
     lines = []
     for c in topics:
-        ranked = sorted(c, key=lambda s: (_punch(s.text), len(topic_terms(s.text)) / (1 + len(s.text.split()) / 20)))
+        plain = [s for s in c if not sentence_cues(s.text).filler] or c
+        ranked = sorted(
+            plain, key=lambda s: (_punch(s.text), len(topic_terms(s.text)) / (1 + len(s.text.split()) / 20))
+        )
         best = sorted(ranked[-per:], key=lambda s: s.start)
         lines += [s.text.strip() for s in best]
     return Summary(summary=" ".join(lines), chapters=out)
