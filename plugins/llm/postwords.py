@@ -179,6 +179,9 @@ def title_for(sentences: list[str], corpus: Corpus | None = None, limit: int = T
     if fitting:
         ranked = sorted(fitting, key=lambda s: -_punch(s))
         return ranked[0]
+    phrase = _leading_phrase(first, limit)
+    if phrase:
+        return phrase
     terms = corpus.top_terms(" ".join(sentences), 2) if corpus else []
     if terms:
         return _phrase(terms)[:limit].rsplit(" ", 1)[0] if len(_phrase(terms)) > limit else _phrase(terms)
@@ -186,6 +189,21 @@ def title_for(sentences: list[str], corpus: Corpus | None = None, limit: int = T
     while words and len(" ".join(words)) > limit:
         words.pop()
     return " ".join(words)
+
+
+def _leading_phrase(sentence: str, limit: int) -> str:
+    """The longest opening of ``sentence`` within ``limit`` characters that ends on a content word right before
+    a function word ("...our whole city council | when Seville built..."): a whole phrase, not a cut one."""
+    words = sentence.rstrip(".?!").split()
+    best = ""
+    for k in range(3, len(words)):
+        head = " ".join(words[:k])
+        if len(head) > limit:
+            break
+        last, nxt = tokens(words[k - 1]), tokens(words[k])
+        if last and nxt and last[-1] not in STOPWORDS and nxt[0] in STOPWORDS and not words[k - 1].endswith(","):
+            best = head
+    return best
 
 
 def _punch(sentence: str) -> float:
