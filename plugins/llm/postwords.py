@@ -63,6 +63,8 @@ NOT_TOPICS = _wordset(
     plenty need needs needed due slept woke wake drove told thought taught caught bought sold held stood
     understood began begun broke chose fell forgot hid hit hurt meant rose sang sank shook shot shut spoke stole
     threw wore won
+    year month week day hour minute time end number people person part please less old win wins side line
+    morning evening night today start beginning
     """
 )
 
