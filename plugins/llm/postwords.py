@@ -64,7 +64,7 @@ NOT_TOPICS = _wordset(
     understood began begun broke chose fell forgot hid hit hurt meant rose sang sank shook shot shut spoke stole
     threw wore won
     year month week day hour minute time end number people person part please less old win wins side line
-    morning evening night today start beginning
+    morning evening night today start beginning yes useful
     """
 )
 
@@ -86,7 +86,7 @@ def stem(word: str) -> str:
 
 def topic_word(word: str) -> bool:
     """Likely a noun: not a stopword, verb or adverb by its form or by the lists above."""
-    if len(word) < 3 or word in STOPWORDS or word in NOT_TOPICS or "'" in word:
+    if len(word) < 3 or word in STOPWORDS or word in NOT_TOPICS or stem(word) in NOT_TOPICS or "'" in word:
         return False
     return not word.endswith(("ed", "ly", "ing")) or word in {"morning", "evening", "building", "meeting", "spring"}
 
