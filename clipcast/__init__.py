@@ -69,8 +69,10 @@ if TYPE_CHECKING:  # the lazy names below, for type checkers and editors
     from core.keys import validate_key  # noqa: F401
     from core.logging import add_secret, get_logger  # noqa: F401
     from core.pipeline.candidates import Sentence, clean_words, join_words, split_sentences  # noqa: F401
+    from core.pipeline.pauses import find_pauses  # noqa: F401
     from core.pipeline.select import MAX_OVERLAP, current_audio, overlap_share  # noqa: F401
     from core.pipeline.transcribe import repair_word_timings  # noqa: F401
+    from core.pipeline.units import talk_units  # noqa: F401
     from core.scratch import prefix as scratch_prefix  # noqa: F401
     from core.sources import item_allowed  # noqa: F401
     from core.urls import check_url  # noqa: F401
@@ -93,6 +95,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "split_sentences": ("core.pipeline.candidates", "split_sentences"),
     "join_words": ("core.pipeline.candidates", "join_words"),
     "clean_words": ("core.pipeline.candidates", "clean_words"),
+    "find_pauses": ("core.pipeline.pauses", "find_pauses"),
+    "talk_units": ("core.pipeline.units", "talk_units"),
     "MAX_OVERLAP": ("core.pipeline.select", "MAX_OVERLAP"),
     "overlap_share": ("core.pipeline.select", "overlap_share"),
     "current_audio": ("core.pipeline.select", "current_audio"),

@@ -75,7 +75,10 @@ class IngestSettings(Section):
 
 
 class SelectionSettings(Section):
-    clips: int = Field(5, ge=1, le=100)
+    clips: int = Field(5, ge=1, le=100, description="clips proposed per video (at least; see clips_per_hour)")
+    clips_per_hour: float = Field(
+        12, ge=0, le=60, description="long videos get this many per hour of speech when more than clips (max 20)"
+    )
     min_seconds: float = Field(15, gt=0)
     max_seconds: float = Field(60, gt=0)
     learn: bool = Field(

@@ -34,6 +34,7 @@ BUILTIN_PLUGINS = [
     "plugins.llm.heuristic",
     "plugins.llm.openai",
     "plugins.llm.gemini",
+    "plugins.llm.openai_compat",
     "plugins.storage.local",
     "plugins.storage.s3",
     "plugins.publishers.folder",

@@ -99,6 +99,9 @@ def test_rerun_is_idempotent_and_keeps_what_the_user_approved(analyzed) -> None:
     # the dropped proposal a render job points at is kept, marked superseded; nothing else survives
     assert by_id[doomed.id].status == ClipStatus.REJECTED and "superseded" in by_id[doomed.id].reason
     assert len(rows) == 3
+    # ... and the analysis says what it replaced (never a silent delete)
+    assert {r.id for r in fewer.replaced} == {c.id for c in first.clips[2:]}
+    assert [r.rejected for r in fewer.replaced if r.id == doomed.id] == [True]
 
 
 def test_unknown_video_id_and_reversed_bounds(app: Clipcast) -> None:
@@ -188,3 +191,27 @@ def test_a_video_without_speech_is_a_clear_error(app: Clipcast, tmp_path: Path, 
         analyze(app, silent)
     with app.session() as s:
         assert s.exec(select(Clip)).all() == []
+
+
+# last: it approves every clip of the shared analysis
+@pytest.mark.slow
+def test_no_clips_always_says_why(analyzed) -> None:  # type: ignore[no-untyped-def]
+    from core.pipeline.analyze import analyze
+
+    app, first, _ = analyzed
+    video_id = first.video.id
+    none_fit = analyze(app, video_id, SelectionRequest(clips=3, min_seconds=25, max_seconds=30))
+    assert none_fit.clips == [], [(c.start, c.end, c.status, c.text) for c in none_fit.clips]
+    assert "no part of the talk fits 25-30 s" in none_fit.why_empty
+    assert "never straddles" in none_fit.why_empty and "--min" in none_fit.why_empty
+    with pytest.raises(InputError, match=r"shortest clip asked for \(90 s\) is longer than all the speech"):
+        analyze(app, video_id, SelectionRequest(clips=3, min_seconds=90, max_seconds=120))
+    for _ in range(8):  # approve whatever is proposed until every moment has been acted on: the answer says so
+        with app.session() as s:
+            for row in s.exec(select(Clip).where(Clip.video_id == video_id)).all():
+                row.status = ClipStatus.APPROVED
+                s.add(row)
+        settled = analyze(app, video_id, REQUEST)
+        if not settled.clips:
+            break
+    assert settled.clips == [] and "already one of the" in settled.why_empty

@@ -32,7 +32,7 @@ def plan(start: float, end: float, score: float = 50) -> ClipPlan:
 def test_times_snap_to_words_and_clamp_to_the_media(transcript: Transcript) -> None:
     words = clean_words(transcript)
     starts, ends = {w.start for w in words}, {w.end for w in words}
-    raw = [plan(-12, 5.1, 90), plan(words[10].start + 0.1, words[20].end - 0.05, 80), plan(20, 500, 70)]
+    raw = [plan(-12, 5.1, 90), plan(words[16].start + 0.1, words[26].end - 0.05, 80), plan(20, 500, 70)]
     out = validate_plans(raw, transcript, REQUEST)
     assert len(out) == 3
     for p in out:
@@ -41,7 +41,7 @@ def test_times_snap_to_words_and_clamp_to_the_media(transcript: Transcript) -> N
         assert 3 <= p.duration <= 8
         assert p.text and p.text.split()[0] in {w.text.strip() for w in words}
     assert out[0].start == words[0].start  # -12 clamps to 0, then the first word
-    assert out[1].start == words[10].start  # a time inside a word snaps to that word's start
+    assert out[1].start == words[16].start  # a time inside a word snaps to that word's start
 
 
 def test_durations_are_forced_into_bounds(transcript: Transcript) -> None:
@@ -62,12 +62,14 @@ def test_at_the_end_of_the_media_a_short_plan_grows_backwards(transcript: Transc
     assert out[0].end == words[-1].end and out[0].duration >= 3
 
 
-def test_overlaps_above_half_keep_the_higher_score(transcript: Transcript) -> None:
+def test_overlaps_above_a_tenth_keep_the_higher_score(transcript: Transcript) -> None:
+    """Clips must be distinct moments: overlapping by more than 10% of the shorter one is a duplicate."""
     words = clean_words(transcript)
     a = plan(words[0].start, words[15].end, 60)
     b = plan(words[3].start, words[17].end, 80)  # mostly the same stretch, better score
-    c = plan(words[14].start, words[30].end, 40)  # overlaps a a little (< 50%)
-    out = validate_plans([a, b, c], transcript, SelectionRequest(clips=5, min_seconds=1, max_seconds=30))
+    c = plan(words[17].start, words[40].end, 40)  # shares one word with b (< 10%)
+    d = plan(words[12].start, words[30].end, 70)  # overlaps b by a quarter of the shorter: a duplicate
+    out = validate_plans([a, b, c, d], transcript, SelectionRequest(clips=5, min_seconds=1, max_seconds=30))
     assert [p.score for p in out] == [80, 40]
 
 
@@ -148,3 +150,49 @@ def test_any_backend_output_is_validated(tmp_path: Path, transcript: Transcript)
         assert 3 <= p.duration <= 8 and p.end <= transcript.duration
     with pytest.raises(ClipcastError, match=r"clip selection with the 'broken' backend failed: KeyError"):
         select_clips(app, None, transcript, REQUEST, backend="broken")
+
+
+def _tone_wav(path: Path, duration: float, spans: list[tuple[float, float]]) -> Path:
+    """16 kHz speech-like audio: a tone inside ``spans``, digital silence elsewhere."""
+    import wave
+
+    import numpy as np
+
+    rate = 16000
+    t = np.arange(int(duration * rate)) / rate
+    on = np.zeros_like(t, dtype=bool)
+    for a, b in spans:
+        on |= (t >= a) & (t < b)
+    samples = (np.where(on, 0.4, 0.0) * np.sin(2 * np.pi * 180 * t) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.tobytes())
+    return path
+
+
+def test_the_last_word_is_kept_whole_and_cuts_sit_in_pauses(tmp_path: Path) -> None:
+    """Defect: "...it changed my whole" lost "year." when the recogniser stretched it into the pause."""
+    from core.contracts import Segment, Word
+    from core.pipeline.pauses import find_pauses, in_continuous_speech
+    from core.pipeline.select import END_PAD, audio_context, speech_only
+
+    texts = ["That", "one", "trip", "changed", "my", "whole", "year.", "Then", "we", "moved."]
+    times = [(1.0 + 0.4 * i, 1.35 + 0.4 * i) for i in range(7)] + [(6.0, 6.3), (6.4, 6.7), (6.8, 7.2)]
+    speech = [(1.0, 3.75), (6.0, 7.2)]  # "year." is really spoken until 3.75 s, then 2.25 s of silence
+    words = [Word(text=f" {w}", start=a, end=b) for w, (a, b) in zip(texts, times, strict=True)]
+    words[6] = words[6].model_copy(update={"end": 5.9})  # the recogniser stretched "year." over the pause
+    tr = Transcript(language="en", duration=8.0, segments=[Segment(start=1.0, end=7.2, text="", words=words)])
+    wav = _tone_wav(tmp_path / "a.wav", 8.0, speech)
+    kept = speech_only(tr, wav)
+    assert [w.text.strip() for w in kept.words][6] == "year."  # stretched, not invented: it stays
+    assert kept.words[6].end == pytest.approx(3.75, abs=0.05)  # ending where the audio's silence starts
+    request = SelectionRequest(clips=1, min_seconds=1, max_seconds=4)
+    with audio_context(wav):
+        out = validate_plans([plan(1.0, 3.5, 80)], kept, request)  # a backend that stopped inside "year."
+    pauses = find_pauses(wav)
+    assert out[0].text.endswith("whole year.")
+    assert 3.75 <= out[0].end <= 3.75 + END_PAD + 0.02  # after the whole word, a short pad of the pause
+    assert 0.85 <= out[0].start <= 1.0  # just before the first word, inside the leading pause
+    assert not in_continuous_speech(out[0].start, pauses, end=8) and not in_continuous_speech(out[0].end, pauses, end=8)

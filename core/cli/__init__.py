@@ -15,7 +15,9 @@ from core.cli import (
     analyze_cmd,
     config_cmd,
     db_cmd,
+    eval_cmd,
     jobs_cmd,
+    notes_cmd,
     plugins_cmd,
     process_cmd,
     publish_cmd,
@@ -57,6 +59,8 @@ app.command("serve")(serve_cmd.serve)
 app.add_typer(users_cmd.users_app, name="users")
 app.add_typer(users_cmd.tokens_app, name="tokens")
 app.command("analyze")(analyze_cmd.analyze)
+app.command("eval")(eval_cmd.eval_command)
+app.command("notes")(notes_cmd.notes)
 app.command("process")(process_cmd.process_command)
 app.command("render")(process_cmd.render_command)
 app.command("demo")(process_cmd.demo_command)

@@ -41,7 +41,7 @@ def analyze(
     app = state.app()
     request = selection_request(app.settings, clips, min_seconds, max_seconds, language)
     with CliReporter(console) as reporter:
-        result = run_analysis(app, source, request, stt=stt, llm=llm, reporter=reporter)
+        result = run_analysis(app, source, request, stt=stt, llm=llm, reporter=reporter, scale_clips=clips is None)
     transcript_path = write_transcript(app, result.video, result.transcript)
     plans = [
         ClipPlan(
@@ -69,6 +69,8 @@ def analyze(
             "language": result.transcript.language,
             "summary": result.summary.model_dump(mode="json") if result.summary else None,
             "summary_markdown": result.video.summary_md,
+            "why_no_clips": result.why_empty or None,
+            "replaced": [r.__dict__ for r in result.replaced],
         }
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
@@ -87,10 +89,13 @@ def analyze(
         )
     out.print(table)
     if not plans:
-        console.print(
-            f"[yellow]no window of {request.min_seconds:g}-{request.max_seconds:g} s fits this speech[/yellow]; "
-            "try a smaller --min"
+        console.print(f"[yellow]no clips: {result.why_empty}[/yellow]")
+    if result.replaced:
+        gone = ", ".join(
+            f"#{r.id} {_stamp(r.start)}-{_stamp(r.end)} {r.title!r}" + (" (kept as rejected)" if r.rejected else "")
+            for r in result.replaced
         )
+        console.print(f"replaced {len(result.replaced)} proposed clip(s) of the previous analysis: {gone}")
     if result.video.summary_md:
         out.print(Markdown(result.video.summary_md))
     console.print(

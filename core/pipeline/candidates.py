@@ -1,9 +1,11 @@
-"""Candidate windows: stretches of the talk that start at a sentence start and end at a sentence end.
+"""Candidate windows: whole talk units, or runs of whole sentences inside one unit (``core.pipeline.units``).
 
-Sentences come from the words' punctuation (``.?!``) and from pauses (a gap of ``PAUSE_BREAK`` s or more ends a
-sentence even without punctuation, since recognisers often drop it). A window never spans a gap longer than
-``MAX_GAP`` s: a clip that contains a long silence is not worth posting. Overlapping windows are allowed: the
-selector scores them all and the validation in ``core.pipeline.select`` de-duplicates the winners.
+Sentences come from the words' punctuation (``.?!``) and from pauses (a gap of ``PAUSE_BREAK`` s between the
+words, or an audio pause of ``AUDIO_BREAK`` s when the 16 kHz WAV is known, ends a sentence even without
+punctuation, since recognisers often drop it). A window never straddles two units (topics) and never spans a
+gap longer than ``MAX_GAP`` s. The number of windows grows linearly with the talk: each unit gives itself and
+at most ``MAX_PER_START`` runs per sentence inside it, and units are bounded by the length limits. Overlapping
+windows are allowed: the selector scores them all and ``core.pipeline.select`` de-duplicates the winners.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ log = structlog.get_logger("clipcast.candidates")
 
 #: A gap between words (s) that ends a sentence even without punctuation.
 PAUSE_BREAK = 1.0
+#: An audio pause (s) between two words that ends a sentence even without punctuation.
+AUDIO_BREAK = 0.6
 #: The longest gap between words (s) a candidate window may contain.
 MAX_GAP = 3.0
 #: Most windows starting at one sentence (keeps very long talks bounded: O(sentences x this)).
@@ -35,6 +39,9 @@ class Sentence:
 
     words: list[Word] = field(default_factory=list)
     complete: bool = False
+    #: pause before the first word and after the last one (s): the audio's when known, else the word gap
+    gap_before: float = 0.0
+    gap_after: float = 0.0
 
     @property
     def start(self) -> float:
@@ -66,26 +73,72 @@ def clean_words(transcript: Transcript) -> list[Word]:
     return [w if w.end >= w.start else w.model_copy(update={"end": w.start}) for w in words]
 
 
-def split_sentences(transcript: Transcript, *, pause_break: float = PAUSE_BREAK) -> list[Sentence]:
+def split_sentences(
+    transcript: Transcript, *, pause_break: float = PAUSE_BREAK, pauses: list[tuple[float, float]] | None = None
+) -> list[Sentence]:
+    """Sentences of the transcript; ``pauses`` (audio pauses, ``core.pipeline.pauses``) refine the gaps."""
     words = clean_words(transcript)
+    gaps = word_gaps(words, pauses or [])
     sentences: list[Sentence] = []
-    current = Sentence()
+    current = Sentence(gap_before=float("inf"))
     for i, word in enumerate(words):
         current.words.append(word)
         nxt = words[i + 1] if i + 1 < len(words) else None
         ends = bool(_END.search(word.text.strip()))
-        paused = nxt is not None and nxt.start - word.end >= pause_break
+        gap = gaps[i] if nxt is not None else float("inf")
+        paused = nxt is not None and (nxt.start - word.end >= pause_break or (pauses and gap >= AUDIO_BREAK))
         if ends or paused or nxt is None:
             current.complete = ends
+            current.gap_after = gap
             sentences.append(current)
-            current = Sentence()
+            current = Sentence(gap_before=gap)
     return sentences
 
 
+def word_gaps(words: list[Word], pauses: list[tuple[float, float]]) -> list[float]:
+    """The pause after each word (s): the longest audio pause whose middle lies between the middles of the word
+    and the next (recognisers stretch words over pauses, so their times alone miss them), or the plain gap
+    between the word times when that is longer (or there is no audio)."""
+    mids = [(a + b) / 2 for a, b in pauses]
+    out: list[float] = []
+    k = 0
+    for i, word in enumerate(words):
+        if i + 1 >= len(words):
+            out.append(float("inf"))
+            continue
+        nxt = words[i + 1]
+        lo, hi = (word.start + word.end) / 2, (nxt.start + nxt.end) / 2
+        while k < len(mids) and mids[k] < lo:
+            k += 1
+        best = max(0.0, nxt.start - word.end)
+        j = k
+        while j < len(mids) and mids[j] <= hi:
+            best = max(best, pauses[j][1] - pauses[j][0])
+            j += 1
+        out.append(best)
+    return out
+
+
 def core_candidates(transcript: Transcript, request: SelectionRequest, *, max_gap: float = MAX_GAP) -> list[Candidate]:
-    """Every window of whole sentences between ``request.min_seconds`` and ``max_seconds`` long that ends on a
-    sentence end (punctuation, or the pause before a long silence) and contains no gap over ``max_gap`` s."""
-    sentences = split_sentences(transcript)
+    """Each talk unit that fits ``request``'s bounds, and every run of whole sentences inside one unit that fits
+    and contains no gap over ``max_gap`` s. A unit longer than the maximum without any sentence end inside it
+    (run-on speech) gets windows of whole words (``_fallback``). No window straddles two units: a talk whose
+    units are all shorter than ``min_seconds`` has no candidates (``explain_empty`` says so)."""
+    from core.pipeline.pauses import find_pauses
+    from core.pipeline.select import current_audio
+    from core.pipeline.units import talk_units
+
+    sentences = split_sentences(transcript, pauses=find_pauses(current_audio()))
+    out: list[Candidate] = []
+    for unit in talk_units(sentences):
+        runs = _runs(unit, request, max_gap, source="core")
+        if not runs and unit[-1].end - unit[0].start > request.max_seconds:
+            runs = _fallback(unit, request, max_gap)
+        out += runs
+    return out
+
+
+def _runs(sentences: list[Sentence], request: SelectionRequest, max_gap: float, *, source: str) -> list[Candidate]:
     inner_gaps = [_max_inner_gap([s]) for s in sentences]  # each sentence's own longest gap, computed once
     out: list[Candidate] = []
     for i, first in enumerate(sentences):
@@ -99,16 +152,13 @@ def core_candidates(transcript: Transcript, request: SelectionRequest, *, max_ga
             duration = last.end - first.start
             if duration > request.max_seconds:
                 break
-            nxt = sentences[j + 1] if j + 1 < len(sentences) else None
-            clean_end = last.complete or nxt is None or nxt.start - last.end >= PAUSE_BREAK
+            clean_end = last.complete or last.gap_after >= PAUSE_BREAK or j == len(sentences) - 1
             if duration >= request.min_seconds and clean_end:
                 words = [w for s in sentences[i : j + 1] for w in s.words]
-                out.append(Candidate(start=first.start, end=last.end, text=join_words(words), source="core"))
+                out.append(Candidate(start=first.start, end=last.end, text=join_words(words), source=source))
                 found += 1
                 if found >= MAX_PER_START:
                     break
-    if not out:
-        out = _fallback(sentences, request, max_gap)
     return out
 
 

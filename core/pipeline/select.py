@@ -1,9 +1,11 @@
 """Clip selection: candidates → the configured selector → validation that holds whatever the backend returned.
 
 Validation (``validate_plans``) snaps start/end to word boundaries, clamps them to the media, keeps the longest
-run of speech when a plan spans a long silence, forces durations into ``[min_seconds, max_seconds]``,
-de-duplicates plans overlapping by more than half of the shorter one (the higher score wins), sorts by score
-and keeps at most ``request.clips``.
+run of speech when a plan spans a long silence, forces durations into ``[min_seconds, max_seconds]``, then
+(with the audio) moves each cut into the pause around it: the start ``START_PAD`` s before the speech resumes,
+the end ``END_PAD`` s into the pause after the last word (a last word the recogniser stretched or cut short is
+kept whole: the audio says where it ends). Plans overlapping by more than ``MAX_OVERLAP`` of the shorter one are
+duplicates (the higher score wins); the rest are sorted by score, at most ``request.clips``.
 
 Selectors that can use the audio (the heuristic measures loudness) read ``current_audio()``: the 16 kHz mono
 WAV of the video being selected, or None.
@@ -20,10 +22,11 @@ from typing import Any
 
 import structlog
 
-from core.contracts import ClipPlan, SelectionRequest, Transcript, Word
+from core.contracts import ClipPlan, ClipSelector, SelectionRequest, Transcript, Word
 from core.errors import ClipcastError, InputError
 from core.media.audio_scan import detect_silences
 from core.pipeline.candidates import _END, MAX_GAP, clean_words, gather_candidates, join_words
+from core.pipeline.pauses import find_pauses
 from core.progress import NullReporter, Reporter
 from core.usage import usage_context
 
@@ -31,7 +34,9 @@ from core.usage import usage_context
 log = structlog.get_logger("clipcast.select")
 
 #: Plans overlapping by more than this share of the shorter one are duplicates.
-MAX_OVERLAP = 0.5
+MAX_OVERLAP = 0.1
+#: Seconds of the pause kept before the first word and after the last one (at most half the pause).
+START_PAD, END_PAD = 0.1, 0.25
 #: Silence as the audio measures it (dBFS, seconds): words lying mostly inside such a stretch are recogniser
 #: hallucinations (Whisper stretches or invents words over long pauses) and never become clip boundaries.
 SILENCE_DB, SILENCE_MIN = -35.0, 1.0
@@ -133,6 +138,7 @@ def validate_plans(
     """Make any backend's plans safe to render (see the module docstring). Never raises on odd values."""
     words = clean_words(transcript)
     limit = media_duration or transcript.duration or (words[-1].end if words else 0.0)
+    pauses = find_pauses(current_audio())
     fixed: list[ClipPlan] = []
     for plan in plans:
         start = min(max(0.0, float(plan.start)), limit)
@@ -145,7 +151,7 @@ def validate_plans(
                 j = i
             i, j = _longest_speech_run(words, i, j, max_gap)
             i, j = _fit_bounds(words, i, j, request)
-            start, end = words[i].start, min(words[j].end, limit)
+            start, end = cut_points(words, i, j, pauses, limit)
             text = join_words(words[i : j + 1])
         else:
             end = min(end, start + request.max_seconds)
@@ -163,6 +169,30 @@ def validate_plans(
     return kept
 
 
+def cut_points(
+    words: list[Word], i: int, j: int, pauses: list[tuple[float, float]], limit: float
+) -> tuple[float, float]:
+    """Start and end (s) of a clip from words[i] to words[j], placed in the audio's pauses (module docstring);
+    the word times as they are where the audio shows no pause (or is unknown)."""
+    first, last = words[i], words[j]
+    k = i - 1
+    while k >= 0 and (words[k].start + words[k].end) / 2 >= first.start - 0.05:  # zero-length words share a time
+        k -= 1
+    lo = (words[k].start + words[k].end) / 2 if k >= 0 else 0.0
+    before = [(a, b) for a, b in pauses if lo <= b <= first.start + 0.3]
+    start = first.start
+    if before:
+        a, b = max(before, key=lambda p: p[1])
+        start = max(a, b - min(START_PAD, (b - a) / 2))
+    hi = (words[j + 1].start + words[j + 1].end) / 2 if j + 1 < len(words) else limit
+    after = [(a, b) for a, b in pauses if last.start + 0.05 <= a <= hi]
+    end = min(last.end, limit)
+    if after:
+        a, b = min(after)
+        end = a + min(END_PAD, (b - a) / 2)
+    return max(0.0, start), min(max(end, start), limit)
+
+
 def overlap_share(a: Any, b: Any) -> float:
     """How much of the shorter of two time spans (anything with ``start`` and ``end``) the other one covers."""
     inter = min(a.end, b.end) - max(a.start, b.start)
@@ -173,18 +203,26 @@ def overlap_share(a: Any, b: Any) -> float:
 def drop_words_in_silence(
     transcript: Transcript, silences: list[tuple[float, float]], share: float = 0.6
 ) -> Transcript:
-    """A copy without the words that lie at least ``share`` inside the given silent stretches (start, end s)."""
+    """A copy without the words that lie at least ``share`` inside the given silent stretches (start, end s) and
+    start inside one (recogniser inventions). A word that starts in speech and was stretched into the silence is
+    real (a sentence's last word, held): it stays, ending where the silence starts."""
     if not silences:
         return transcript
 
     def silent(w: Word) -> bool:
         length = max(w.end - w.start, 1e-3)
         inside = sum(max(0.0, min(w.end, b) - max(w.start, a)) for a, b in silences)
-        return inside / length >= share
+        return inside / length >= share and any(a <= w.start + 0.05 < b for a, b in silences)
+
+    def trimmed(w: Word) -> Word:
+        for a, _b in silences:
+            if w.start < a < w.end:
+                return w.model_copy(update={"end": round(a, 3)})
+        return w
 
     segments = []
     for seg in transcript.segments:
-        words = [w for w in seg.words if not silent(w)]
+        words = [trimmed(w) for w in seg.words if not silent(w)]
         if words or not seg.words:
             segments.append(seg.model_copy(update={"words": words}))
     return transcript.model_copy(update={"segments": segments})
@@ -223,18 +261,41 @@ def select_clips(
 
     ``video`` is the ``models.Video`` row (its id tags AI usage; its audio feeds loudness), or None.
     """
+    return run_selection(
+        app,
+        app.selector(backend),
+        transcript,
+        request,
+        audio=audio_path(app, video),
+        duration=getattr(video, "duration", None),
+        user_id=getattr(video, "user_id", None),
+        video_id=getattr(video, "id", None),
+        reporter=reporter,
+    )
+
+
+def run_selection(
+    app: Any,
+    selector: ClipSelector,
+    transcript: Transcript,
+    request: SelectionRequest,
+    *,
+    audio: Path | None = None,
+    duration: float | None = None,
+    user_id: int | None = None,
+    video_id: int | None = None,
+    reporter: Reporter | None = None,
+) -> list[ClipPlan]:
+    """The select stage for any selector instance and audio file (``clipcast eval`` runs it without a video row)."""
     reporter = reporter or NullReporter()
     check_request(request)
-    selector = app.selector(backend)
     reporter.progress(0, "finding candidate windows")
-    audio = audio_path(app, video)
     transcript = speech_only(transcript, audio)
-    candidates = gather_candidates(app.plugins, transcript, request)
+    with audio_context(audio):
+        candidates = gather_candidates(app.plugins, transcript, request)
     reporter.check_cancelled()
     log.debug("selecting clips", backend=selector.name, candidates=len(candidates), clips=request.clips)
     reporter.progress(10, f"scoring {len(candidates)} candidates with {selector.name}")
-    user_id = getattr(video, "user_id", None)
-    video_id = getattr(video, "id", None)
     with audio_context(audio), usage_context(user_id=user_id, video_id=video_id):
         try:
             plans = selector.select(transcript, candidates, request)
@@ -245,8 +306,7 @@ def select_clips(
                 f"clip selection with the {selector.name!r} backend failed: {exc!r}",
                 "check that backend's configuration, or run with --llm heuristic",
             ) from exc
-    duration = getattr(video, "duration", None) or transcript.duration
-    result = validate_plans(list(plans), transcript, request, media_duration=duration)
+        result = validate_plans(list(plans), transcript, request, media_duration=duration or transcript.duration)
     reporter.progress(100, f"{len(result)} clips selected")
     return result
 

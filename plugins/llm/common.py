@@ -1,10 +1,12 @@
 """The two-pass selection shared by the model-backed selectors (OpenAI, Gemini).
 
-Pass 1 (cheap): the transcript is cut into chunks of at most ``chunk_chars`` characters; each chunk is sent with
-the candidate windows that start inside it, and the model scores every window 0-100. Pass 2 (detailed): the best
-``shortlist x clips`` windows, de-duplicated, go out with their exact words; the model returns score,
-sub-scores, reason, title, caption, hashtags and per-platform captions. Summaries work the same way: long
-transcripts are summarised chunk by chunk, then the chunk summaries are merged.
+Pass 1 (cheap): the transcript is cut into chunks of at most ``chunk_chars`` characters (each repeating the last
+``CHUNK_OVERLAP`` sentences of the previous one as context); each chunk is sent with the candidate windows (talk
+units and sentence runs inside them) that start inside it, and the model scores every window 0-100.
+Pass 2 (detailed): the best ``shortlist x clips`` windows, de-duplicated, go out with their exact words; the
+model returns score, sub-scores, reason, title, caption, hashtags and per-platform captions, and may tighten the
+window: its times are snapped to the nearest sentence boundaries inside it (``snap_to_sentences``). Summaries
+work the same way: long transcripts are summarised chunk by chunk, then the chunk summaries are merged.
 
 Answers that are not valid JSON for the schema are asked again with a stricter prompt (``strict.md``) up to
 ``json_retries`` times, then fail with ``LLMOutputError``. Rate limits and server errors are retried by the SDKs
@@ -46,6 +48,8 @@ from clipcast import (
 # a lazy proxy: resolves the logging set-up at each call, not at import (core.logging.get_logger binds early)
 log = structlog.get_logger("clipcast.llm")
 PROMPTS = Path(__file__).parent / "prompts"
+#: Sentences of the previous part repeated at the top of the next one, so a window near a cut keeps its context.
+CHUNK_OVERLAP = 3
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -227,8 +231,13 @@ class TwoPassSelector(ClipSelector):
                 f"{i}: {candidates[i].start:.1f}-{candidates[i].end:.1f} s ({candidates[i].duration:.0f} s)"
                 for i in part
             )
+            context = chunks[n - 2][-CHUNK_OVERLAP:] if n > 1 else []  # the end of the previous part, for context
             prompt = self.prompt(
-                "score_windows", part=n, parts=len(chunks), transcript=transcript_lines(chunk), windows=windows
+                "score_windows",
+                part=n,
+                parts=len(chunks),
+                transcript=transcript_lines([*context, *chunk]),
+                windows=windows,
             )
             answer = self.structured(prompt, WindowScores)
             wanted = set(part)
@@ -246,9 +255,7 @@ class TwoPassSelector(ClipSelector):
             if item.id not in shortlist:
                 continue
             cand = candidates[item.id]
-            start, end = item.start, item.end
-            if not (end > start):  # nonsense times: fall back to the window the model was shown
-                start, end = cand.start, cand.end
+            start, end = snap_to_sentences(item.start, item.end, cand, sentences)
             plans.append(
                 ClipPlan(
                     start=start,
@@ -312,6 +319,17 @@ class TwoPassSelector(ClipSelector):
 # ----------------------------------------------------------------------------------------------- helpers
 
 
+def snap_to_sentences(start: float, end: float, cand: Candidate, sentences: list[Sentence]) -> tuple[float, float]:
+    """The model's times moved to the nearest sentence start and end inside the window it was shown (models are
+    bad at arithmetic on times); the whole window when the times make no sense."""
+    inside = [s for s in sentences if s.start >= cand.start - 0.05 and s.end <= cand.end + 0.05]
+    if not inside or not end > start:
+        return cand.start, cand.end
+    first = min(inside, key=lambda s: abs(s.start - start))
+    last = min((s for s in inside if s.end > first.start), key=lambda s: abs(s.end - end), default=inside[-1])
+    return first.start, last.end
+
+
 def chunk_sentences(sentences: list[Sentence], limit: int) -> list[list[Sentence]]:
     """Consecutive sentences whose transcript lines fit in ``limit`` characters (a longer sentence stands alone)."""
     chunks: list[list[Sentence]] = [[]]
@@ -365,11 +383,14 @@ def _hashtag(tag: str) -> str:
 
 
 def validate_json(schema: type[T], text: str) -> tuple[T | None, str]:
-    """Parse ``text`` as ``schema``; tolerates Markdown fences. Returns (model, "") or (None, problem)."""
+    """Parse ``text`` as ``schema``; tolerates Markdown fences and prose around the object (local models often
+    add "Here are the scores:"). Returns (model, "") or (None, problem)."""
     body = text.strip()
     if body.startswith("```"):
         body = body.strip("`")
         body = body.split("\n", 1)[1] if "\n" in body else body
+    elif not body.startswith("{") and "{" in body and "}" in body:
+        body = body[body.index("{") : body.rindex("}") + 1]
     try:
         return schema.model_validate_json(body), ""
     except ValidationError as exc:
