@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from core.api import errors
 from core.api.limits import BodyLimit
-from core.api.ratelimit import RateLimiter
+from core.api.ratelimit import make_limiter
 from core.app import Clipcast
 from core.logging import get_logger
 
@@ -55,7 +55,7 @@ def create_app(clipcast: Clipcast) -> FastAPI:
         ver = "0.0.0"
     api = FastAPI(title="Clipcast", version=ver, description=DESCRIPTION)
     api.state.clipcast = clipcast
-    api.state.auth_limiter = RateLimiter(clipcast.settings.api.auth_rate_per_minute)
+    api.state.auth_limiter = make_limiter(clipcast.settings)
     errors.install(api)
     api.add_middleware(BodyLimit, upload_bytes=int(clipcast.settings.api.max_upload_mb * 1024 * 1024))
     for name in ROUTE_MODULES:
