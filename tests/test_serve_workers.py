@@ -3,7 +3,6 @@ Redis (real Redis; skipped locally when absent, failing under CI)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
