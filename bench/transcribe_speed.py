@@ -15,6 +15,7 @@ too, as it is far less disturbed by other processes.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -75,13 +76,17 @@ def paragraphs(minutes: float, seed: int = 7) -> list[str]:
     return out
 
 
-def baseline(audio: Path) -> tuple[float, float, list[str]]:
-    """Plain faster-whisper with the backend's default options: wall and CPU seconds (model load included), words."""
+def baseline(audio: Path, device: str) -> tuple[float, float, list[str]]:
+    """Plain faster-whisper with the backend's default options (device, compute type and model as the backend
+    resolves them: on a GPU, float16 and the largest cached model): wall and CPU seconds (model load included),
+    and the words."""
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-    o = FasterWhisper.Options()
+    backend = FasterWhisper(FasterWhisper.Options(device=device))
+    o = backend.options
+    device, compute_type, name = backend.resolved()
     c0, t0 = cpu_seconds(), time.perf_counter()
-    model = WhisperModel(str(bundled_model_path()), device=o.device, compute_type=o.compute_type)
+    model = WhisperModel(name or str(bundled_model_path()), device=device, compute_type=compute_type)
     runner = BatchedInferencePipeline(model=model) if o.batched else model
     extra = {"batch_size": o.batch_size} if o.batched else {}
     segments, _info = runner.transcribe(
@@ -96,10 +101,11 @@ def baseline(audio: Path) -> tuple[float, float, list[str]]:
     return time.perf_counter() - t0, cpu_seconds() - c0, words
 
 
-def pipeline(video_path: Path) -> tuple[tuple[float, float, float, float, float], list[str]]:
+def pipeline(video_path: Path, device: str) -> tuple[tuple[float, float, float, float, float], list[str]]:
     """Our side: ingest + audio extraction + transcription through the plugin, in a fresh data directory (nothing
     cached, the model loaded again like the baseline's). (wall, CPU, ingest, audio, transcribe seconds), words."""
-    app = Clipcast(Settings(data_dir=Path(tempfile.mkdtemp(prefix="clipcast-bench-data-"))))
+    data_dir = Path(tempfile.mkdtemp(prefix="clipcast-bench-data-"))
+    app = Clipcast(Settings(data_dir=data_dir, stt={"backend": "faster-whisper", "faster-whisper": {"device": device}}))
     c0, t0 = cpu_seconds(), time.perf_counter()
     video = ingest(app, video_path)
     t1 = time.perf_counter()
@@ -115,6 +121,9 @@ def main() -> None:
     parser.add_argument("minutes", nargs="?", type=float, default=10.0)
     parser.add_argument("--keep", type=Path, help="directory to keep (and reuse) the generated talk in")
     parser.add_argument("--repeat", type=int, default=4, help="interleaved runs of each side; the best counts")
+    parser.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), default="auto", help="both sides (auto: the GPU when present)"
+    )
     args = parser.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="clipcast-bench-"))
@@ -126,6 +135,8 @@ def main() -> None:
         print(f"generated {video_path} in {time.perf_counter() - t0:.1f} s")
     duration = ffmpeg.probe(video_path).duration
     print(f"talk: {duration / 60:.2f} min of generated speech")
+    device, compute_type, name = FasterWhisper(FasterWhisper.Options(device=args.device)).resolved()
+    print(f"model: {name or 'bundled tiny.en'} on {device} ({compute_type}), load average {os.getloadavg()[0]:.1f}")
 
     # Plain faster-whisper gets the exact WAV our pipeline feeds the backend, extracted outside its timing.
     reference_wav = ffmpeg.extract_audio(video_path, work / "reference.wav")
@@ -142,10 +153,10 @@ def main() -> None:
         # load and any warm-cache advantage of going second hit both sides alike.
         for side in ("plain", "ours") if i % 2 == 0 else ("ours", "plain"):
             if side == "plain":
-                base_s, base_cpu, base_words = baseline(reference_wav)
+                base_s, base_cpu, base_words = baseline(reference_wav, args.device)
                 base_runs.append((base_s, base_cpu))
             else:
-                run, our_words = pipeline(video_path)
+                run, our_words = pipeline(video_path, args.device)
                 our_runs.append(run)
         print(
             f"  run {i + 1}: plain {base_runs[-1][0]:.1f} s ({base_runs[-1][1]:.1f} s CPU), "

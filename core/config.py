@@ -102,7 +102,10 @@ class RenderSettings(Section):
         pattern=r"^$|^[\w-]+=[^:=]+(:[\w-]+=[^:=]+)*$",
         description="extra libx264 options (key=value:...); the default cuts encoding CPU ~25% for 2-4% larger files",
     )
-    crf: int = Field(21, ge=0, le=51, description="libx264 quality (lower = better, bigger)")
+    crf: int = Field(21, ge=0, le=51, description="libx264 quality (lower = better, bigger); NVENC's -cq")
+    encoder: Literal["libx264", "h264_nvenc"] = Field(
+        "libx264", description="H.264 encoder: libx264 (CPU) or h264_nvenc (NVIDIA GPU; same output contract)"
+    )
     ffmpeg_timeout: float = Field(1800, gt=0, description="longest ffmpeg run for one clip, s")
     styles_dir: Path | None = Field(None, description="user caption presets (*.yaml), searched before the built-ins")
     brands_dir: Path | None = Field(None, description="user brand kits (*.yaml), searched before the built-ins")

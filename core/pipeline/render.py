@@ -74,6 +74,7 @@ class RenderOptions(BaseModel):
     preset: str | None = None
     x264_params: str | None = None
     crf: int | None = Field(None, ge=0, le=51)
+    encoder: Literal["libx264", "h264_nvenc"] | None = None
 
     def resolved(self, settings: Any) -> RenderOptions:
         """Every field filled from ``settings.render`` where unset here: the render code reads the result's
@@ -83,7 +84,7 @@ class RenderOptions(BaseModel):
         for name in (
             "aspect", "reframe", "caption_style", "brand", "remove_silence", "remove_fillers", "fillers",
             "min_silence", "silence_pad", "silence_db", "loudness_lufs", "denoise", "preset", "x264_params",
-            "crf",
+            "crf", "encoder",
         ):  # fmt: skip
             if data[name] is None:
                 data[name] = getattr(r, name)
@@ -356,6 +357,7 @@ def render_clip(
             preset=options.preset,
             x264_params=options.x264_params,
             crf=options.crf,
+            encoder=str(options.encoder),
         )
         mp4 = tmp / "clip.mp4"
         ffmpeg.run(
