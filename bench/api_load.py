@@ -8,7 +8,9 @@ app factory under uvicorn). Cores are split with ``os.sched_setaffinity``: the s
 the first N for N processes), the clients the others, one client process per client core with the
 connections divided between them; when no core is left over the clients share the server's (the header says
 which). The clients are a lean keep-alive HTTP/1.1 loop on asyncio streams, so the client side costs far less
-CPU per request than the server. Each phase sends a fixed number of requests with ``--clients`` in flight.
+CPU per request than the server. "CPU ms/req" is the server's own CPU time (user + system, all its processes)
+per request: unlike wall time it barely moves with other load on the machine. Each phase sends a fixed number
+of requests with ``--clients`` in flight.
 
 Phases:
   baseline   GET /healthz           (no database: the server's own ceiling, for ratios)
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -145,7 +148,24 @@ def _load(url_host: str, port: int, spec: dict, total: int, clients: int, cpus: 
     return {"lat": lat, "wall": wall, "errors": errors}
 
 
-def _phases(port: int, headers: dict, job_ids: list[int], ids: tuple, args, cpus, queries, label) -> None:  # type: ignore[no-untyped-def]
+def _server_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) of the server: this process (pid None) or a process and its children."""
+    if pid is None:
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        return me.ru_utime + me.ru_stime
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    kids = Path(f"/proc/{pid}/task/{pid}/children")
+    for p in [pid, *(int(k) for k in (kids.read_text().split() if kids.exists() else []))]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _phases(port: int, headers: dict, job_ids: list[int], ids: tuple, args, cpus, queries, label, pid=None) -> None:  # type: ignore[no-untyped-def]
     phases = [
         ("baseline", "GET", ["/healthz"], None),
         ("list jobs", "GET", ["/api/jobs?limit=50"], None),
@@ -153,14 +173,19 @@ def _phases(port: int, headers: dict, job_ids: list[int], ids: tuple, args, cpus
         ("create job", "POST", [f"/api/videos/{ids[1]}/render"], {"clip_ids": [ids[2]]}),
     ]
     print(f"-- {label}")
-    print(f"{'phase':<11} {'req/s':>8} {'x base':>7} {'p50 ms':>8} {'p99 ms':>8} {'queries/req':>12} {'errors':>8}")
+    print(
+        f"{'phase':<11} {'req/s':>8} {'x base':>7} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11} {'queries/req':>12}"
+        f" {'errors':>7}"
+    )
     warm = {"method": "GET", "paths": ["/healthz", "/api/jobs?limit=5"], "body": None, "headers": headers}
     _load("127.0.0.1", port, warm, args.clients * 4, args.clients, cpus)
     base_rps = None
     for name, method, paths, body in phases:
         spec = {"method": method, "paths": paths, "body": body, "headers": headers}
         before = queries[0] if queries else 0
+        cpu0 = _server_cpu(pid)
         result = _load("127.0.0.1", port, spec, args.requests, args.clients, cpus)
+        cpu_ms = (_server_cpu(pid) - cpu0) * 1000 / max(1, len(result["lat"]))
         lat = sorted(result["lat"])
         rps = len(lat) / result["wall"]
         base_rps = base_rps or rps
@@ -170,7 +195,10 @@ def _phases(port: int, headers: dict, job_ids: list[int], ids: tuple, args, cpus
         if result["errors"]:
             print(f"  {name}: errors by kind {result['errors']}")
         errors = sum(result["errors"].values())
-        print(f"{name:<11} {rps:>8.0f} {rps / base_rps:>7.2f} {p50:>8.1f} {p99:>8.1f} {per_request:>12} {errors:>8}")
+        print(
+            f"{name:<11} {rps:>8.0f} {rps / base_rps:>7.2f} {p50:>8.1f} {p99:>8.1f} {cpu_ms:>11.2f} {per_request:>12}"
+            f" {errors:>7}"
+        )
 
 
 def main() -> int:
@@ -179,6 +207,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000, help="per phase")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--workers", type=int, default=2, help="API processes of the second run (1 = skip it)")
+    parser.add_argument(
+        "--http", choices=("auto", "h11"), default="auto", help="h11 + asyncio: the server stack before httptools"
+    )
     args = parser.parse_args()
     if not (1 <= args.clients <= 200 and 1 <= args.requests <= 20000 and 1 <= args.workers <= 16):
         parser.error("keep it bounded: clients 1-200, requests 1-20000, workers 1-16")
@@ -316,7 +347,7 @@ def _phases_multi(args, settings, *, port, headers, job_ids, ids, yaml) -> None:
         label = f"{args.workers} API processes (uvicorn --workers, pinned to cores {sorted(server_cpus)}; {where})"
         if not settings.redis_url:
             print("(no Redis: the create job phase of the multi-process run would run jobs in-process)")
-        _phases(port, headers, job_ids, ids, args, client_cpus, None, label)
+        _phases(port, headers, job_ids, ids, args, client_cpus, None, label, pid=server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
