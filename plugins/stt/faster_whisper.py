@@ -228,10 +228,17 @@ def read_pcm16(audio: Path, rate: int = 16_000) -> Any:
         with wave.open(str(audio), "rb") as w:
             if (w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getcomptype()) != (rate, 1, 2, "NONE"):
                 return str(audio)
-            frames = w.readframes(w.getnframes())
+            out = np.empty(w.getnframes(), dtype=np.float32)
+            done = 0
+            while chunk := w.readframes(1 << 20):  # converted a million samples at a time: the float32 array
+                n = len(chunk) // 2  # is all the memory held (4 bytes per sample, 3.8 MB per minute)
+                out[done : done + n] = np.frombuffer(chunk, dtype="<i2")
+                done += n
     except (wave.Error, EOFError):
         return str(audio)  # not a plain PCM WAV: let faster-whisper decode it
-    return np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
+    out = out[:done]
+    out /= 32768.0
+    return out
 
 
 @hookimpl
