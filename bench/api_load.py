@@ -1,10 +1,16 @@
 """HTTP API under load: requests/second, p50/p99 latency and database queries per request, 50 concurrent clients.
 
-    .venv/bin/python bench/api_load.py [--clients 50] [--requests 2000] [--db sqlite|postgres]
+    .venv/bin/python bench/api_load.py [--clients 50] [--requests 2000] [--db sqlite|postgres] [--workers 2]
 
-Loopback only and bounded: the API runs in this process (uvicorn on 127.0.0.1, a free port, a temporary data
-directory); the clients run in a child process (httpx, asyncio) so they do not share this process's GIL. Each
-phase sends a fixed number of requests with ``--clients`` of them in flight at once.
+Loopback only and bounded (127.0.0.1, free ports, a temporary data directory). Two runs of the same phases:
+first one API process (uvicorn in this process), then ``--workers`` processes (``clipcast serve --workers``'s
+app factory under uvicorn). Cores are split with ``os.sched_setaffinity``: the server gets the first core (or
+the first N for N processes), the clients the others, one client process per client core with the
+connections divided between them; when no core is left over the clients share the server's (the header says
+which). The clients are a lean keep-alive HTTP/1.1 loop on asyncio streams, so the client side costs far less
+CPU per request than the server. "CPU ms/req" is the server's own CPU time (user + system, all its processes)
+per request: unlike wall time it barely moves with other load on the machine. Each phase sends a fixed number
+of requests with ``--clients`` in flight.
 
 Phases:
   baseline   GET /healthz           (no database: the server's own ceiling, for ratios)
@@ -13,8 +19,9 @@ Phases:
   create job POST /api/videos/{id}/render (one render job per request, sent to Redis when it answers on
              127.0.0.1:6379 — the distributed set-up, no worker consuming — else recorded without sending)
 
-Queries are counted with a SQLAlchemy ``before_cursor_execute`` listener on the API's engine; the figure is
-the phase's total divided by its requests (authentication included). Ratios are against the baseline's
+Queries are counted with a SQLAlchemy ``before_cursor_execute`` listener on the API's engine in the
+one-process run; the figure is the phase's total divided by its requests (authentication included).
+Ratios are against the baseline's
 requests/second measured in the same run.
 """
 
@@ -23,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -34,39 +42,44 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+#: The load generator: a lean HTTP/1.1 keep-alive client on raw asyncio streams (httpx spent more CPU per request
+#: than the server, so it measured itself). Every response must carry Content-Length (the API's JSON does).
 CLIENT = r"""
 import asyncio, json, sys, time
-import httpx
 
-async def main(url, method, paths, body, headers, clients, total):
+async def one_connection(host, port, requests, lat, errors):
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        for raw in requests:
+            t0 = time.perf_counter()
+            writer.write(raw)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await reader.readexactly(length)
+            lat.append(time.perf_counter() - t0)
+            if status >= 300:
+                errors[status] = errors.get(status, 0) + 1
+    finally:
+        writer.close()
+
+async def main(host, port, method, paths, body, headers, clients, total):
+    data = json.dumps(body).encode() if body is not None else b""
+    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    if data:
+        extra += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+    reqs = [f"{method} {p} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode() + data for p in paths]
+    per = [[reqs[(c + i * clients) % len(reqs)] for i in range(total // clients + (c < total % clients))]
+           for c in range(clients)]
     lat, errors = [], {}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as http:
-        queue = asyncio.Queue()
-        for i in range(total):
-            queue.put_nowait(paths[i % len(paths)])
-        async def worker():
-            while True:
-                try:
-                    path = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                t0 = time.perf_counter()
-                try:
-                    r = await http.request(method, path, json=body)
-                except httpx.HTTPError as exc:
-                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
-                    continue
-                lat.append(time.perf_counter() - t0)
-                if r.status_code >= 300:
-                    errors[r.status_code] = errors.get(r.status_code, 0) + 1
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        wall = time.perf_counter() - t0
-    print(json.dumps({"lat": lat, "wall": wall, "errors": errors}))
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one_connection(host, port, r, lat, errors) for r in per if r))
+    print(json.dumps({"lat": lat, "wall": time.perf_counter() - t0, "errors": errors}))
 
-args = json.loads(sys.argv[1])
-asyncio.run(main(**args))
+asyncio.run(main(**json.loads(sys.argv[1])))
 """
 
 
@@ -94,16 +107,115 @@ def _postgres_db() -> tuple[str, str]:
     return base, name
 
 
+def _split_cores(server_procs: int) -> tuple[set[int], set[int] | None]:
+    """Cores for the server and for the clients (os.sched_setaffinity): the server gets the first
+    ``server_procs``, the clients the rest; None when nothing is left (then the clients share the server's)."""
+    cores = sorted(os.sched_getaffinity(0))
+    server = set(cores[: min(server_procs, len(cores))])
+    rest = set(cores) - server
+    return server, rest or None
+
+
+def _load(url_host: str, port: int, spec: dict, total: int, clients: int, cpus: set[int] | None) -> dict:
+    """Run the phase from one client process per client core (connections split between them)."""
+    procs = max(1, len(cpus) if cpus else 1)
+    children = []
+    for i in range(procs):
+        share = {**spec, "host": url_host, "port": port, "clients": clients // procs + (i < clients % procs),
+                 "total": total // procs + (i < total % procs)}  # fmt: skip
+        pin = {sorted(cpus)[i]} if cpus else None
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-c", CLIENT, json.dumps(share)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                preexec_fn=(lambda pin=pin: os.sched_setaffinity(0, pin)) if pin else None,
+            )
+        )
+    lat: list[float] = []
+    errors: dict[str, int] = {}
+    wall = 0.0
+    for child in children:
+        out, err = child.communicate(timeout=600)
+        if child.returncode != 0:
+            raise RuntimeError(err[-2000:])
+        result = json.loads(out)
+        lat += result["lat"]
+        wall = max(wall, result["wall"])
+        for k, v in result["errors"].items():
+            errors[k] = errors.get(k, 0) + v
+    return {"lat": lat, "wall": wall, "errors": errors}
+
+
+def _server_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) of the server: this process (pid None) or a process and its children."""
+    if pid is None:
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        return me.ru_utime + me.ru_stime
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    kids = Path(f"/proc/{pid}/task/{pid}/children")
+    for p in [pid, *(int(k) for k in (kids.read_text().split() if kids.exists() else []))]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _phases(port: int, headers: dict, job_ids: list[int], ids: tuple, args, cpus, queries, label, pid=None) -> None:  # type: ignore[no-untyped-def]
+    phases = [
+        ("baseline", "GET", ["/healthz"], None),
+        ("list jobs", "GET", ["/api/jobs?limit=50"], None),
+        ("get job", "GET", [f"/api/jobs/{j}" for j in job_ids], None),
+        ("create job", "POST", [f"/api/videos/{ids[1]}/render"], {"clip_ids": [ids[2]]}),
+    ]
+    print(f"-- {label}")
+    print(
+        f"{'phase':<11} {'req/s':>8} {'x base':>7} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11} {'queries/req':>12}"
+        f" {'errors':>7}"
+    )
+    warm = {"method": "GET", "paths": ["/healthz", "/api/jobs?limit=5"], "body": None, "headers": headers}
+    _load("127.0.0.1", port, warm, args.clients * 4, args.clients, cpus)
+    base_rps = None
+    for name, method, paths, body in phases:
+        spec = {"method": method, "paths": paths, "body": body, "headers": headers}
+        before = queries[0] if queries else 0
+        cpu0 = _server_cpu(pid)
+        result = _load("127.0.0.1", port, spec, args.requests, args.clients, cpus)
+        cpu_ms = (_server_cpu(pid) - cpu0) * 1000 / max(1, len(result["lat"]))
+        lat = sorted(result["lat"])
+        rps = len(lat) / result["wall"]
+        base_rps = base_rps or rps
+        p50 = statistics.median(lat) * 1000
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+        per_request = f"{(queries[0] - before) / len(lat):.2f}" if queries else "-"
+        if result["errors"]:
+            print(f"  {name}: errors by kind {result['errors']}")
+        errors = sum(result["errors"].values())
+        print(
+            f"{name:<11} {rps:>8.0f} {rps / base_rps:>7.2f} {p50:>8.1f} {p99:>8.1f} {cpu_ms:>11.2f} {per_request:>12}"
+            f" {errors:>7}"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=2000, help="per phase")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--workers", type=int, default=2, help="API processes of the second run (1 = skip it)")
+    parser.add_argument(
+        "--http", choices=("auto", "h11"), default="auto", help="h11 + asyncio: the server stack before httptools"
+    )
     args = parser.parse_args()
-    if not (1 <= args.clients <= 200 and 1 <= args.requests <= 20000):
-        parser.error("keep it bounded: clients 1-200, requests 1-20000")
+    if not (1 <= args.clients <= 200 and 1 <= args.requests <= 20000 and 1 <= args.workers <= 16):
+        parser.error("keep it bounded: clients 1-200, requests 1-20000, workers 1-16")
 
     import uvicorn
+    import yaml
     from sqlalchemy import event
     from sqlmodel import select
 
@@ -153,60 +265,43 @@ def main() -> int:
             queries[0] += 1
 
     event.listen(db.get_engine(app.db_url), "before_cursor_execute", count)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(app), host="127.0.0.1", port=port, log_level="warning", access_log=False, timeout_keep_alive=30
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"}
-    phases = [
-        ("baseline", "GET", ["/healthz"], None),
-        ("list jobs", "GET", ["/api/jobs?limit=50"], None),
-        ("get job", "GET", [f"/api/jobs/{j}" for j in job_ids], None),
-        ("create job", "POST", [f"/api/videos/{ids[1]}/render"], {"clip_ids": [ids[2]]}),
-    ]
     print(
         f"clients={args.clients} requests/phase={args.requests} db={args.db} "
-        f"broker={'redis' if redis_url else 'none (enqueue recorded)'} python={sys.version.split()[0]}"
+        f"broker={'redis' if redis_url else 'none (enqueue recorded)'} python={sys.version.split()[0]} "
+        f"cores={len(os.sched_getaffinity(0))} load average={os.getloadavg()[0]:.1f}"
     )
-    print(f"{'phase':<11} {'req/s':>8} {'x base':>7} {'p50 ms':>8} {'p99 ms':>8} {'queries/req':>12} {'errors':>8}")
-    base_rps = None
-    warm = {"url": url, "method": "GET", "paths": ["/healthz", "/api/jobs?limit=5"], "body": None,
-            "headers": headers, "clients": args.clients, "total": args.clients * 4}  # fmt: skip
-    subprocess.run([sys.executable, "-c", CLIENT, json.dumps(warm)], capture_output=True, timeout=120, check=True)
+    all_cores = os.sched_getaffinity(0)
     try:
-        for name, method, paths, body in phases:
-            spec = {"url": url, "method": method, "paths": paths, "body": body, "headers": headers,
-                    "clients": args.clients, "total": args.requests}  # fmt: skip
-            before = queries[0]
-            out = subprocess.run([sys.executable, "-c", CLIENT, json.dumps(spec)], capture_output=True, text=True,
-                                 timeout=600)  # fmt: skip
-            if out.returncode != 0:
-                print(out.stderr[-2000:])
-                return 1
-            result = json.loads(out.stdout)
-            used = queries[0] - before
-            lat = sorted(result["lat"])
-            rps = len(lat) / result["wall"]
-            base_rps = base_rps or rps
-            p50 = statistics.median(lat) * 1000
-            p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
-            errors = sum(result["errors"].values())
-            if result["errors"]:
-                print(f"  {name}: errors by kind {result['errors']}")
-            print(
-                f"{name:<11} {rps:>8.0f} {rps / base_rps:>7.2f} {p50:>8.1f} {p99:>8.1f} "
-                f"{used / len(lat):>12.2f} {errors:>8}"
+        # 1 process: the server runs in this process, pinned to one core; the clients on the others.
+        server_cpus, client_cpus = _split_cores(1)
+        os.sched_setaffinity(0, server_cpus)
+        port = _free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(app),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                access_log=False,
+                timeout_keep_alive=30,
             )
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        where = f"clients pinned to cores {sorted(client_cpus)}" if client_cpus else "clients share its core"
+        label = f"1 API process (uvicorn, pinned to core {sorted(server_cpus)}; {where})"
+        try:
+            _phases(port, headers, job_ids, ids, args, client_cpus, queries, label)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+            os.sched_setaffinity(0, all_cores)
+        if args.workers > 1:
+            _phases_multi(args, settings, port=_free_port(), headers=headers, job_ids=job_ids, ids=ids, yaml=yaml)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         if redis_url:
             import redis
 
@@ -220,6 +315,42 @@ def main() -> int:
             with psycopg.connect(pg[0], autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{pg[1]}" WITH (FORCE)')
     return 0
+
+
+def _phases_multi(args, settings, *, port, headers, job_ids, ids, yaml) -> None:  # type: ignore[no-untyped-def]
+    """N API processes (``clipcast serve --workers N``'s factory under uvicorn), pinned to N cores."""
+    config = Path(settings.data_dir).parent / "bench.yaml"
+    data = {"data_dir": str(settings.data_dir), "database_url": settings.effective_database_url,
+            "redis_url": settings.redis_url, "worker": {"namespace": settings.worker.namespace}}  # fmt: skip
+    config.write_text(yaml.safe_dump(data))
+    server_cpus, client_cpus = _split_cores(args.workers)
+    cmd = [sys.executable, "-m", "uvicorn", "core.api.asgi:app_from_config", "--factory", "--workers",
+           str(args.workers), "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+           "--no-access-log", "--timeout-keep-alive", "30"]  # fmt: skip
+    server = subprocess.Popen(
+        cmd,
+        env={**os.environ, "CLIPCAST_CONFIG": str(config)},
+        preexec_fn=lambda: os.sched_setaffinity(0, server_cpus),
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the multi-process API did not start")
+                time.sleep(0.2)
+        time.sleep(3.0 * args.workers)  # every worker imports and builds the app before it accepts
+        where = f"clients pinned to cores {sorted(client_cpus)}" if client_cpus else "clients share their cores"
+        label = f"{args.workers} API processes (uvicorn --workers, pinned to cores {sorted(server_cpus)}; {where})"
+        if not settings.redis_url:
+            print("(no Redis: the create job phase of the multi-process run would run jobs in-process)")
+        _phases(port, headers, job_ids, ids, args, client_cpus, None, label, pid=server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

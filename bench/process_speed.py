@@ -36,6 +36,7 @@ from core.app import Clipcast
 from core.config import Settings
 from core.contracts import SelectionRequest
 from core.media import ffmpeg
+from core.media.encoders import NVENC_PRESET
 from core.media.synth import talk_video
 from core.pipeline.process import process
 from core.pipeline.render import RenderOptions
@@ -113,15 +114,21 @@ def generate(minutes: float, picture: str, dest: Path) -> None:
     speech.unlink()
 
 
-def baseline(src: Path, clips: list, out: Path, parallel: int, preset: str, crf: int, x264_params: str) -> float:
+def baseline(
+    src: Path, clips: list, out: Path, parallel: int, preset: str, crf: int, x264_params: str, encoder: str
+) -> float:
     """Bare ffmpeg: seek, centre crop to 9:16, scale to 1080x1920, encode with the same encoder settings;
     one process per clip."""
+    if encoder == "libx264":
+        codec = ["-c:v", "libx264", "-preset", preset, "-crf", str(crf)]
+        codec += ["-x264-params", x264_params] if x264_params else []
+    else:
+        codec = ["-c:v", encoder, "-preset", NVENC_PRESET, "-rc", "vbr", "-cq", str(crf), "-b:v", "0"]
 
     def one(i: int, start: float, end: float) -> None:
         ffmpeg.run(
             ["-ss", f"{start:.3f}", "-t", f"{end - start:.3f}", "-i", str(src),
-             "-vf", "crop=ih*9/16:ih,scale=1080:1920", "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
-             *(["-x264-params", x264_params] if x264_params else []),
+             "-vf", "crop=ih*9/16:ih,scale=1080:1920", *codec,
              "-c:a", "aac", "-ar", "48000", str(out / f"bare-{i}.mp4")],
             timeout=3600,
         )  # fmt: skip
@@ -141,6 +148,8 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="keep the work directory here")
     ap.add_argument("--preset", help="libx264 preset for both sides (default: render.preset)")
     ap.add_argument("--parallel", type=int, help="clips rendered at once, both sides (default: render.parallel)")
+    ap.add_argument("--encoder", choices=["libx264", "h264_nvenc"], help="both sides (default: render.encoder)")
+    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="speech-to-text device")
     args = ap.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="clipcast-bench-"))
@@ -153,8 +162,9 @@ def main() -> None:
             print(f"generated {src.name} in {time.perf_counter() - t:.0f} s")
         duration = ffmpeg.probe(src).duration
         run = work / f"run-{int(time.time())}"  # fresh database and storage: no cached transcript or render
-        settings = Settings(data_dir=run / "data", output_dir=run / "clips")
-        for key in ("preset", "parallel"):
+        stt = {"backend": "faster-whisper", "faster-whisper": {"device": args.device}}
+        settings = Settings(data_dir=run / "data", output_dir=run / "clips", stt=stt)
+        for key in ("preset", "parallel", "encoder"):
             if getattr(args, key):
                 settings.render = settings.render.model_copy(update={key: getattr(args, key)})
         app = Clipcast(settings)
@@ -169,12 +179,12 @@ def main() -> None:
         rendered = sum(c.rendered_duration or 0 for c in result.clips)
         r = settings.render
         cpu_before = cpu_seconds()
-        bare = baseline(src, result.clips, run, r.parallel, r.preset, r.crf, r.x264_params)
+        bare = baseline(src, result.clips, run, r.parallel, r.preset, r.crf, r.x264_params, r.encoder)
         bare_cpu = cpu_seconds() - cpu_before
 
         print(f"\nsource: {duration / 60:.1f} min generated talk ({args.picture} picture), {len(result.clips)} clips, "
               f"{rendered:.0f} s rendered ({args.reframe}, {r.aspect}, {r.caption_style}, preset {r.preset}, "
-              f"parallel {r.parallel})")  # fmt: skip
+              f"parallel {r.parallel}, encoder {r.encoder}, speech-to-text on {app.stt().resolved()[0]})")  # fmt: skip
         print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores)")
         print(f"{'stage':<12}{'seconds':>9}{'x real time':>13}{'CPU s':>9}")
         for stage, secs in result.timings.items():

@@ -129,7 +129,7 @@ class RenderSettings(Section):
         pattern=r"^$|^[\w-]+=[^:=]+(:[\w-]+=[^:=]+)*$",
         description="extra libx264 options (key=value:...); the default cuts encoding CPU ~25% for 2-4% larger files",
     )
-    crf: int = Field(21, ge=0, le=51, description="libx264 quality (lower = better, bigger)")
+    crf: int = Field(21, ge=0, le=51, description="libx264 quality (lower = better, bigger); NVENC's -cq")
     translate: list[str] = Field(
         default_factory=list, description="language codes of extra, LLM-translated SRT/VTT captions (needs llm)"
     )
@@ -142,6 +142,9 @@ class RenderSettings(Section):
     hook_seconds: float = Field(3.0, gt=0, description="how long the title card shows, s")
     platform: Literal["tiktok", "shorts", "reels"] | None = Field(
         None, description="platform preset: aspect, longest clip, UI safe zones, bitrate cap; null = none"
+    )
+    encoder: Literal["libx264", "h264_nvenc"] = Field(
+        "libx264", description="H.264 encoder: libx264 (CPU) or h264_nvenc (NVIDIA GPU; same output contract)"
     )
     ffmpeg_timeout: float = Field(1800, gt=0, description="longest ffmpeg run for one clip, s")
     styles_dir: Path | None = Field(None, description="user caption presets (*.yaml), searched before the built-ins")

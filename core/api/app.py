@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from core.api import errors
 from core.api.limits import BodyLimit, NulInUrl
-from core.api.ratelimit import RateLimiter
+from core.api.ratelimit import make_limiter
 from core.app import Clipcast
 from core.logging import get_logger
 
@@ -61,7 +61,7 @@ def create_app(clipcast: Clipcast) -> FastAPI:
     # /docs comes from local files (routes/docs.py): offline must work. No /redoc (it needs a CDN).
     api = FastAPI(title="Clipcast", version=ver, description=DESCRIPTION, docs_url=None, redoc_url=None)
     api.state.clipcast = clipcast
-    api.state.auth_limiter = RateLimiter(clipcast.settings.api.auth_rate_per_minute)
+    api.state.auth_limiter = make_limiter(clipcast.settings)
     errors.install(api)
     api.add_middleware(BodyLimit, upload_bytes=int(clipcast.settings.api.max_upload_mb * 1024 * 1024))
     api.add_middleware(NulInUrl)

@@ -4,6 +4,10 @@ Embedded mode (no Redis configured) runs everything in this one process: the API
 worker (jobs left unfinished by a previous run are resumed) and the scheduler. With Redis, run
 ``clipcast worker`` and exactly one ``clipcast scheduler`` separately; ``serve`` is then only the API and may be
 replicated.
+
+``--workers N`` runs N API processes (uvicorn workers, each with its own database pool) behind one port; state
+that must be shared lives in the database and, for the login rate limit, in Redis when it is configured (see
+core/api/ratelimit.py). In embedded mode the worker and scheduler stay in this one supervising process.
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ from core.cli.common import console, state
 def serve(
     host: str | None = typer.Option(None, "--host", help="address to bind (default: server.host, 127.0.0.1)"),
     port: int | None = typer.Option(None, "--port", min=0, max=65535, help="port (default: server.port, 8000)"),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="API processes (about one per core)"),
 ) -> None:
     """Serve the HTTP API (and, without Redis, the worker and scheduler too)."""
+    import os
+
     import uvicorn
 
     from core import leases, tasks
@@ -35,7 +42,20 @@ def serve(
         stop_scheduler = _start_scheduler(app)
         console.print("embedded mode: worker" + (" and scheduler" if stop_scheduler else "") + " running in-process")
     try:
-        uvicorn.run(create_app(app), host=host, port=port, log_config=None, proxy_headers=False)
+        if workers == 1:
+            uvicorn.run(create_app(app), host=host, port=port, log_config=None, proxy_headers=False)
+        else:
+            if state.config_path:  # the workers are fresh processes: they find the same configuration
+                os.environ["CLIPCAST_CONFIG"] = str(state.config_path)
+            uvicorn.run(
+                "core.api.asgi:app_from_config",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                log_config=None,
+                proxy_headers=False,
+            )
     finally:
         if stop_scheduler:
             stop_scheduler()

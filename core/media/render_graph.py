@@ -20,6 +20,7 @@ from core.contracts import MediaInfo
 from core.errors import InputError
 from core.media.brand import BrandKit
 from core.media.cuts import Timeline
+from core.media.encoders import video_args
 from core.media.faces import Keyframe
 from core.media.music import music_filters
 from core.media.reframe import reframe_filter
@@ -66,6 +67,7 @@ class ClipGraph:
     x264_params: str = ""
     crf: int = 21
     maxrate_kbps: int | None = None  # a platform preset's cap on the CRF output (VBV)
+    encoder: str = "libx264"  # or h264_nvenc (core/media/encoders.py: the same output contract)
     audio_bitrate: str = "160k"
 
     @property
@@ -221,15 +223,11 @@ class ClipGraph:
             graph.append(f"{labels}concat=n={len(order)}:v=1:a=1[vall][aall]")
             v_out, a_out = "vall", "aall"
 
-        gop = self.fps * 2
         args += [
             "-filter_complex", ";".join(graph),
             "-map", f"[{v_out}]", "-map", f"[{a_out}]",
-            "-c:v", "libx264", "-profile:v", "high", "-pix_fmt", "yuv420p",
-            "-preset", self.preset, "-crf", str(self.crf),
-            *(["-x264-params", self.x264_params] if self.x264_params else []),
+            *video_args(self.encoder, fps=self.fps, crf=self.crf, preset=self.preset, x264_params=self.x264_params),
             *self._vbv(),
-            "-r", str(self.fps), "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-flags", "+cgop",
             "-c:a", "aac", "-aac_coder", "fast", "-b:a", self.audio_bitrate, "-ar", "48000", "-ac", "2",
             "-movflags", "+faststart",
             "-t", f"{self.duration:.3f}",

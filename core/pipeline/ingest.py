@@ -177,11 +177,12 @@ def _ingest_file(
     name: str,
     user_id: int | None,
     reporter: Reporter,
+    sha: str | None = None,
 ) -> models.Video:
-    """Validate, hash, dedupe, store and record one local file."""
+    """Validate, hash, dedupe, store and record one local file; ``sha`` when the caller hashed it while writing."""
     info = probe_input(path, app.settings, name=name)
     reporter.check_cancelled()
-    sha = _sha256(path, reporter)
+    sha = sha or _sha256(path, reporter)
     found = _existing(app, sha, user_id)
     if found is not None and found.storage_key and app.storage.exists(found.storage_key):
         log.info("ingest: already known", video_id=found.id, sha256=sha)
@@ -305,10 +306,12 @@ def ingest_upload(
     suffix = suffix if re.fullmatch(r"\.[a-z0-9]{2,5}", suffix) else ""
     fd, tmp_name = tempfile.mkstemp(dir=_tmp_dir(app.settings), prefix=scratch.prefix("upload"), suffix=suffix)
     tmp = Path(tmp_name)
+    digest = hashlib.sha256()  # hashed as it streams in: the file is not read again just to hash it
     try:
         written = 0
         with open(fd, "wb") as out:
             while chunk := stream.read(CHUNK):
+                digest.update(chunk)
                 written += len(chunk)
                 if written > limit:
                     raise InputError(
@@ -326,6 +329,7 @@ def ingest_upload(
             name=safe_name,
             user_id=user_id,
             reporter=reporter,
+            sha=digest.hexdigest(),
         )
     finally:
         tmp.unlink(missing_ok=True)

@@ -15,6 +15,7 @@ import tempfile
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -108,6 +109,7 @@ class RenderOptions(BaseModel):
     platform: Platform | None = Field(
         None, description="tiktok | shorts | reels: aspect, longest length, safe zones, bitrate (core.media.platforms)"
     )
+    encoder: Literal["libx264", "h264_nvenc"] | None = None
 
     def resolved(self, settings: Any) -> RenderOptions:
         """Every field filled from ``settings.render`` where unset here: the render code reads the result's
@@ -117,7 +119,7 @@ class RenderOptions(BaseModel):
         for name in (
             "aspect", "reframe", "caption_style", "brand", "remove_silence", "remove_fillers", "fillers",
             "min_silence", "silence_pad", "silence_db", "loudness_lufs", "denoise", "preset", "x264_params",
-            "crf", "platform", "hook_title", "hook_seconds", "music", "music_db", "export_edit", "translate",
+            "crf", "platform", "hook_title", "hook_seconds", "music", "music_db", "export_edit", "translate", "encoder",
         ):  # fmt: skip
             if data[name] is None:
                 data[name] = getattr(r, name)
@@ -142,10 +144,33 @@ def transcript_words(app: Any, video: models.Video) -> list[Word]:
     if video.transcript_id is None:
         return []
     with app.session() as s:
-        row = s.get(models.Transcript, video.transcript_id)
-        if row is None:
-            return []
-        return TranscriptData.model_validate(row.data).words
+        key = s.exec(select(models.Transcript.cache_key).where(models.Transcript.id == video.transcript_id)).first()
+    return list(_stored_words(app.db_url, video.transcript_id, key)) if key else []
+
+
+@lru_cache(maxsize=8)
+def _stored_words(db_url: str, transcript_id: int, cache_key: str) -> tuple[Word, ...]:
+    """A stored transcript's words, read and validated once per process: a transcript row is content-addressed
+    by its cache key and never rewritten (the key is part of this cache's, so a reused id cannot hit), and
+    rendering 10 clips of an hour-long talk used to load and validate its ~10,000 words 10 times. Callers must
+    not mutate the words (the render code makes new ones)."""
+    from core import db
+
+    with db.session(db_url) as s:
+        row = s.get(models.Transcript, transcript_id)
+        return tuple(TranscriptData.model_validate(row.data).words) if row is not None else ()
+
+
+@lru_cache(maxsize=8)
+def _probe_once(path: str, size: int, mtime_ns: int) -> Any:
+    return ffmpeg.probe(Path(path))
+
+
+def probe_source(path: Path) -> Any:
+    """ffprobe the source once per process and file version (path, size, mtime): every clip of a video used
+    to probe it again."""
+    st = path.stat()
+    return _probe_once(str(path), st.st_size, st.st_mtime_ns)
 
 
 def _words_in(words: Sequence[Word], start: float, end: float) -> list[Word]:
@@ -377,7 +402,7 @@ def render_clip(
         reporter.progress(100.0, "up to date")
         return clip
 
-    info = ffmpeg.probe(spec.source)
+    info = probe_source(spec.source)
     end = min(spec.end, info.duration)
     if spec.start >= end:
         raise InputError(f"clip {clip_id} starts at {spec.start:.2f} s, after the media ends ({info.duration:.2f} s)")
@@ -482,6 +507,7 @@ def render_clip(
             x264_params=options.x264_params,
             crf=options.crf,
             maxrate_kbps=PRESETS[options.platform].maxrate_kbps if options.platform else None,
+            encoder=str(options.encoder),
         )
         mp4 = tmp / "clip.mp4"
         ffmpeg.run(

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import wave
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,6 +45,30 @@ from pydantic import BaseModel, ConfigDict, Field
 from clipcast import ConfigError, InputError, ProgressFn, Segment, SpeechToText, Transcript, Word, hookimpl, no_progress
 
 BUNDLED = "bundled:tiny.en"
+#: Bigger models tried, in this order, for ``model: null`` on a GPU: from the local cache only (``download_root``
+#: or the Hugging Face cache), never downloaded behind the user's back; none cached = the bundled tiny.en.
+GPU_MODELS = ("large-v3", "distil-large-v3", "medium", "small")
+
+
+def cuda_devices() -> int:
+    """NVIDIA GPUs CTranslate2 can use (0 without CUDA or a GPU)."""
+    try:
+        import ctranslate2
+
+        return int(ctranslate2.get_cuda_device_count())
+    except Exception:
+        return 0
+
+
+def cached_model(name: str, download_root: Path | None) -> str | None:
+    """The local directory of hub model ``name`` when it is already downloaded, else None (no network)."""
+    from faster_whisper.utils import download_model
+
+    try:
+        return download_model(name, local_files_only=True, cache_dir=str(download_root) if download_root else None)
+    except Exception:
+        return None
+
 
 #: A prompt written the way people talk: Whisper imitates the prompt's style, so it transcribes fillers it
 #: would otherwise leave out (the known way to keep disfluencies; see the module doc for the measurement).
@@ -65,8 +90,12 @@ class FasterWhisper(SpeechToText):
         model: str | None = Field(
             None, description="model name (small, large-v3...) or directory; None = the bundled tiny.en"
         )
-        device: Literal["auto", "cpu", "cuda"] = "cpu"
-        compute_type: str = Field("int8", description="int8 on CPU; float16 or int8_float16 on CUDA")
+        device: Literal["auto", "cpu", "cuda"] = Field(
+            "auto", description="auto = cuda when CTranslate2 sees an NVIDIA GPU, else cpu"
+        )
+        compute_type: str | None = Field(
+            None, description="None = int8 on CPU, float16 on CUDA (int8_float16 halves GPU memory)"
+        )
         beam_size: int = Field(1, ge=1, le=10, description="1 is ~2.3x faster than 5 for a small accuracy cost")
         vad_filter: bool = Field(
             True, description="skip pauses with Silero VAD (deterministic and faster; see module doc)"
@@ -93,15 +122,31 @@ class FasterWhisper(SpeechToText):
         self._pipeline: Any = None
         self._lock = threading.Lock()
         self.loads = 0  # how many times a model was loaded (tests check it stays 1)
+        self._resolved: tuple[str, str, str | None] | None = None
+
+    def resolved(self) -> tuple[str, str, str | None]:
+        """(device, compute_type, model) as they will be used: ``auto`` and None filled in. ``model`` None is
+        the bundled tiny.en; on CUDA with no model configured, the first of ``GPU_MODELS`` found cached."""
+        if self._resolved is None:
+            o = self.options
+            device = o.device if o.device != "auto" else ("cuda" if cuda_devices() else "cpu")
+            compute_type = o.compute_type or ("float16" if device == "cuda" else "int8")
+            model = o.model
+            if model is None and device == "cuda":
+                model = next((m for m in GPU_MODELS if cached_model(m, o.download_root)), None)
+            self._resolved = (device, compute_type, model)
+        return self._resolved
 
     @property
     def model_label(self) -> str:
-        return self.options.model or BUNDLED
+        return self.resolved()[2] or BUNDLED
 
     def cache_key(self) -> str:
-        """Options that change the words; cpu_threads and download_root only change speed or location."""
+        """Options that change the words (as resolved: ``auto`` on a CPU keys like ``cpu``); cpu_threads and
+        download_root only change speed or location."""
         o = self.options
-        parts = [self.name, self.model_label, o.device, o.compute_type, f"beam={o.beam_size}", f"vad={o.vad_filter}"]
+        device, compute_type, _model = self.resolved()
+        parts = [self.name, self.model_label, device, compute_type, f"beam={o.beam_size}", f"vad={o.vad_filter}"]
         parts += [f"vad_silence={o.vad_min_silence_ms}", f"batched={self.batched}", f"lang={o.language or 'auto'}"]
         if o.initial_prompt:
             parts.append("prompt=" + hashlib.sha256(o.initial_prompt.encode()).hexdigest()[:12])
@@ -118,12 +163,13 @@ class FasterWhisper(SpeechToText):
                 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
                 o = self.options
-                source = str(bundled_model_path()) if o.model is None else o.model
+                device, compute_type, name = self.resolved()
+                source = str(bundled_model_path()) if name is None else name
                 try:
                     model = WhisperModel(
                         source,
-                        device=o.device,
-                        compute_type=o.compute_type,
+                        device=device,
+                        compute_type=compute_type,
                         cpu_threads=o.cpu_threads,
                         download_root=str(o.download_root) if o.download_root else None,
                     )
@@ -160,7 +206,7 @@ class FasterWhisper(SpeechToText):
             kwargs["vad_parameters"] = {"min_silence_duration_ms": o.vad_min_silence_ms}
         if self.batched:
             kwargs["batch_size"] = o.batch_size
-        segments_iter, info = runner.transcribe(str(audio), **kwargs)
+        segments_iter, info = runner.transcribe(read_pcm16(audio), **kwargs)
         duration = float(info.duration or 0.0)
         done = [0.0]
 
@@ -233,6 +279,32 @@ class FasterWhisper(SpeechToText):
         more, _ = runner.transcribe(samples, **again)
         extra = [seg for seg in self._segments(more, duration, progress) if seg.words]
         return sorted(segments + extra, key=lambda seg: seg.start)
+
+
+def read_pcm16(audio: Path, rate: int = 16_000) -> Any:
+    """The samples of a 16 kHz mono 16-bit WAV as float32 in [-1, 1), or the path itself for any other file.
+
+    Bit-identical to faster-whisper's own ``decode_audio`` for such a file (it resamples to s16 mono 16 kHz and
+    divides by 32768), without its PyAV decode, resampler and full ``gc.collect()``: about 8x less CPU for
+    the audio our ingest extracts (bench/transcribe_speed.py checks the words are the same).
+    """
+    import numpy as np
+
+    try:
+        with wave.open(str(audio), "rb") as w:
+            if (w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getcomptype()) != (rate, 1, 2, "NONE"):
+                return str(audio)
+            out = np.empty(w.getnframes(), dtype=np.float32)
+            done = 0
+            while chunk := w.readframes(1 << 20):  # converted a million samples at a time: the float32 array
+                n = len(chunk) // 2  # is all the memory held (4 bytes per sample, 3.8 MB per minute)
+                out[done : done + n] = np.frombuffer(chunk, dtype="<i2")
+                done += n
+    except (wave.Error, EOFError):
+        return str(audio)  # not a plain PCM WAV: let faster-whisper decode it
+    out = out[:done]
+    out /= 32768.0
+    return out
 
 
 @hookimpl

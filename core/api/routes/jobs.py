@@ -44,6 +44,7 @@ def list_jobs(
             Job.status == status.value if status else None,
             Job.kind == kind if kind else None,
             Job.video_id == video if video else None,
+            rows=True,
         )
 
 

@@ -1,0 +1,77 @@
+"""``clipcast serve --workers 2``: two real API processes behind one port, sharing the login rate limit through
+Redis (real Redis; skipped locally when absent, failing under CI)."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from core.app import Clipcast
+from core.config import load_settings
+from core.users import create_user
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def test_serve_workers_share_the_login_limit(tmp_path, redis_url):
+    namespace = f"test-{uuid.uuid4().hex}"
+    config = tmp_path / "clipcast.yaml"
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\nredis_url: {redis_url}\n"
+        f"worker:\n  namespace: {namespace}\napi:\n  auth_rate_per_minute: 3\n"
+    )
+    app = Clipcast(load_settings(config))
+    with app.session() as s:
+        create_user(s, "dave@example.com", "correct horse battery")
+    port = _free_port()
+    cli = [str(Path(sys.executable).parent / "clipcast"), "--config", str(config)]
+    cli += ["serve", "--port", str(port), "--workers", "2"]
+    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 (closed with the process)
+    proc = subprocess.Popen(cli, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.3)
+        assert len(_children(proc.pid)) >= 2  # the worker processes (plus, possibly, a resource tracker)
+        body = {"email": "dave@example.com", "password": "guess number x"}
+        codes = []
+        for _ in range(4):  # a fresh connection each time, so either worker may answer
+            codes.append(httpx.post(f"{url}/api/auth/login", json=body, timeout=30).status_code)
+        assert codes == [401, 401, 401, 429]
+        import redis
+
+        window = redis.Redis.from_url(redis_url)
+        key = f"{namespace}:ratelimit:login:127.0.0.1"
+        assert window.zcard(key) == 3  # counted in Redis, whichever worker answered, not in a worker's memory
+        window.delete(key)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
