@@ -93,7 +93,9 @@ class ThreadedServer:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
-        config = uvicorn.Config(create_app(app), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            create_app(app), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", log_config=None
+        )  # log_config=None as `clipcast serve` does: uvicorn's own would stop its loggers reaching the redactor
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -74,7 +74,7 @@ def test_stored_job_errors_name_the_key_not_the_value() -> None:
     from pydantic import ValidationError
 
     from core.pipeline.render import RenderOptions
-    from core.tasks import _reason
+    from core.tasks.middleware import _reason
 
     with pytest.raises(ValidationError) as caught:
         RenderOptions(crf="secret_key: hunter2-value")

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fakes.publish_env import SECRET_KEY, make_account, make_app, make_clip, reset_logging, vertical_video
+from fakes.publish_env import LOOPBACK, SECRET_KEY, make_account, make_app, make_clip, reset_logging, vertical_video
 from fakes.tiktok_server import TikTokFake
 from fakes.youtube_server import YouTubeFake
 
@@ -50,7 +50,14 @@ def cli_runner(tmp_path: Path, publishers: dict):
 
     config = tmp_path / "clipcast.yaml"
     config.write_text(
-        yaml.safe_dump({"data_dir": str(tmp_path / "data"), "secret_key": SECRET_KEY, "publishers": publishers})
+        yaml.safe_dump(
+            {
+                "data_dir": str(tmp_path / "data"),
+                "secret_key": SECRET_KEY,
+                "publishers": publishers,
+                "ingest": LOOPBACK.model_dump(mode="json"),  # the fakes listen on loopback
+            }
+        )
     )
     runner = CliRunner()
 
@@ -121,6 +128,7 @@ def test_killed_cli_upload_is_resumed_by_the_sweeper(tmp_path):
             "secret_key": SECRET_KEY,
             "publishers": {"youtube": yt.options()},
             "worker": {"lease_seconds": 2},
+            "ingest": LOOPBACK.model_dump(mode="json"),
         }
         app = make_app(tmp_path, {"youtube": yt.options()}, worker={"lease_seconds": 2})
         big = vertical_video(tmp_path / "noise.mp4", seconds=0.5, noise=True)

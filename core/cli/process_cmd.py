@@ -21,11 +21,13 @@ STYLE_HELP = "caption preset: karaoke, pop, clean, or one of yours (render.style
 PRESET_HELP = "platform preset: tiktok | shorts | reels (aspect, longest clip, UI safe zones, bitrate)"
 
 #: What the demo video says: short sentences with pauses, so selection and silence removal have work to do.
+#: Three paragraphs, each a unit a clip can be (clips never straddle two): 8-25 s each when espeak-ng speaks them.
 DEMO_SCRIPT = [
-    "Welcome to Clipcast. This is a demo video made on your own machine, with no internet and no account.",
+    "Welcome to Clipcast. This is a demo video made on your own machine, with no internet and no account. "
     "Clipcast listens to a long video, finds the moments worth sharing, and cuts them into short vertical clips.",
-    "Every clip gets animated captions, a clean frame, and steady loudness, ready for TikTok, Shorts and Reels.",
-    "Here is the secret. The best clips start with a hook, make one point, and end before anyone gets bored.",
+    "Every clip gets animated captions, a clean frame, and steady loudness, ready for TikTok, Shorts and Reels. "
+    "Then Clipcast posts them on your schedule, to every account you connect, and never posts a clip twice.",
+    "Here is the secret. The best clips start with a hook, make one point, and end before anyone gets bored. "
     "That is it. Point Clipcast at your own video next, and schedule the clips to post while you sleep.",
 ]
 
@@ -192,7 +194,7 @@ def demo_command(
     tmp = Path(tempfile.mkdtemp(prefix="clipcast-demo-"))
     try:
         console.print("Generating a sample talk video with espeak-ng…")
-        video = talk_video(DEMO_SCRIPT, tmp / "clipcast-demo.mp4", pause=0.9, picture="testsrc2")
+        video = talk_video(DEMO_SCRIPT, tmp / "clipcast-demo.mp4", pause=1.2, picture="testsrc2")
         request = selection_request(app.settings, clips, 8, 25)
         result = _run_process(app, video, request, None, output, False)
         if keep_video:

@@ -111,6 +111,7 @@ class Rig:
         config = {
             "secret_key": SECRET_KEY,
             "server": {"public_base_url": "https://clips.example.com"},
+            "ingest": {"allowed_networks": ["127.0.0.0/8", "::1/128"]},  # the fakes listen on loopback
             "worker": {
                 "namespace": self.namespace,
                 "stages": {"analyze": "test_tasks:cut_analyze", "render": "test_tasks:cut_render"},
