@@ -210,5 +210,10 @@ def test_generated_talk_the_hook_section_ranks_first(hook_analysis, ffmpeg) -> N
     assert why.start - 0.35 <= best.start <= why.start + 0.05, [(c.start, c.end, c.title) for c in clips]
     assert "question" in best.reason.lower() and best.sub_scores["hook"] >= 40
     assert best.score > clips[1].score
-    assert not clips[-1].title.lower().startswith("hello")
+    # when asked for more clips than the talk has good units, a greeting may fill the count, but only last, with
+    # a near-zero score whose reason says what it is (so a min_score threshold never auto-posts it)
+    greetings = [c for c in clips if c.title.lower().startswith("hello")]
+    assert all(c is clips[-1] and c.score < 20 and "greeting" in c.reason for c in greetings), [
+        (c.title, c.score, c.reason) for c in clips
+    ]
     assert hook_analysis.video.summary_md and "## Chapters" in hook_analysis.video.summary_md
