@@ -14,7 +14,7 @@ from core.pipeline.candidates import core_candidates, split_sentences
 from core.pipeline.select import validate_plans
 from core.pipeline.units import talk_units
 from plugins.llm.heuristic import WEIGHTS, HeuristicSelector
-from plugins.llm.postwords import Corpus, hashtags_for, title_for
+from plugins.llm.postwords import Corpus, hashtags_for, plan_words, title_for, without_disfluencies
 
 REQUEST = SelectionRequest(clips=5, min_seconds=5, max_seconds=40)
 
@@ -137,6 +137,18 @@ def test_titles_are_whole_hook_phrases_and_hashtags_are_topic_nouns() -> None:
     assert len(plan.title) <= 60
     assert plan.platform_captions["youtube"].count("#") <= 3
     assert plan.platform_captions["tiktok"].count("#") <= 4
+
+
+def test_posted_words_leave_out_the_fillers_the_recogniser_keeps() -> None:
+    """The default recogniser keeps "um"/"uh" (so renders can cut them); titles and captions never carry them."""
+    words = plan_words(
+        ["And then, um, the most popular fruit in the world is, uh, a berry.", "Um, so the banana is a berry."],
+        Corpus(split_sentences(make_transcript([HIGHLIGHT]))),
+    )
+    posted = [words["title"], words["caption"], *words["platform_captions"].values()]
+    assert all(not re.search(r"\b(um|uh)\b", text, re.IGNORECASE) for text in posted), posted
+    assert words["title"] == "Then the most popular fruit in the world is a berry"
+    assert without_disfluencies("Uh-huh, the umbrella, er, works. Um, yes.") == "Uh-huh, the umbrella works. Yes."
 
 
 def test_chapters_are_usable_on_youtube() -> None:

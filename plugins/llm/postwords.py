@@ -228,8 +228,24 @@ def hashtags_for(text: str, corpus: Corpus, k: int = max(HASHTAGS.values())) -> 
     return [hashtag(t) for t in corpus.top_terms(text, k)]
 
 
+#: Spoken disfluencies the recogniser keeps on purpose (its prompt asks for them, so renders can cut them): they
+#: stay in the transcript and the burned captions' timing, but never in words a creator posts.
+_FILLER_SOUND = r"(?<![\w-])(?:um+|uh+m?|erm|er|hmm+|mm+)(?![\w-])"
+_DISFLUENCY = re.compile(rf",\s*{_FILLER_SOUND},|\s*{_FILLER_SOUND},?", re.IGNORECASE)
+
+
+def without_disfluencies(sentence: str) -> str:
+    """``sentence`` without "um", "uh", "hmm"… and their commas ("And then, um, the…" → "And then the…")."""
+    text = _DISFLUENCY.sub("", sentence)
+    text = re.sub(r",\s*([,.?!])", r"\1", text)
+    text = " ".join(text.split()).lstrip(",. ")
+    text = re.sub(r"([.?!] )([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)  # "…works. Um, yes."
+    return text[:1].upper() + text[1:] if sentence.lstrip()[:1].isupper() else text
+
+
 def plan_words(sentences: list[str], corpus: Corpus) -> dict:
     """Title, caption, hashtags and per-platform captions for a clip's sentences."""
+    sentences = [clean for s in sentences if (clean := without_disfluencies(s))]
     text = " ".join(sentences)
     title = title_for(sentences, corpus)
     tags = hashtags_for(text, corpus)
