@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 
 from core.contracts import Word
+from core.media.audio_scan import Levels
 from core.media.cuts import Timeline, keep_segments, without_fillers
+from core.media.filler_edges import phrases
 
 
 def W(text: str, start: float, end: float) -> Word:
@@ -80,3 +83,45 @@ def test_cutting_a_filler_leaves_its_neighbours_whole() -> None:
     words = [W("so", 0.0, 0.3), W("um", 0.3, 0.8), W("go.", 0.8, 0.95), W("next", 3.0, 3.4)]
     keep = keep_segments(0.0, 3.4, words, fillers=["um"], min_silence=0.6, pad=0.05)
     assert [w.text for w in Timeline.of(keep).retime_words(without_fillers(words, ["um"]))] == ["so", "go.", "next"]
+
+
+def _levels(voiced: list[tuple[float, float]], total: float, floor: float = 0.0) -> Levels:
+    """A level track (10 ms hops) loud (-16 dBFS) inside ``voiced`` and at ``floor`` (linear RMS) elsewhere."""
+    t = (np.arange(round(total / 0.01)) + 0.5) * 0.01
+    rms = np.full(len(t), floor)
+    for a, b in voiced:
+        rms[(t >= a) & (t < b)] = 5200.0
+    return Levels(start=0.0, hop=0.01, rms=rms)
+
+
+# Measured on espeak-ng "You, uh, open the editor": tiny.en's times run late around the filler ("uh" stamped
+# over the start of "open"); the sound is You 3.67-4.00, uh 4.16-4.41, "open the editor" 4.57-5.65.
+LATE_WORDS = [W("You,", 3.82, 4.28), W("uh,", 4.46, 4.68), W("open", 4.94, 4.98), W("the", 4.98, 5.18)]
+LATE_VOICED = [(3.67, 4.0), (4.16, 4.41), (4.57, 4.71), (4.75, 4.92), (4.93, 5.65)]
+
+
+@pytest.mark.parametrize("floor", [0.0, 30.0])  # digital silence, and a noise floor ~-60 dBFS in the pauses
+def test_a_late_filler_is_cut_where_its_sound_is(floor: float) -> None:
+    keep = keep_segments(
+        3.5, 5.7, LATE_WORDS, remove_silence=False, fillers=["uh"], levels=_levels(LATE_VOICED, 6.0, floor)
+    )
+    # From the middle of the pause before "uh" to the middle of the pause after it: all of its sound goes,
+    # none of "You" or "open" (which the recogniser's 4.46-4.68 would have clipped).
+    assert keep == [(3.5, pytest.approx(4.08)), (pytest.approx(4.49), 5.7)]
+
+
+def test_a_zero_length_filler_at_the_end_of_its_pause_is_found() -> None:
+    # "moment. Um, that": the recogniser put a zero-length "Um" at 11.54, after the sound (10.86-11.19).
+    words = [W("moment.", 10.12, 10.86), W("Um,", 11.54, 11.54), W("that", 11.64, 11.68), W("is", 11.68, 11.94)]
+    voiced = [(9.18, 10.53), (10.86, 11.19), (11.42, 12.2)]
+    keep = keep_segments(9.0, 12.3, words, remove_silence=False, fillers=["um"], levels=_levels(voiced, 12.5))
+    assert keep == [(9.0, pytest.approx(10.695)), (pytest.approx(11.305), 12.3)]
+
+
+def test_a_filler_run_into_its_neighbours_keeps_to_the_recogniser() -> None:
+    # No pause around the filler: the audio cannot tell it apart, so the cut stays at its times (between the
+    # neighbours' times, as without levels).
+    words = [W("this", 0.0, 0.3), W("um", 0.3, 0.7), W("works", 0.7, 1.1)]
+    keep = keep_segments(0.0, 1.1, words, remove_silence=False, fillers=["um"], levels=_levels([(0.0, 1.1)], 1.2))
+    assert keep == [(0.0, pytest.approx(0.3, abs=0.01)), (pytest.approx(0.7, abs=0.01), 1.1)]
+    assert phrases(_levels([(0.0, 1.1)], 1.2)) == [(0.0, 1.1)]

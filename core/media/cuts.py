@@ -164,14 +164,21 @@ def _filler_cuts(
     moves to the quietest point within ``snap`` s (the recogniser's times around fillers are often 0.1-0.3 s
     off; measured on espeak-ng fillers, the cut otherwise kept the start of the "um" and clipped "the").
     """
+    from core.media.filler_edges import filler_span, phrases
+
+    spans = phrases(levels) if levels is not None else []
     cuts: list[Interval] = []
     for i, w in enumerate(words):
         if normalise(w.text) not in filler_set:
             continue
-        before = [x.end for x in words[:i] if normalise(x.text) not in filler_set]
-        after = [x.start for x in words[i + 1 :] if normalise(x.text) not in filler_set]
-        lo_bound = max(start, before[-1]) if before else start
-        hi_bound = min(end, after[0]) if after else end
+        before = [x for x in words[:i] if normalise(x.text) not in filler_set]
+        after = [x for x in words[i + 1 :] if normalise(x.text) not in filler_set]
+        if spans and (heard := filler_span(spans, w, before[-1] if before else None,
+                                           after[0] if after else None, start, end)):  # fmt: skip
+            cuts.append(heard)
+            continue
+        lo_bound = max(start, before[-1].end) if before else start
+        hi_bound = min(end, after[0].start) if after else end
         lo = max(lo_bound, min(w.start, max(lo_bound + pad, w.start - reach)))
         hi = min(hi_bound, max(w.end, min(hi_bound - pad, w.end + reach)))
         if levels is not None:
