@@ -1,6 +1,7 @@
 """End-to-end speed of `clipcast process` on a generated talk, per stage, as a multiple of real time.
 
     .venv/bin/python bench/process_speed.py [--minutes 10] [--picture testsrc2|flat|VIDEO] [--keep DIR] [...]
+    .venv/bin/python bench/process_speed.py --minutes 1 --option hook_title=true   # the cost of one option
 
 Prints each stage's wall time divided by the source duration (0.10x = a 10-minute video takes 1 minute),
 then the render stage beside a bare baseline measured in the same run: one plain ffmpeg crop+scale+encode
@@ -19,6 +20,7 @@ under the generated speech (any real recording you have).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -139,6 +141,16 @@ def baseline(
     return time.perf_counter() - t0
 
 
+def _option(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise SystemExit(f"--option {text}: expected KEY=VALUE")
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        return key, value
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=10.0)
@@ -150,7 +162,12 @@ def main() -> None:
     ap.add_argument("--parallel", type=int, help="clips rendered at once, both sides (default: render.parallel)")
     ap.add_argument("--encoder", choices=["libx264", "h264_nvenc"], help="both sides (default: render.encoder)")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="speech-to-text device")
+    ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                    help="a render option for our side (VALUE read as JSON, else a string), e.g. hook_title=true, "
+                         "auto_emoji=true, platform=tiktok, music=bed.wav (with --music-dir); repeatable")  # fmt: skip
+    ap.add_argument("--music-dir", type=Path, help="render.music_dir, for --option music=NAME")
     args = ap.parse_args()
+    extra = dict(_option(o) for o in args.option)
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="clipcast-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -164,7 +181,7 @@ def main() -> None:
         run = work / f"run-{int(time.time())}"  # fresh database and storage: no cached transcript or render
         stt = {"backend": "faster-whisper", "faster-whisper": {"device": args.device}}
         settings = Settings(data_dir=run / "data", output_dir=run / "clips", stt=stt)
-        for key in ("preset", "parallel", "encoder"):
+        for key in ("preset", "parallel", "encoder", "music_dir"):
             if getattr(args, key):
                 settings.render = settings.render.model_copy(update={key: getattr(args, key)})
         app = Clipcast(settings)
@@ -172,7 +189,7 @@ def main() -> None:
                                    max_seconds=settings.selection.max_seconds)  # fmt: skip
         cpu = StageCPU()
         t = time.perf_counter()
-        result = process(app, src, request=request, render_options=RenderOptions(reframe=args.reframe),
+        result = process(app, src, request=request, render_options=RenderOptions(reframe=args.reframe, **extra),
                          output_dir=run / "out", reporter=cpu)  # fmt: skip
         total = time.perf_counter() - t
         cpu.stage("done")
@@ -185,6 +202,8 @@ def main() -> None:
         print(f"\nsource: {duration / 60:.1f} min generated talk ({args.picture} picture), {len(result.clips)} clips, "
               f"{rendered:.0f} s rendered ({args.reframe}, {r.aspect}, {r.caption_style}, preset {r.preset}, "
               f"parallel {r.parallel}, encoder {r.encoder}, speech-to-text on {app.stt().resolved()[0]})")  # fmt: skip
+        if extra:
+            print(f"render options: {', '.join(f'{k}={v}' for k, v in extra.items())}")
         print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores)")
         print(f"{'stage':<12}{'seconds':>9}{'x real time':>13}{'CPU s':>9}")
         for stage, secs in result.timings.items():

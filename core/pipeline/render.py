@@ -109,6 +109,12 @@ class RenderOptions(BaseModel):
     platform: Platform | None = Field(
         None, description="tiktok | shorts | reels: aspect, longest length, safe zones, bitrate (core.media.platforms)"
     )
+    auto_emoji: bool | None = Field(
+        None, description="emoji for keywords (core.media.emoji.KEYWORDS) over the captions; None: the style's"
+    )
+    caption_position: Literal["bottom", "middle", "top"] | None = Field(
+        None, description="where captions sit (then moved off detected faces); None: the style's, or the preset's"
+    )
     encoder: Literal["libx264", "h264_nvenc"] | None = None
 
     def resolved(self, settings: Any) -> RenderOptions:
@@ -223,6 +229,9 @@ def _prepare(
     style = style.model_copy(update=caption_colours(brand))
     if options.platform:
         style = style.model_copy(update=caption_update(PRESETS[options.platform], style.margin_v, style.margin_h))
+    # The clip's own choices win over the style's and the preset's.
+    chosen = {"auto_emoji": options.auto_emoji, "position": options.caption_position}
+    style = style.model_copy(update={k: v for k, v in chosen.items() if v is not None})
     fonts_dir = resolve_fonts(style)
     width, height = output_size(options.aspect)
     spec = RenderSpec(
