@@ -333,3 +333,72 @@ def test_admin_acting_on_a_users_video_leaves_the_work_theirs(app, api, alice, s
     r = api.post(f"/api/videos/{ids['video']}/analyze", json={}, headers=admin.headers)
     assert r.status_code == 202 and r.json()["user_id"] == alice.id
     assert r.json()["id"] in {j["id"] for j in api.get("/api/jobs", headers=alice.headers).json()["items"]}
+
+
+def test_clip_patch_knows_the_render_options_and_the_next_render_uses_them(app, api, alice, sent, tmp_path):
+    from core.config import BackendSection
+    from core.tasks.actors import _render_options
+
+    ids = seed(app, alice.id)
+    with app.session() as s:
+        clip = s.get(Clip, ids["clip"])
+        clip.video_key, clip.status, clip.title_variants = "clips/x.mp4", "rendered", ["One", "Two", "Three"]
+        s.add(clip)
+    music = tmp_path / "music"
+    music.mkdir()
+    (music / "bed.wav").write_bytes(b"RIFF")
+    app.settings.render.music_dir = music
+    h, url = alice.headers, f"/api/clips/{ids['clip']}"
+    new = {"platform": "tiktok", "hook_title": True, "hook_seconds": 2.5, "auto_emoji": True, "music": "bed",
+           "music_db": -18.0, "caption_position": "top", "export_edit": True}  # fmt: skip
+    r = api.patch(url, json=new, headers=h)
+    assert r.status_code == 200, r.text
+    job = r.json()["render_job"]
+    assert job["options"]["render_options"] == new and sent == [job["id"]]
+    assert api.get(url, headers=h).json()["render_options"] == new
+    # The worker builds its render options from the job: every one arrives as given.
+    opts = _render_options(job["options"]["render_options"])
+    assert (opts.platform, opts.hook_seconds, opts.auto_emoji, opts.caption_position) == ("tiktok", 2.5, True, "top")
+    # A later render of the video uses the stored options too.
+    r = api.post(f"/api/videos/{ids['video']}/render", json={"clip_ids": [ids["clip"]]}, headers=h)
+    assert r.json()[0]["options"]["render_options"] == new
+    # With the hook title on, choosing another title variant changes the picture: a re-render.
+    r = api.patch(url, json={"title_variant": 2}, headers=h)
+    assert r.json()["title"] == "Two" and r.json()["title_variants"] == ["One", "Two", "Three"]
+    assert r.json()["render_job"] is not None and len(sent) == 3
+    r = api.patch(url, json={"platform": None, "hook_title": None}, headers=h)  # back to the defaults
+    assert "platform" not in r.json()["render_options"] and "hook_title" not in r.json()["render_options"]
+    r = api.patch(url, json={"title_variant": 3}, headers=h)  # hook title off now: only the title changes
+    assert r.json()["title"] == "Three" and r.json()["render_job"] is None and len(sent) == 4
+
+    bad = [
+        ({"platform": "vine"}, "platform"),
+        ({"caption_position": "left"}, "caption_position"),
+        ({"hook_seconds": 0}, "hook_seconds"),
+        ({"music_db": 6}, "music_db"),
+        ({"music": "../../etc/passwd"}, "music"),
+        ({"music": str(music / "bed.wav")}, "music"),
+        ({"music": "nope"}, "no track 'nope'"),
+        ({"caption_style": "nosuch"}, "caption_style: unknown caption style 'nosuch'"),
+        ({"brand": "nosuch"}, "brand: unknown brand kit 'nosuch'"),
+        ({"translate": ["German"]}, "translate"),
+        ({"translate": ["de"]}, "need an LLM backend"),  # the heuristic selector cannot translate
+        ({"title_variant": 4}, "there is no variant 4"),
+        ({"auto_emoji": "maybe"}, "auto_emoji"),
+    ]
+    for body, says in bad:
+        r = api.patch(url, json=body, headers=h)
+        assert r.status_code == 422, (body, r.text)
+        assert says in json.dumps(error_of(r)), (body, r.text)
+        assert str(tmp_path) not in r.text  # no server path in an answer
+    after = api.get(url, headers=h).json()
+    assert after["title"] == "Three" and after["render_options"] == {k: v for k, v in new.items() if k not in
+                                                                     ("platform", "hook_title")}  # fmt: skip
+    assert len(sent) == 4  # nothing was queued by a refused edit
+    # With a backend that can translate, translations are accepted and stored.
+    app.settings.llm = BackendSection(
+        backend="openai-compatible", **{"openai-compatible": {"base_url": "http://127.0.0.1:9"}}
+    )
+    r = api.patch(url, json={"translate": ["de", "pt-BR"], "translate_burn": "de"}, headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["render_options"]["translate"] == ["de", "pt-BR"] and len(sent) == 5

@@ -200,6 +200,15 @@ def test_edit_trim_render_preview_approve(studio):
     assert f"{clip['start']:.2f}" in bounds and f"{clip['end']:.2f}" in bounds, (bounds, clip)
     assert clip["caption"] == "A banana is a berry. Who knew?" and clip["hashtags"] == ["banana", "facts"]
     assert list(clip["render_options"]["word_fixes"].values()) == ["berry"], clip["render_options"]
+    # the render options added with the creator features: chosen here, stored, used by the render below
+    page.get_by_label("Caption position").select_option("top")
+    page.get_by_label("Hook title card").select_option("on")
+    with page.expect_response(lambda r: r.request.method == "PATCH" and f"/api/clips/{clip_id}" in r.url) as saved:
+        page.get_by_role("button", name="Save style").click()
+    assert saved.value.status == 200, saved.value.text()
+    expect(page.locator("#style-error")).to_be_empty()
+    clip = page.evaluate(f"fetch('/api/clips/{clip_id}').then(r => r.json())")
+    assert clip["render_options"]["caption_position"] == "top" and clip["render_options"]["hook_title"] is True
     page.get_by_role("button", name="Render").click()
     expect(page.locator("#clip-state")).to_contain_text("render ready", timeout=90_000)
     expect(page.locator("#style-error")).to_be_empty()

@@ -165,6 +165,7 @@ class SelectionIn(In):
 #: A transcript word's start time as ``word_fixes`` keys it: seconds with two decimals.
 WordStart = Annotated[str, Field(pattern=r"^\d{1,7}\.\d{2}$")]
 PRESET_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+LANGUAGE = r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$"
 
 
 class StyleIn(In):
@@ -182,12 +183,20 @@ class StyleIn(In):
     music: str | None = Field(
         None, max_length=100, pattern=r"^\w[\w .-]*$", description="a track name in the music folder"
     )
+    music_db: float | None = Field(None, ge=-60, le=0, description="the music track's gain before ducking, dB")
     hook_title: bool | None = Field(None, description="the clip's title as a title card at the start")
+    hook_seconds: float | None = Field(None, gt=0, le=30, description="how long the title card shows, s")
+    auto_emoji: bool | None = Field(None, description="colour emoji for keywords over the captions")
+    caption_position: Literal["bottom", "middle", "top"] | None = Field(
+        None, description="where captions sit (moved off detected faces with reframe=face)"
+    )
     export_edit: bool | None = Field(None, description="also write the cut list as FCPXML and EDL")
-    translate: list[Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]] | None = Field(
+    translate: list[Annotated[str, Field(pattern=LANGUAGE)]] | None = Field(
         None, max_length=5, description="language codes of extra translated captions (needs an LLM backend)"
     )
-    translate_burn: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+    translate_burn: str | None = Field(
+        None, pattern=LANGUAGE, description="burn this translation into the picture (added to translate)"
+    )
 
 
 class AnalyzeIn(SelectionIn):
@@ -280,6 +289,7 @@ class ClipOut(Out):
     sub_scores: dict[str, float]
     reason: str
     title: str
+    title_variants: list[str] = Field(default_factory=list, description="titles to pick from (title_variant)")
     caption: str
     hashtags: list[str]
     platform_captions: dict[str, str]
@@ -318,6 +328,9 @@ class ClipPatch(StyleIn):
     word_fixes: dict[WordStart, Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         None, max_length=500, description="corrected caption words, keyed by the word's start time (s, 2 decimals)"
     )
+    title_variant: int = Field(
+        None, ge=1, le=10, description="make title variant N (1-based, of title_variants) the clip's title"
+    )
 
     @field_validator("hashtags")
     @classmethod
@@ -338,6 +351,9 @@ class StylesOut(BaseModel):
     brands: list[str]
     reframes: list[str]
     aspects: list[str]
+    platforms: list[str] = Field(description="platform presets (`platform`)")
+    music: list[str] = Field(description="track names in the administrator's music folder (`music`)")
+    caption_positions: list[str]
     defaults: dict[str, Any] = Field(description="the configured render defaults (render section)")
 
 

@@ -10,20 +10,25 @@ from fastapi.responses import Response
 from sqlmodel import col, select
 
 from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
-from core.api.errors import Conflict, NotFound
+from core.api.errors import Conflict, NotFound, ValidationProblem
 from core.api.files import serve_file
 from core.api.routes.processing import queue_render
 from core.api.schemas import ClipOut, ClipPatch, ClipWord, JobOut, PageOut, StylesOut
 from core.contracts import Reframe
 from core.errors import InputError
-from core.media.brand import available_brands
-from core.media.captions import available_styles
+from core.media.brand import available_brands, load_brand
+from core.media.captions import available_styles, load_style
+from core.media.hook import derive_variants
+from core.media.music import available_tracks, resolve_track
+from core.media.platforms import PRESETS
 from core.models import Clip, ClipStatus, Video, utcnow
 from core.pipeline.render import retrim_clip, transcript_words
 
 router = APIRouter(prefix="/api/clips", tags=["clips"])
 
-#: Fields whose change alters the rendered picture or sound (and so the render hash).
+#: Fields whose change alters what a render writes (picture, sound, caption files, edit export): a change to
+#: one of a rendered clip queues a re-render. All but start/end are stored in ``clip.render_options``, which
+#: every later render of the clip uses (PATCH, POST /api/videos/{id}/render, approve with render=true).
 PICTURE = (
     "start",
     "end",
@@ -35,9 +40,22 @@ PICTURE = (
     "remove_silence",
     "remove_fillers",
     "word_fixes",
+    "platform",
+    "music",
+    "music_db",
+    "hook_title",
+    "hook_seconds",
+    "auto_emoji",
+    "caption_position",
+    "export_edit",
+    "translate",
+    "translate_burn",
 )
 STYLE = PICTURE[2:]
 MIN_CLIP_SECONDS = 1.0
+#: The render defaults the studio shows (auto_emoji and caption_position: the caption style decides).
+DEFAULTS = ("caption_style", "reframe", "aspect", "brand", "platform", "music", "hook_title", "export_edit",
+            "translate")  # fmt: skip
 
 
 class ClipSort(StrEnum):
@@ -85,7 +103,10 @@ def styles(_user: UserDep, app: AppDep) -> StylesOut:
         brands=available_brands(r.brands_dir),
         reframes=[r.value for r in Reframe],
         aspects=["9:16", "1:1", "16:9"],
-        defaults={"caption_style": r.caption_style, "reframe": r.reframe, "aspect": r.aspect, "brand": r.brand},
+        platforms=list(PRESETS),
+        music=available_tracks(r.music_dir),
+        caption_positions=["bottom", "middle", "top"],
+        defaults={k: getattr(r, k) for k in DEFAULTS} | {"auto_emoji": None, "caption_position": None},
     )
 
 
@@ -107,10 +128,12 @@ class ClipUpdated(ClipOut):
 )
 def update_clip(clip_id: Id, body: ClipPatch, user: UserDep, app: AppDep) -> dict:
     changes = body.model_dump(exclude_unset=True, mode="json")
+    _check_names(app, changes)
     with app.session() as s:
         clip = owned(s, Clip, clip_id, user)
         if clip.status == ClipStatus.PUBLISHED and any(k in changes for k in PICTURE):
             raise Conflict(f"clip {clip_id} is published; its picture can no longer change")
+        old_title = clip.title
         video = s.get(Video, clip.video_id)
         start, end = changes.get("start", clip.start), changes.get("end", clip.end)
         if end - start < MIN_CLIP_SECONDS:
@@ -119,9 +142,15 @@ def update_clip(clip_id: Id, body: ClipPatch, user: UserDep, app: AppDep) -> dic
         if video is not None and video.duration and end > video.duration + 0.05:
             raise InputError(f"end {end} is past the end of the video ({video.duration:.2f} s)")
         picture_changed = any(k in changes and changes[k] != _current(clip, k) for k in PICTURE)
+        if changes.get("title_variant") is not None:
+            clip.title_variants, changes["title"] = _variant(clip, changes["title_variant"])
         for key in ("title", "caption", "hashtags", "platform_captions"):
             if key in changes:
                 setattr(clip, key, changes[key])
+        # The title is part of the picture while the hook title card shows it.
+        hook = changes["hook_title"] if "hook_title" in changes else (clip.render_options or {}).get("hook_title")
+        hook = app.settings.render.hook_title if hook is None else hook
+        picture_changed = picture_changed or (hook and clip.title != old_title)
         style = {k: changes[k] for k in STYLE if k in changes}
         if style:
             clip.render_options = {**(clip.render_options or {}), **{k: v for k, v in style.items() if v is not None}}
@@ -138,6 +167,40 @@ def update_clip(clip_id: Id, body: ClipPatch, user: UserDep, app: AppDep) -> dic
     with app.session() as s:
         out = ClipOut.model_validate(s.get(Clip, clip_id)).model_dump()
     return {**out, "render_job": job}
+
+
+def _variant(clip: Clip, index: int) -> tuple[list[str], str]:
+    """The clip's title variants (derived when selection left none) and variant ``index`` (1-based)."""
+    variants = list(clip.title_variants) or derive_variants(clip.title, clip.text)
+    if not 1 <= index <= len(variants):
+        raise ValidationProblem(
+            f"title_variant: clip {clip.id} has {len(variants)} title variant(s); there is no variant {index}",
+            "choose one of: " + "; ".join(f"{i}: {v}" for i, v in enumerate(variants, 1)),
+        )
+    return variants, variants[index - 1]
+
+
+def _check_names(app: AppDep, changes: dict) -> None:
+    """A 422 now, naming the field, for a style, brand kit or track that does not exist, or translations
+    without a backend that can translate (rather than a render that fails later). Names only: no paths."""
+    r = app.settings.render
+    checks = {
+        "caption_style": lambda v: load_style(v, r.styles_dir),
+        "brand": lambda v: load_brand(v, r.brands_dir),
+        "music": lambda v: resolve_track(v, r.music_dir),
+    }
+    for key, check in checks.items():
+        if changes.get(key) is not None:
+            try:
+                check(changes[key])
+            except InputError as exc:
+                raise ValidationProblem(f"{key}: {exc}", exc.hint) from exc
+    wants = changes.get("translate") or changes.get("translate_burn")
+    if wants and not hasattr(app.selector(), "structured"):
+        raise ValidationProblem(
+            f"translate: translated captions need an LLM backend; {app.settings.llm.backend!r} cannot translate",
+            "an administrator sets llm.backend to openai, gemini or openai-compatible",
+        )
 
 
 def _current(clip: Clip, key: str) -> object:

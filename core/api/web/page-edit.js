@@ -1,5 +1,6 @@
 // Edit one clip: words (title, caption, hashtags, per-platform captions), trim on the transcript, fix a
-// mis-heard caption word, style (caption style, reframe, aspect, brand kit), Render / Re-render.
+// mis-heard caption word, style (caption style, reframe, aspect, brand kit, platform preset, music, caption
+// position, hook title card, emoji, edit export), title variant, Render / Re-render.
 import { act, announce, api, errorBox, field, fmtSeconds, followJob, h } from "./dom.js";
 import { clipSrc, player } from "./page-review.js";
 
@@ -92,6 +93,12 @@ export async function clipPage(view, { id }) {
   // --- style and render
   const styleErr = errorBox("style-error");
   const choice = (label, name, values, value) => field(label, { name, value: value ?? "", options: [["", `default (${styles.defaults[name] ?? "none"})`], ...values.map((v) => [v, v])] }, "select");
+  // On/off choices: "" keeps the default (the configuration's, or the caption style's).
+  const onOff = (label, name, value) => field(label, { name, value: value === undefined || value === null ? "" : String(value),
+    options: [["", `default (${styles.defaults[name] === null || styles.defaults[name] === undefined ? "style" : styles.defaults[name] ? "on" : "off"})`], ["true", "on"], ["false", "off"]] }, "select");
+  const variants = clip.title_variants || [];
+  const variantChoice = variants.length > 1 ? field("Title variant", { name: "title_variant", value: String(variants.indexOf(clip.title) + 1),
+    options: [["0", "as written"], ...variants.map((v, i) => [String(i + 1), v])] }, "select") : null;
   const renderProgress = h("progress", { max: 100, value: 0, hidden: true, "aria-label": "Render progress" });
   const renderButton = h("button", { type: "button", class: "primary", id: "render" }, clip.has_video ? "Re-render" : "Render");
   const style = h("form", { class: "card", id: "clip-style", "aria-label": "Style" }, h("h2", {}, "Style"),
@@ -99,16 +106,31 @@ export async function clipPage(view, { id }) {
       choice("Caption style", "caption_style", styles.caption_styles, opts.caption_style),
       choice("Reframe", "reframe", styles.reframes, opts.reframe),
       choice("Aspect", "aspect", styles.aspects, opts.aspect),
-      choice("Brand kit", "brand", styles.brands, opts.brand)),
+      choice("Brand kit", "brand", styles.brands, opts.brand),
+      choice("Platform preset", "platform", styles.platforms, opts.platform),
+      choice("Music", "music", styles.music, opts.music),
+      choice("Caption position", "caption_position", styles.caption_positions, opts.caption_position)),
+    h("div", { class: "field-row" },
+      onOff("Hook title card", "hook_title", opts.hook_title),
+      onOff("Emoji for keywords", "auto_emoji", opts.auto_emoji),
+      onOff("Export the edit (FCPXML, EDL)", "export_edit", opts.export_edit),
+      variantChoice),
     h("p", { class: "note" }, "Saving a new style of a rendered clip renders it again; its approval stays."),
     styleErr, renderProgress, h("div", { class: "actions" }, h("button", {}, "Save style"), renderButton));
-  const styleBody = () => { const f = new FormData(style); const out = {}; for (const k of ["caption_style", "reframe", "aspect", "brand"]) out[k] = f.get(k) || null; return out; };
+  const styleBody = () => {
+    const f = new FormData(style); const out = {};
+    for (const k of ["caption_style", "reframe", "aspect", "brand", "platform", "music", "caption_position"]) out[k] = f.get(k) || null;
+    for (const k of ["hook_title", "auto_emoji", "export_edit"]) out[k] = f.get(k) ? f.get(k) === "true" : null;
+    return out;
+  };
+  // The title variant goes with Save style only (POST .../render takes render options, not titles).
+  const variantOf = () => { const v = Number(new FormData(style).get("title_variant") || 0); return v > 0 && variants[v - 1] !== current.title ? { title_variant: v } : {}; };
   style.addEventListener("submit", (e) => {
     e.preventDefault();
-    act(style.querySelector("button"), styleErr, async () => { const out = await api(`/api/clips/${id}`, { method: "PATCH", json: styleBody() }); current = out; if (out.render_job) await watchRender(out.render_job); announce("style saved"); });
+    act(style.querySelector("button"), styleErr, async () => { const out = await api(`/api/clips/${id}`, { method: "PATCH", json: { ...styleBody(), ...variantOf() } }); current = out; if (out.render_job) await watchRender(out.render_job); announce("style saved"); });
   });
   renderButton.addEventListener("click", () => act(renderButton, styleErr, async () => {
-    const body = Object.fromEntries(Object.entries(styleBody()).filter(([, v]) => v));
+    const body = Object.fromEntries(Object.entries(styleBody()).filter(([, v]) => v !== null));
     const [job] = await api(`/api/videos/${clip.video_id}/render`, { method: "POST", json: { ...body, clip_ids: [Number(id)] } });
     await watchRender(job);
   }));
