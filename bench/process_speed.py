@@ -157,6 +157,8 @@ def main() -> None:
     ap.add_argument("--picture", default="testsrc2", help="testsrc2 (default), flat, or a video file to loop")
     ap.add_argument("--reframe", default="blur", choices=["crop", "blur", "face"])
     ap.add_argument("--clips", type=int, default=5)
+    ap.add_argument("--min", type=float, dest="min_seconds", help="shortest clip, s (default: selection.min_seconds)")
+    ap.add_argument("--max", type=float, dest="max_seconds", help="longest clip, s (default: selection.max_seconds)")
     ap.add_argument("--keep", type=Path, help="keep the work directory here")
     ap.add_argument("--preset", help="libx264 preset for both sides (default: render.preset)")
     ap.add_argument("--parallel", type=int, help="clips rendered at once, both sides (default: render.parallel)")
@@ -185,8 +187,8 @@ def main() -> None:
             if getattr(args, key):
                 settings.render = settings.render.model_copy(update={key: getattr(args, key)})
         app = Clipcast(settings)
-        request = SelectionRequest(clips=args.clips, min_seconds=settings.selection.min_seconds,
-                                   max_seconds=settings.selection.max_seconds)  # fmt: skip
+        request = SelectionRequest(clips=args.clips, min_seconds=args.min_seconds or settings.selection.min_seconds,
+                                   max_seconds=args.max_seconds or settings.selection.max_seconds)  # fmt: skip
         cpu = StageCPU()
         t = time.perf_counter()
         result = process(app, src, request=request, render_options=RenderOptions(reframe=args.reframe, **extra),

@@ -16,6 +16,7 @@ from core.media.captions import (
     FaceBand,
     ass_colour,
     available_styles,
+    bottom_margin,
     build_captions,
     group_cues,
     load_style,
@@ -145,9 +146,13 @@ def test_caption_size_follows_the_shorter_side_and_sits_in_the_lower_third() -> 
     for name in available_styles():
         s = load_style(name)
         assert s.position == "bottom", name
-        # the text block's top edge is below two thirds of a 1920-high frame
-        top = 1920 - s.margin_v - s.lines * s.size * LINE_HEIGHT
-        assert top >= 1920 * 2 / 3 - 1, name
+        # the text block's top edge is below two thirds of the frame, at 9:16 and at 16:9 and 1:1 (where the
+        # text keeps its size on a lower frame: the margin gives way)
+        for w, h in ((1080, 1920), (1920, 1080), (1080, 1080)):
+            top = h - bottom_margin(s, w, h) - s.lines * s.size * min(w, h) / 1080 * LINE_HEIGHT
+            assert top >= h * 2 / 3 - 1, (name, w, h)
+            assert bottom_margin(s, w, h) >= 0.04 * h
+        assert bottom_margin(s, 1080, 1920) == s.margin_v  # the style's own margin where it fits
 
 
 def test_captions_move_off_a_face_in_the_lower_third() -> None:

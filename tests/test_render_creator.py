@@ -391,3 +391,55 @@ def test_translated_captions_as_extra_files_and_burned_in(tmp_path: Path) -> Non
         render_clip(app2, new_clip(app2, video2, 0.0, 2.0), options=RenderOptions(translate=["de"], **FAST))
     with pytest.raises(InputError, match="not a language code"):
         render_clip(app2, new_clip(app2, video2, 0.0, 2.0), options=RenderOptions(translate=["../x"], **FAST))
+
+
+def _text_rows(img: np.ndarray) -> np.ndarray:
+    """Rows holding caption text (white or the karaoke yellow: the drawn scene is a dull green)."""
+    r, g, b = (img[..., i].astype(int) for i in range(3))
+    bright = (r > 200) & (g > 190) & ((b > 200) | (b < 80))
+    return np.flatnonzero(bright.sum(axis=1) > 4)
+
+
+def _highlight_width(img: np.ndarray) -> int:
+    r, g, b = (img[..., i].astype(int) for i in range(3))
+    cols = np.flatnonzero(((r > 220) & (g > 190) & (b < 80)).sum(axis=0) > 2)
+    return int(cols.max() - cols.min()) if len(cols) else 0
+
+
+def test_rendered_captions_keep_zero_length_words_follow_the_intro_and_scale_by_the_shorter_side(
+    app: Clipcast, tmp_path: Path
+) -> None:
+    """The captions bullets of issue 15 on real renders: a zero-length word ("a day on Venus": "on" has no
+    length) is shown and highlighted, SRT/VTT cues start after a brand intro, and a 16:9 frame gets the same
+    caption size as a 9:16 one (by the shorter side), in the lower third."""
+    from core.contracts import Word
+    from core.media.captions import parse_srt
+
+    words = [Word(text="a", start=0.2, end=0.4), Word(text="day", start=0.45, end=0.8),
+             Word(text="on", start=1.0, end=1.0), Word(text="Venus", start=1.2, end=1.7)]  # fmt: skip
+    src = drawn_video(tmp_path / "venus.mp4", lambda img, t: None, duration=2.0)
+    video = ingest(app, src)
+    attach_words(app, video, words)
+    intro = tmp_path / "brands" / "intro.mp4"
+    intro.parent.mkdir()
+    ff.run(["-f", "lavfi", "-i", "color=c=blue:s=640x360:r=25:d=1", "-c:v", "libx264", str(intro)], timeout=60)
+    (intro.parent / "intro.yaml").write_text("intro: intro.mp4\n")
+    app.settings.render.brands_dir = intro.parent
+    cid = new_clip(app, video, 0.0, 2.0)
+    wide = render_clip(app, cid, options=RenderOptions(aspect="16:9", brand="intro", caption_style="karaoke", **FAST))
+    srt = parse_srt(app.storage.open(wide.srt_key).read().decode())
+    assert " ".join(c[2] for c in srt).split() == ["a", "day", "on", "Venus"]
+    assert srt[0][0] == pytest.approx(1.0 + 0.2, abs=0.02)  # after the 1 s intro
+    assert "00:00:01.200 --> " in app.storage.open(wide.vtt_key).read().decode()
+    path = app.storage.local_path(wide.video_key)
+    on = frame(path, 1.0 + 1.0, saved("captions-zero-length-on.png"))  # "on" is highlighted for 0.12 s
+    venus = frame(path, 1.0 + 1.45)
+    assert 0 < _highlight_width(on) < 0.7 * _highlight_width(venus)  # a short word of its own, lit up
+    rows_wide = _text_rows(frame(path, 1.0 + 1.45, saved("captions-16x9.png")))
+    tall = render_clip(app, cid, options=RenderOptions(aspect="9:16", caption_style="karaoke", **FAST))
+    rows_tall = _text_rows(frame(app.storage.local_path(tall.video_key), 1.45))
+    assert len(rows_wide) > 20 and len(rows_tall) > 20
+    # One line of text, as tall in pixels on 1920x1080 as on 1080x1920 (149 px tall before, scaled by width).
+    height_wide, height_tall = rows_wide.max() - rows_wide.min(), rows_tall.max() - rows_tall.min()
+    assert abs(height_wide - height_tall) <= 0.1 * height_tall, (height_wide, height_tall)
+    assert rows_wide.min() > 1080 * 2 / 3 and rows_tall.min() > 1920 * 2 / 3  # the lower third
