@@ -371,26 +371,31 @@ def test_clip_patch_knows_the_render_options_and_the_next_render_uses_them(app, 
     r = api.patch(url, json={"title_variant": 3}, headers=h)  # hook title off now: only the title changes
     assert r.json()["title"] == "Three" and r.json()["render_job"] is None and len(sent) == 4
 
+    # Values the schema refuses are 422s; well-formed names that do not exist (and translations nobody can
+    # make) are 400s naming the field, the API's rule for a well-formed value the server refuses.
     bad = [
-        ({"platform": "vine"}, "platform"),
-        ({"caption_position": "left"}, "caption_position"),
-        ({"hook_seconds": 0}, "hook_seconds"),
-        ({"music_db": 6}, "music_db"),
-        ({"music": "../../etc/passwd"}, "music"),
-        ({"music": str(music / "bed.wav")}, "music"),
-        ({"music": "nope"}, "no track 'nope'"),
-        ({"caption_style": "nosuch"}, "caption_style: unknown caption style 'nosuch'"),
-        ({"brand": "nosuch"}, "brand: unknown brand kit 'nosuch'"),
-        ({"translate": ["German"]}, "translate"),
-        ({"translate": ["de"]}, "need an LLM backend"),  # the heuristic selector cannot translate
-        ({"title_variant": 4}, "there is no variant 4"),
-        ({"auto_emoji": "maybe"}, "auto_emoji"),
+        ({"platform": "vine"}, 422, "platform"),
+        ({"caption_position": "left"}, 422, "caption_position"),
+        ({"hook_seconds": 0}, 422, "hook_seconds"),
+        ({"music_db": 6}, 422, "music_db"),
+        ({"music": "../../etc/passwd"}, 422, "music"),
+        ({"music": str(music / "bed.wav")}, 422, "music"),
+        ({"translate": ["German"]}, 422, "translate"),
+        ({"auto_emoji": "maybe"}, 422, "auto_emoji"),
+        ({"title_variant": 0}, 422, "title_variant"),
+        ({"music": "nope"}, 400, "music: there is no track 'nope' in the music folder"),
+        ({"caption_style": "nosuch"}, 400, "caption_style: unknown caption style 'nosuch'"),
+        ({"brand": "nosuch"}, 400, "brand: unknown brand kit 'nosuch'"),
+        ({"translate": ["de"]}, 400, "translate: translated captions need an LLM backend"),  # the heuristic
+        ({"title_variant": 4}, 400, "there is no variant 4"),
     ]
-    for body, says in bad:
+    for body, status, says in bad:
         r = api.patch(url, json=body, headers=h)
-        assert r.status_code == 422, (body, r.text)
+        assert r.status_code == status, (body, r.text)
         assert says in json.dumps(error_of(r)), (body, r.text)
         assert str(tmp_path) not in r.text  # no server path in an answer
+    r = api.post(f"/api/videos/{ids['video']}/render", json={"clip_ids": [ids["clip"]], "music": "nope"}, headers=h)
+    assert r.status_code == 400 and "music: there is no track" in error_of(r)["message"]
     after = api.get(url, headers=h).json()
     assert after["title"] == "Three" and after["render_options"] == {k: v for k, v in new.items() if k not in
                                                                      ("platform", "hook_title")}  # fmt: skip

@@ -10,16 +10,17 @@ from fastapi.responses import Response
 from sqlmodel import col, select
 
 from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
-from core.api.errors import Conflict, NotFound, ValidationProblem
+from core.api.errors import Conflict, NotFound
 from core.api.files import serve_file
+from core.api.render_checks import check_names
 from core.api.routes.processing import queue_render
 from core.api.schemas import ClipOut, ClipPatch, ClipWord, JobOut, PageOut, StylesOut
 from core.contracts import Reframe
 from core.errors import InputError
-from core.media.brand import available_brands, load_brand
-from core.media.captions import available_styles, load_style
+from core.media.brand import available_brands
+from core.media.captions import available_styles
 from core.media.hook import derive_variants
-from core.media.music import available_tracks, resolve_track
+from core.media.music import available_tracks
 from core.media.platforms import PRESETS
 from core.models import Clip, ClipStatus, Video, utcnow
 from core.pipeline.render import retrim_clip, transcript_words
@@ -128,7 +129,7 @@ class ClipUpdated(ClipOut):
 )
 def update_clip(clip_id: Id, body: ClipPatch, user: UserDep, app: AppDep) -> dict:
     changes = body.model_dump(exclude_unset=True, mode="json")
-    _check_names(app, changes)
+    check_names(app, changes)
     with app.session() as s:
         clip = owned(s, Clip, clip_id, user)
         if clip.status == ClipStatus.PUBLISHED and any(k in changes for k in PICTURE):
@@ -173,34 +174,11 @@ def _variant(clip: Clip, index: int) -> tuple[list[str], str]:
     """The clip's title variants (derived when selection left none) and variant ``index`` (1-based)."""
     variants = list(clip.title_variants) or derive_variants(clip.title, clip.text)
     if not 1 <= index <= len(variants):
-        raise ValidationProblem(
+        raise InputError(
             f"title_variant: clip {clip.id} has {len(variants)} title variant(s); there is no variant {index}",
             "choose one of: " + "; ".join(f"{i}: {v}" for i, v in enumerate(variants, 1)),
         )
     return variants, variants[index - 1]
-
-
-def _check_names(app: AppDep, changes: dict) -> None:
-    """A 422 now, naming the field, for a style, brand kit or track that does not exist, or translations
-    without a backend that can translate (rather than a render that fails later). Names only: no paths."""
-    r = app.settings.render
-    checks = {
-        "caption_style": lambda v: load_style(v, r.styles_dir),
-        "brand": lambda v: load_brand(v, r.brands_dir),
-        "music": lambda v: resolve_track(v, r.music_dir),
-    }
-    for key, check in checks.items():
-        if changes.get(key) is not None:
-            try:
-                check(changes[key])
-            except InputError as exc:
-                raise ValidationProblem(f"{key}: {exc}", exc.hint) from exc
-    wants = changes.get("translate") or changes.get("translate_burn")
-    if wants and not hasattr(app.selector(), "structured"):
-        raise ValidationProblem(
-            f"translate: translated captions need an LLM backend; {app.settings.llm.backend!r} cannot translate",
-            "an administrator sets llm.backend to openai, gemini or openai-compatible",
-        )
 
 
 def _current(clip: Clip, key: str) -> object:

@@ -11,6 +11,7 @@ from core import jobs, tasks
 from core.api import quotas
 from core.api.deps import AppDep, Id, UserDep, owned
 from core.api.errors import Conflict
+from core.api.render_checks import check_names
 from core.api.schemas import AnalyzeIn, JobOut, RenderIn
 from core.app import Clipcast
 from core.errors import InputError
@@ -77,6 +78,7 @@ def analyze_video(video_id: Id, body: AnalyzeIn, user: UserDep, app: AppDep) -> 
     options = body.model_dump(exclude_none=True)
     if body.style is not None:
         options["style"] = body.style.model_dump(exclude_none=True, mode="json")
+        check_names(app, options["style"])
     return start_analysis(app, user, video, options)
 
 
@@ -88,6 +90,7 @@ def analyze_video(video_id: Id, body: AnalyzeIn, user: UserDep, app: AppDep) -> 
 )
 def render_video(video_id: Id, body: RenderIn, user: UserDep, app: AppDep) -> list[JobOut]:
     style = body.model_dump(exclude_none=True, exclude={"clip_ids"}, mode="json")
+    check_names(app, style)
     with app.session() as s:
         owned(s, Video, video_id, user)
         clips = list(s.exec(select(Clip).where(Clip.video_id == video_id).order_by(col(Clip.rank))).all())
