@@ -333,11 +333,12 @@ class EmojiShow(BaseModel):
 
 def bottom_margin(style: CaptionStyle, width: int, height: int) -> int:
     """MarginV (px) on a ``width``x``height`` frame: ``style.margin_v`` (px of a 1920-high frame) scaled with
-    the height; for bottom captions lowered where the style's block of lines (sized by the shorter side) would
-    rise above the lower third. At 16:9 the text is as tall as at 9:16 on a frame 0.56x as high: karaoke's
-    420 px put its two lines at 65-76 % of a 1080-high frame. Never closer than 4 % of the height to the edge."""
+    the height; on wide and square frames, for bottom captions, lowered where the style's block of lines (sized
+    by the shorter side) would rise above the lower third. At 16:9 the text is as tall as at 9:16 on a frame
+    0.56x as high: karaoke's 420 px put its two lines at 65-76 % of a 1080-high frame. Never closer than 4 %
+    of the height to the edge. Tall frames keep the style's margin (a platform preset's safe zone sets it)."""
     margin = round(style.margin_v * height / 1920)
-    if style.position != "bottom":
+    if style.position != "bottom" or height > width:
         return margin
     block = style.lines * style.size * min(width, height) / 1080 * LINE_HEIGHT
     return max(round(height * 0.04), min(margin, round(height / 3 - block)))
