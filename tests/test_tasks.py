@@ -263,12 +263,15 @@ def test_cancel_kills_the_running_ffmpeg(embedded: Any, tmp_path: Path) -> None:
     while jobs.get_job(app, job.id).progress <= 0 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert jobs.get_job(app, job.id).status == JobStatus.RUNNING
+    # The slow ffmpeg writes under this test's tmp_path, so a parallel test worker's ffmpeg never matches.
+    ours = str(tmp_path)
+    assert subprocess.run(["pgrep", "-f", ours], capture_output=True).returncode == 0
     started = time.monotonic()
     jobs.cancel_job(app, job.id)
     job = jobs.wait_for_job(app, job.id, timeout=10)
     assert job.status == JobStatus.CANCELLED
     assert time.monotonic() - started < 3  # ffmpeg was killed, not waited for (the clip takes 30 s)
-    assert subprocess.run(["pgrep", "-f", f"clip-{clip_id}-"], capture_output=True).returncode == 1
+    assert subprocess.run(["pgrep", "-f", ours], capture_output=True).returncode == 1
 
 
 def test_queued_job_cancels_at_once_and_never_runs(embedded: Any, short_video: Path) -> None:
