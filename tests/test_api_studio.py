@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from api_support import client, error_of, make_user, seed
 from fakes.youtube_server import YouTubeFake
+from sqlmodel import select
 
 from core.api.job_progress import eta_seconds, overall_percent
 from core.api.routes.accounts import OAUTH_COOKIE
 from core.api.security import SESSION_COOKIE
+from core.app import Clipcast
 from core.contracts import Word
-from core.models import AiUsage, Clip, Job, Post, Transcript, Video
+from core.models import AiUsage, Clip, Job, Post, Transcript, User, Video
 from core.pipeline.render import RenderOptions, _fixed
 
 
@@ -47,6 +49,39 @@ def test_first_run_creates_one_admin_then_refuses(app, api):
     assert r.status_code == 409, r.text
     api.cookies.set(SESSION_COOKIE, "cc_not_a_token")
     assert api.get("/api/setup").json() == {"needs_admin": False, "user": None}  # never a 401
+
+
+def _first_run_race(app, n: int = 6) -> list[int]:
+    """``n`` first-run requests released at the same moment, each with its own email; their status codes."""
+    import threading
+
+    api = client(app)
+    gate = threading.Barrier(n)
+    codes: list[int] = []
+
+    def one(i: int) -> None:
+        gate.wait()
+        r = api.post("/api/setup", json={"email": f"admin{i}@example.com", "password": "long enough pass"})
+        codes.append(r.status_code)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return sorted(codes)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_simultaneous_first_runs_leave_exactly_one_admin(settings, database, request):
+    if database == "postgresql":
+        settings.database_url = request.getfixturevalue("postgres_url")
+    app = Clipcast(settings)
+    codes = _first_run_race(app)
+    assert codes == [201] + [409] * 5, codes
+    with app.session() as s:
+        users = s.exec(select(User)).all()
+    assert len(users) == 1 and users[0].is_admin, [u.email for u in users]
 
 
 def test_video_list_search_counts_and_status(app, api, sent):
