@@ -286,3 +286,41 @@ def test_the_studio_files_and_the_offline_docs(api):
     assert api.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
     assert api.get("/docs/assets/..%2F__init__.py").status_code == 404
     assert api.get("/redoc").status_code == 404
+
+
+def test_server_paths_never_reach_users(app, tmp_path):
+    """Job and post errors and API error messages hide the server's directories; a user's own path stays."""
+    import tempfile
+
+    from fastapi.testclient import TestClient
+
+    from core import jobs
+    from core.api.app import create_app
+    from core.errors import StorageError
+    from core.scratch import prefix
+
+    alice = make_user(app, "alice@example.com")
+    with pytest.raises(StorageError) as missing:
+        app.storage.open("videos/abc/original.mp4")
+    assert str(app.settings.data_dir.resolve()) not in str(missing.value) and "videos/abc" in str(missing.value)
+
+    data = app.settings.data_dir.resolve()
+    scratch = f"{tempfile.gettempdir()}/{prefix('clipcast-render')}x1y2/clip.mp4"
+    reason = f"ffmpeg could not open '{data}/storage/videos/a.mp4' nor {scratch}: see /srv/my videos"
+    with app.session() as s:
+        job = Job(user_id=alice.id, kind="analyze", status="running", stage="ingest")
+        s.add(job)
+        s.flush()
+        job_id = job.id
+    jobs.fail(app, job_id, reason)
+    web = create_app(app)
+
+    @web.get("/boom")
+    def boom() -> None:
+        raise StorageError(f"no object in {data}/storage", f"look in {data / 'tmp'}")
+
+    api = TestClient(web, raise_server_exceptions=False)
+    error = api.get(f"/api/jobs/{job_id}", headers=alice.headers).json()["error"]
+    assert error == "ffmpeg could not open '[server file]' nor [server file]: see /srv/my videos", error
+    body = api.get("/boom").json()["error"]
+    assert body["message"] == "no object in [server file]" and body["detail"] == {"hint": "look in [server file]"}
