@@ -113,6 +113,17 @@ export async function postsPage(view, { params }) {
       field("When (your time; empty: the next free slot)", { name: "at", type: "datetime-local" }))
       : h("p", { class: "note" }, !accounts.items.length ? "Connect an account first (Accounts)." : "Approve a clip first (Library → a video)."),
     err, h("div", { class: "actions" }, h("button", { class: "primary", disabled: !(ready.length && accounts.items.length) }, "Schedule")));
+  // what the chosen clip will look like on the chosen account's platform, before it is scheduled
+  const previewSlot = h("div", { id: "post-preview" });
+  const showPreview = () => {
+    const f = new FormData(form);
+    if (f.get("clip_id") && f.get("account_id")) previewSlot.replaceChildren(postPreview({ clipId: f.get("clip_id"), accountId: f.get("account_id") }));
+  };
+  if (ready.length && accounts.items.length) {
+    form.querySelector(".actions").before(previewSlot);
+    for (const sel of form.querySelectorAll("select")) sel.addEventListener("change", showPreview);
+    showPreview();
+  }
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const f = new FormData(form);
