@@ -148,7 +148,7 @@ async function sourcesPanel() {
   const draw = (items) => list.replaceChildren(...(items.length ? items.map((s) => sourceItem(s, refresh)) : [h("li", { class: "note" }, "Nothing is watched yet.")]));
   const refresh = async () => draw((await api("/api/sources?limit=100")).items);
   draw(sources.items);
-  const form = h("form", { class: "card", id: "source-form", "aria-label": "Watch a source" }, h("h2", {}, "Watch a source"),
+  const form = h("form", { id: "source-form", "aria-label": "Watch a source" }, h("h2", {}, "Watch a source"),
     h("p", { class: "note" }, "New videos in a folder, channel, playlist or feed are analyzed as they appear."),
     h("div", { class: "field-row" },
       field("Kind", { name: "kind", options: (plugins.backends.source || []).map((k) => [k, k]) }, "select"),
@@ -163,7 +163,7 @@ async function sourcesPanel() {
       form.reset(); announce("watching"); refresh();
     });
   });
-  return h("div", {}, form, h("h3", { class: "sources-title" }, "Watched sources"), list);
+  return h("div", { class: "card" }, form, h("h3", { class: "sources-title" }, "Watched sources"), list);
 }
 
 export async function libraryPage(view, { params }) {

@@ -30,8 +30,13 @@ function clipCard(clip, rank, refresh) {
     onclick: (e) => act(e.target, err, async () => { progress.hidden = false; await approveAndRender(clip, (j) => { progress.value = j.overall; }); announce(`clip ${clip.id} approved`); refresh(); }) }, "Approve");
   const reject = h("button", { type: "button", "aria-label": `Reject “${name}”`, "aria-keyshortcuts": "r",
     onclick: (e) => act(e.target, err, async () => { await api(`/api/clips/${clip.id}/reject`, { method: "POST" }); announce(`clip ${clip.id} rejected`); refresh(); }) }, "Reject");
+  if (clip.status === "rejected") approve.textContent = "Approve after all";
+  // only what applies to the clip's state (scheduled and published clips are changed through their posts)
+  const actionsFor = (st) => st === "scheduled" || st === "published" ? [h("a", { class: "button", href: `#/posts?clip=${clip.id}` }, `Posts of “${name}”`)]
+    : st === "rejected" ? [approve]
+      : st === "approved" || st === "rendered" ? [h("a", { class: "button primary", href: `#/posts?clip=${clip.id}`, "aria-label": `Schedule “${name}”` }, "Schedule…"), reject]
+        : [approve, reject];
   const platforms = Object.entries(clip.platform_captions || {});
-  const locked = clip.status === "scheduled" || clip.status === "published";  // change its posts instead
   const results = h("div", {});
   if (clip.status === "published") clipResults(clip).then((box) => results.replaceChildren(box));
   return h("article", { class: "card clip", tabindex: 0, id: `clip-${clip.id}`, "aria-label": `Clip ${rank}: ${name}, score ${clip.score.toFixed(0)}, ${clip.status}` },
@@ -46,7 +51,7 @@ function clipCard(clip, rank, refresh) {
       clip.hashtags.length ? h("p", {}, clip.hashtags.map((t) => `#${t.replace(/^#+/, "")}`).join(" ")) : "",
       platforms.length ? h("details", {}, h("summary", {}, "Per-platform captions"), platforms.map(([p, c]) => h("p", {}, h("strong", {}, `${p}: `), c))) : "",
       results, progress, err,
-      h("div", { class: "actions" }, ...(locked ? [h("a", { class: "button", href: `#/posts?clip=${clip.id}` }, `Posts of “${name}”`)] : [approve, reject]), h("a", { class: "button", href: `#/clip/${clip.id}`, "aria-label": `Edit “${name}”`, "aria-keyshortcuts": "e" }, "Edit"))));
+      h("div", { class: "actions" }, ...actionsFor(clip.status), h("a", { class: "button", href: `#/clip/${clip.id}`, "aria-label": `Edit “${name}”`, "aria-keyshortcuts": "e" }, "Edit"))));
 }
 
 export async function videoPage(view, { id }) {

@@ -9,7 +9,7 @@ export function postPreview({ post, clipId, accountId }) {
   const url = post ? `/api/posts/${post.id}/preview` : `/api/posts/preview?clip=${clipId}&account=${accountId}`;
   api(url).then((p) => {
     const over = (n, limit) => limit && n > limit;
-    const count = (n, limit) => h("span", { class: over(n, limit) ? "error" : "note" }, limit ? `${n} of ${limit}` : `${n}`);
+    const count = (n, limit) => h("span", { class: over(n, limit) ? "error" : "note" }, limit ? `(${n} of ${limit} allowed)` : `(${n} characters)`);
     box.replaceChildren(
       h("h3", {}, `On ${p.platform}: ${p.account_name}`),
       h("div", { class: "preview-body" },
