@@ -221,6 +221,7 @@ def test_edit_trim_render_preview_approve(studio):
     page.wait_for_function(square + " && i.naturalWidth === i.naturalHeight; }")
     expect(page.locator("#still-note")).to_have_text("preview frame (clip start)")
     assert "aspect=1%3A1" in still.get_attribute("src")
+    shots(page, "clip-before-render")
     page.get_by_label("Aspect").select_option("")  # back to the default before rendering
     page.get_by_role("button", name="Render").click()
     expect(page.locator("#clip-state")).to_contain_text("render v1 ready", timeout=90_000)
@@ -298,6 +299,8 @@ def test_account_schedule_calendar_publish(studio):
     expect(moved).to_have_count(1)
     moved.click()
     expect(page.get_by_role("dialog")).to_contain_text("scheduled")
+    expect(page.get_by_role("dialog").locator(".post-text")).to_contain_text("#banana #facts")
+    shots(page, "calendar-post-dialog")
     page.get_by_role("button", name="Close").click()
     post = page.evaluate(f"fetch('/api/posts/{later_id}').then(r => r.json())")
     assert post["scheduled_at"][:10] == target or target in post["scheduled_at"], post

@@ -248,7 +248,7 @@ class InstagramPublisher(Publisher):
     def describe(self, request: PublishRequest) -> dict[str, Any]:
         text = self._caption(request)  # Reels have no title and no privacy setting: they are public
         return {"title": None, "text": text, "text_length": len(text), "title_limit": None, "text_limit": 2200,
-                "privacy": None}  # fmt: skip
+                "privacy": "public (Reels have no privacy setting)"}  # fmt: skip
 
     def preflight(self, request: PublishRequest, account: Any) -> list[str]:
         problems = []

@@ -136,12 +136,12 @@ export async function postsPage(view, { params }) {
   filter.querySelector("select").addEventListener("change", (e) => { location.hash = `#/posts?status=${e.target.value}${clipFilter ? `&clip=${clipFilter}` : ""}`; });
   const rows = posts.items.map((p) => {
     const rerr = errorBox(`post-${p.id}-error`);
-    return h("tr", { id: `post-${p.id}` }, h("td", {}, h("a", { href: `#/clip/${p.clip_id}` }, (clips.get(p.clip_id) || {}).title || `clip ${p.clip_id}`)),
-      h("td", {}, p.platform), h("td", {}, fmtTime(p.scheduled_at)), h("td", { class: "post-status" }, badge(p.status)),
-      h("td", {}, postResults(p, summaries)),
-      h("td", {}, p.error ? h("span", { class: "error" }, p.error) : "", rerr, h("div", { class: "actions" }, postActions(p, rerr, reload))));
+    return h("tr", { id: `post-${p.id}` }, h("td", { "data-label": "Clip" }, h("a", { href: `#/clip/${p.clip_id}` }, (clips.get(p.clip_id) || {}).title || `clip ${p.clip_id}`)),
+      h("td", { "data-label": "Platform" }, p.platform), h("td", { "data-label": "When" }, fmtTime(p.scheduled_at)), h("td", { class: "post-status", "data-label": "Status" }, badge(p.status)),
+      h("td", { "data-label": "Results" }, postResults(p, summaries)),
+      h("td", { "data-label": "Details" }, p.error ? h("span", { class: "error" }, p.error) : "", rerr, h("div", { class: "actions" }, postActions(p, rerr, reload))));
   });
   view.append(h("h1", {}, "Posts"), form, h("h2", {}, "All posts"), filter,
-    rows.length ? h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, ["Clip", "Platform", "When", "Status", "Views and engagement", "Details"].map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, rows)))
+    rows.length ? h("div", { class: "table-wrap" }, h("table", { class: "stack" }, h("thead", {}, h("tr", {}, ["Clip", "Platform", "When", "Status", "Views and engagement", "Details"].map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, rows)))
       : h("p", { class: "note" }, "No posts yet."));
 }

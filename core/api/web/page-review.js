@@ -30,7 +30,7 @@ function clipCard(clip, rank, refresh) {
     onclick: (e) => act(e.target, err, async () => { progress.hidden = false; await approveAndRender(clip, (j) => { progress.value = j.overall; }); announce(`clip ${clip.id} approved`); refresh(); }) }, "Approve");
   const reject = h("button", { type: "button", "aria-label": `Reject “${name}”`, "aria-keyshortcuts": "r",
     onclick: (e) => act(e.target, err, async () => { await api(`/api/clips/${clip.id}/reject`, { method: "POST" }); announce(`clip ${clip.id} rejected`); refresh(); }) }, "Reject");
-  if (clip.status === "rejected") approve.textContent = "Approve after all";
+  if (clip.status === "rejected") { approve.textContent = "Approve after all"; approve.setAttribute("aria-label", `Approve after all “${name}”`); }
   // only what applies to the clip's state (scheduled and published clips are changed through their posts)
   const actionsFor = (st) => st === "scheduled" || st === "published" ? [h("a", { class: "button", href: `#/posts?clip=${clip.id}` }, `Posts of “${name}”`)]
     : st === "rejected" ? [approve]

@@ -19,7 +19,7 @@ export function postPreview({ post, clipId, accountId }) {
             : h("p", {}, h("strong", {}, "Title: "), p.title || "(none)", " ", count(p.title.length, p.title_limit)),
           h("p", {}, h("strong", {}, "Text as posted"), " ", count(p.text_length, p.text_limit)),
           h("pre", { class: "post-text" }, p.text || "(empty)"),
-          h("p", {}, h("strong", {}, "Privacy: "), p.privacy || "the platform's default (public)"),
+          h("p", {}, h("strong", {}, "Privacy: "), p.privacy || "no privacy setting on this platform"),
           h("p", { class: "note" }, p.render_version
             ? `Publishes render v${p.render_version}${p.current_version && p.current_version !== p.render_version ? ` (the clip is now at v${p.current_version}; this post keeps its own)` : ""}.`
             : "Not rendered yet."),
