@@ -19,7 +19,9 @@ function postActions(p, err, done) {
   const out = [];
   if (p.status === "scheduled") out.push(h("button", { type: "button", "aria-label": `Cancel post ${p.id}`, onclick: (e) => act(e.target, err, async () => { await api(`/api/posts/${p.id}`, { method: "DELETE" }); announce(`post ${p.id} cancelled`); done(); }) }, "Cancel"));
   if (p.status === "failed") out.push(h("button", { type: "button", "aria-label": `Retry post ${p.id}`, onclick: (e) => act(e.target, err, async () => { await api(`/api/posts/${p.id}/retry`, { method: "POST" }); announce(`post ${p.id} scheduled again`); done(); }) }, "Retry"));
-  if (p.url) out.push(h("a", { href: p.url, rel: "noopener", target: "_blank" }, `Open on ${p.platform}`));
+  // a folder post's address is a file on the server, which a browser cannot open: say where it went instead
+  if (p.url && p.url.startsWith("file:")) out.push(h("span", { class: "note" }, "written to the folder account's outbox on the server"));
+  else if (p.url) out.push(h("a", { href: p.url, rel: "noopener", target: "_blank" }, `Open on ${p.platform}`));
   return out;
 }
 
