@@ -10,7 +10,8 @@ export async function accountsPage(view, { params }) {
   const [accounts, platforms] = await Promise.all([api("/api/accounts?limit=100"), api("/api/accounts/platforms")]);
   const oauth = new Map(platforms.map((p) => [p.name, p]));
   const flash = h("div", { role: "status" });
-  if (params.get("connected")) flash.append(h("p", { class: "card" }, `Account ${params.get("connected")} connected.`));
+  const joined = accounts.items.find((a) => String(a.id) === params.get("connected"));
+  if (params.get("connected")) flash.append(h("p", { class: "card" }, joined ? `${nice(joined.platform)}: ${joined.name || joined.remote_id} connected.` : `Account ${params.get("connected")} connected.`));
   if (params.get("error")) flash.append(h("p", { class: "error card", role: "alert" }, `The connection failed: ${params.get("error")}`));
   const list = h("div", { id: "accounts" });
   const draw = (items) => list.replaceChildren(...(items.length ? items.map((a) => {
