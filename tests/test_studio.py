@@ -398,7 +398,7 @@ def test_a_failed_job_says_what_to_do(studio):
     expect(job.get_by_text("add the video again (upload it, or its link)")).to_be_visible()  # what to do
     text = job.inner_text()
     assert "no object 'videos/" in text and str(studio["base"]) not in text and "/tmp/" not in text, text
-    expect(job.get_by_role("button", name="Retry")).to_be_visible()
+    expect(job.get_by_role("button", name=re.compile("^Retry"))).to_have_count(0)  # it would fail the same way
     no_console_errors(studio)
     # its thumbnail cannot be made any more (the original is gone): delete it so later pages load cleanly
     assert page.evaluate(f"fetch('/api/videos/{video['id']}', {{method: 'DELETE'}}).then(r => r.status)") == 204

@@ -7,13 +7,16 @@ const PAGE = 10;
 /** What a person can do about a failed job, by the stage it failed in. */
 const ADVICE = {
   ingest: "The video could not be read or downloaded: check the file or link, then Retry or add it again.",
-  missing: "The stored original of this video is gone from the server's storage: add the video again (upload it, or its link); Retry would fail the same way.",
+  missing: "The stored original of this video is gone from the server's storage: add the video again (upload it, or its link); retrying would fail the same way.",
   download: "The link could not be downloaded: check it opens in a browser, then Retry.",
   transcribe: "Speech-to-text failed: check the stt backend in the configuration (or its API key), then Retry.",
   select: "Clip selection failed: check the llm backend in the configuration (or its API key), then Retry.",
   render: "Rendering failed: check the caption style and brand kit names, then Retry.",
   publish: "Publishing failed: check the account on the Accounts page, then Retry.",
 };
+
+/** A job that failed because the video's stored original is gone (local storage's or the API's words). */
+const MISSING = /no object 'videos\/[^']*'|no stored original/;
 
 export function jobLabel(j) {
   const what = { analyze: "Analysis", process: "Analysis and render", render: "Render", publish: "Publish" }[j.kind] || j.kind;
@@ -33,13 +36,14 @@ export function jobCard(job, onFinished) {
     const buttons = [];
     if (active) buttons.push(h("button", { type: "button", "aria-label": `Cancel ${jobLabel(j)}`,
       onclick: (e) => act(e.target, err, async () => draw(await api(`/api/jobs/${j.id}/cancel`, { method: "POST" }))) }, "Cancel"));
-    if (j.status === "failed" || j.status === "cancelled") buttons.push(h("button", { type: "button", "aria-label": `Retry ${jobLabel(j)}`,
+    const gone = MISSING.test(j.error || "");  // Retry cannot bring a lost original back: the advice says what can
+    if ((j.status === "failed" && !gone) || j.status === "cancelled") buttons.push(h("button", { type: "button", "aria-label": `Retry ${jobLabel(j)}`,
       onclick: (e) => act(e.target, err, async () => { const n = await api(`/api/jobs/${j.id}/retry`, { method: "POST" }); draw(n); watch(n); }) }, "Retry"));
     card.replaceChildren(
       h("div", { class: "meta" }, h("strong", {}, jobLabel(j)), badge(j.status), h("span", {}, state + eta), h("span", {}, `${Math.round(j.overall)} %`)),
       bar, j.message && active ? h("div", { class: "note" }, j.message) : "",
       j.status === "failed" ? h("div", { class: "error" }, `Failed${j.stage ? ` during ${j.stage}` : ""}: ${j.error || "no reason recorded"}`) : "",
-      j.status === "failed" ? h("div", { class: "note" }, ADVICE[/no object '[^']*' in .* storage|no stored original/.test(j.error || "") ? "missing" : j.stage] || "Retry resumes from the stage that failed; if it fails again, check the server log.") : "",
+      j.status === "failed" ? h("div", { class: "note" }, ADVICE[gone ? "missing" : j.stage] || "Retry resumes from the stage that failed; if it fails again, check the server log.") : "",
       err, buttons.length ? h("div", { class: "actions" }, buttons) : "");
   };
   const watch = (j) => {
