@@ -5,6 +5,11 @@ import { postResults, postSummaries, resultsText } from "./analytics.js";
 import { postPreview } from "./post-preview.js";
 
 const DAY = 86400000;
+/** Previous / "a–b of n" / Next for a paged list; ``href(offset)`` builds each page's address. */
+const pager = (offset, shown, total, href) => h("div", { class: "pager" },
+  offset > 0 ? h("a", { class: "button", href: href(Math.max(0, offset - POSTS_PAGE)) }, "Previous page") : "",
+  h("span", {}, `${offset + 1}–${offset + shown} of ${total}`),
+  offset + POSTS_PAGE < total ? h("a", { class: "button", href: href(offset + POSTS_PAGE) }, "Next page") : "");
 const startOfDay = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate());
 const localInput = (d) => { const p = (n) => String(n).padStart(2, "0"); return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`; };
 const postName = (p, clips) => `${(clips.get(p.clip_id) || {}).title || `clip ${p.clip_id}`} → ${p.platform}`;
@@ -96,11 +101,14 @@ export async function calendarPage(view, { params }) {
     h("p", { class: "note" }, "Drag a post to another day to move it (same time of day), or open it to pick a time."), err, grid);
 }
 
+const POSTS_PAGE = 50;
+
 export async function postsPage(view, { params }) {
   const clipFilter = params.get("clip");
   const status = params.get("status") || "";
+  const offset = Math.max(0, Number(params.get("offset") || 0));
   const [posts, accounts, ready] = await Promise.all([
-    api(`/api/posts?limit=100${status ? `&status=${status}` : ""}${clipFilter ? `&clip=${clipFilter}` : ""}`),
+    api(`/api/posts?limit=${POSTS_PAGE}&offset=${offset}${status ? `&status=${status}` : ""}${clipFilter ? `&clip=${clipFilter}` : ""}`),
     api("/api/accounts?limit=100"),
     Promise.all(["approved", "rendered", "scheduled", "published"].map((s) => api(`/api/clips?status=${s}&sort=newest&limit=100`))).then((r) => r.flatMap((x) => x.items))]);
   const [clips, summaries] = await Promise.all([clipsById(posts.items.map((p) => p.clip_id)), postSummaries(posts.items)]);
@@ -145,5 +153,6 @@ export async function postsPage(view, { params }) {
   });
   view.append(h("h1", {}, "Posts"), form, h("h2", {}, "All posts"), filter,
     rows.length ? h("div", { class: "table-wrap" }, h("table", { class: "stack" }, h("thead", {}, h("tr", {}, ["Clip", "Platform", "When", "Status", "Views and engagement", "Details"].map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, rows)))
-      : h("p", { class: "note" }, "No posts yet."));
+      : h("p", { class: "note" }, "No posts yet."),
+    posts.total > POSTS_PAGE ? pager(offset, posts.items.length, posts.total, (off) => `#/posts?offset=${off}${status ? `&status=${status}` : ""}${clipFilter ? `&clip=${clipFilter}` : ""}`) : "");
 }
