@@ -5,11 +5,11 @@ import { postResults, postSummaries, resultsText } from "./analytics.js";
 import { postPreview } from "./post-preview.js";
 
 const DAY = 86400000;
-/** Previous / "a–b of n" / Next for a paged list; ``href(offset)`` builds each page's address. */
-const pager = (offset, shown, total, href) => h("div", { class: "pager" },
-  offset > 0 ? h("a", { class: "button", href: href(Math.max(0, offset - POSTS_PAGE)) }, "Previous page") : "",
+/** Previous / "a–b of n" / Next for a paged list of ``size`` a page; ``href(offset)`` builds each page's address. */
+const pager = (offset, shown, total, size, href) => h("div", { class: "pager" },
+  offset > 0 ? h("a", { class: "button", href: href(Math.max(0, offset - size)) }, "Previous page") : "",
   h("span", {}, `${offset + 1}–${offset + shown} of ${total}`),
-  offset + POSTS_PAGE < total ? h("a", { class: "button", href: href(offset + POSTS_PAGE) }, "Next page") : "");
+  offset + shown < total ? h("a", { class: "button", href: href(offset + shown) }, "Next page") : "");
 const startOfDay = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate());
 const localInput = (d) => { const p = (n) => String(n).padStart(2, "0"); return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`; };
 const postName = (p, clips) => `${(clips.get(p.clip_id) || {}).title || `clip ${p.clip_id}`} → ${p.platform}`;
@@ -154,5 +154,5 @@ export async function postsPage(view, { params }) {
   view.append(h("h1", {}, "Posts"), form, h("h2", {}, "All posts"), filter,
     rows.length ? h("div", { class: "table-wrap" }, h("table", { class: "stack" }, h("thead", {}, h("tr", {}, ["Clip", "Platform", "When", "Status", "Views and engagement", "Details"].map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, rows)))
       : h("p", { class: "note" }, "No posts yet."),
-    posts.total > POSTS_PAGE ? pager(offset, posts.items.length, posts.total, (off) => `#/posts?offset=${off}${status ? `&status=${status}` : ""}${clipFilter ? `&clip=${clipFilter}` : ""}`) : "");
+    posts.total > posts.items.length || offset > 0 ? pager(offset, posts.items.length, posts.total, posts.limit, (off) => `#/posts?offset=${off}${status ? `&status=${status}` : ""}${clipFilter ? `&clip=${clipFilter}` : ""}`) : "");
 }
