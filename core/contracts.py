@@ -399,6 +399,17 @@ class Storage(Backend):
             return f.tell()
 
 
+def describe_post(request: PublishRequest, *, between: str = "\n\n", skip_present: bool = False) -> dict[str, Any]:
+    """``Publisher.describe``'s default: the caption, then ``between``, then the hashtags as ``#tag`` words
+    (``skip_present``: leave out tags the caption already contains)."""
+    tags = " ".join(
+        t if t.startswith("#") else f"#{t}" for t in request.hashtags if not (skip_present and t in request.caption)
+    )
+    text = (request.caption + (between + tags if tags else "")).strip()
+    return {"title": request.title, "text": text, "text_length": len(text), "title_limit": None, "text_limit": None,
+            "privacy": None}  # fmt: skip
+
+
 class Publisher(Backend):
     """Posts a rendered clip to one platform account. See docs/plugin_hooks.md for the publish protocol."""
 
@@ -412,6 +423,13 @@ class Publisher(Backend):
 
     @abc.abstractmethod
     def check_status(self, remote_id: str, account: Any) -> PublishResult: ...
+
+    def describe(self, request: PublishRequest) -> dict[str, Any]:
+        """What the platform will show for ``request``, for a preview before posting (no network, no file):
+        ``title`` (None: the platform has no title), ``text`` (the caption as sent, hashtags included),
+        ``text_length`` (in the unit the platform counts), ``title_limit``/``text_limit`` (None: none known) and
+        ``privacy`` (None: no such setting). Default: the caption followed by its hashtags, no limits."""
+        return describe_post(request)
 
     def refresh_token(self, account: Any) -> dict[str, Any] | None:
         """Return new token data for the account, or None when the platform needs no refresh."""

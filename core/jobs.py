@@ -22,6 +22,7 @@ from core.errors import ClipcastError, InputError
 from core.logging import get_logger
 from core.models import Job, JobStatus, utcnow
 from core.progress import Cancelled
+from core.public_errors import scrub
 
 log = get_logger("clipcast.jobs")
 
@@ -101,6 +102,8 @@ def update_job(app: Any, job_id: int, **fields: Any) -> Job:
         if job is None:
             raise JobNotFound(job_id)
         for key, value in fields.items():
+            if key in ("error", "message") and isinstance(value, str):
+                value = scrub(value, app.settings)  # the studio shows these: no server directories in them
             setattr(job, key, value)
         job.updated_at = utcnow()
         s.add(job)

