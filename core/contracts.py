@@ -524,7 +524,8 @@ class BrollProvider(Backend):
     ``search`` returns ranked assets (empty when nothing matches: never an error for "no results");
     ``fetch`` returns a local file of the asset in ``dest_dir``. Providers that download set ``cacheable``:
     the core then keeps search answers and files in storage (``broll-cache/<provider>/``) and asks again only
-    on a miss. Errors that should reach the user (bad key, rate limit) are ``InputError``/``RetryableError``
+    on a miss (their answer may depend only on the query's keyword, orientation, limit and collection, the
+    cache key). Errors that should reach the user (bad key, rate limit) are ``InputError``/``RetryableError``
     with a clear message; the render goes on without B-roll and says why.
     """
 

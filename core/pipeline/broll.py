@@ -32,6 +32,8 @@ log = get_logger("clipcast.broll")
 
 #: Clip options that only matter with B-roll on (left out of the render hash when it is off).
 BROLL_OPTIONS = ("broll", "broll_max", "broll_seconds", "broll_collection")
+#: What a cacheable provider's answer may depend on (the cache key): not the topic or the insert's length.
+CACHED_QUERY_FIELDS = {"keyword", "orientation", "limit", "collection"}
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
 
@@ -90,7 +92,8 @@ def cached_search(app: Any, provider: BrollProvider, query: BrollQuery) -> list[
     """``provider.search``; through the storage cache when the provider is ``cacheable``."""
     if not provider.cacheable:
         return provider.search(query)
-    key = f"broll-cache/{provider.name}/search/{_digest(provider.cache_key(), query.model_dump_json())}.json"
+    asked = query.model_dump_json(include=CACHED_QUERY_FIELDS)
+    key = f"broll-cache/{provider.name}/search/{_digest(provider.cache_key(), asked)}.json"
     storage = app.storage
     if storage.exists(key):
         try:
