@@ -197,7 +197,7 @@ def test_pexels_is_searched_and_its_file_downloaded_through_the_guard_and_cached
         clip = render_clip(app, cid, options=RenderOptions(broll="cutaway", broll_max=1, broll_seconds=0.6, **FAST))
         assert [q["query"] for q in fake.searches][3:] == ["city"]  # the first three came from the cache
         assert fake.calls.count(("GET", "/video-files/10000.mp4")) == 1  # the 1080x1920 file, not the 540x960 one
-        img = frame(app.storage.local_path(clip.video_key), 2.6, saved("broll-pexels.png"))
+        img = frame(app.storage.local_path(clip.video_key), 2.45, saved("broll-pexels.png"))
         assert near(img[960, 540], GREEN) and near(frame(app.storage.local_path(clip.video_key), 2.0)[960, 540],
                                                    (128, 128, 128))  # fmt: skip
         assert len(list(app.storage.list("broll-cache/pexels/files/"))) == 1

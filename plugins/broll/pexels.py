@@ -35,7 +35,7 @@ FILE_TYPES = ["video/mp4"]
 
 class Pexels(BrollProvider):
     name = "pexels"
-    description = "Pexels stock video (needs an API key; free, attribution appreciated)"
+    description = "Pexels stock video; needs an API key (free), attribution appreciated"
     cacheable = True
 
     class Options(BaseModel):
