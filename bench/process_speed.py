@@ -219,6 +219,8 @@ def main() -> None:
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="speech-to-text device")
     ap.add_argument("--broll", choices=["cutaway", "pip"], help="also measure the render with B-roll on vs off")
     ap.add_argument("--rounds", type=int, default=3, help="with --broll: renders of each kind, interleaved")
+    ap.add_argument("--min", type=float, dest="min_seconds", help="shortest clip, s (default: selection.min_seconds)")
+    ap.add_argument("--max", type=float, dest="max_seconds", help="longest clip, s (default: selection.max_seconds)")
     args = ap.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="clipcast-bench-"))
@@ -238,8 +240,8 @@ def main() -> None:
             if getattr(args, key):
                 settings.render = settings.render.model_copy(update={key: getattr(args, key)})
         app = Clipcast(settings)
-        request = SelectionRequest(clips=args.clips, min_seconds=settings.selection.min_seconds,
-                                   max_seconds=settings.selection.max_seconds)  # fmt: skip
+        request = SelectionRequest(clips=args.clips, min_seconds=args.min_seconds or settings.selection.min_seconds,
+                                   max_seconds=args.max_seconds or settings.selection.max_seconds)  # fmt: skip
         cpu = StageCPU()
         t = time.perf_counter()
         result = process(app, src, request=request, render_options=RenderOptions(reframe=args.reframe),
@@ -265,7 +267,9 @@ def main() -> None:
         print(f"\nrender stage {render:.1f} s vs bare ffmpeg crop+encode of the same segments {bare:.1f} s: "
               f"ratio {render / bare:.2f}  (target <= 1.5 for blur)")  # fmt: skip
         print(f"CPU: render {render_cpu:.1f} s vs bare {bare_cpu:.1f} s: ratio {render_cpu / bare_cpu:.2f}")
-        if args.broll:
+        if args.broll and not result.clips:
+            print("no clips to render with B-roll (try --min/--max, or a longer --minutes)")
+        elif args.broll:
             broll_cost(app, result.clips, args.reframe, args.broll, args.rounds)
     finally:
         if args.keep is None:

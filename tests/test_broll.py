@@ -282,3 +282,19 @@ def test_off_costs_nothing(tmp_path: Path, talk: Path, monkeypatch) -> None:  # 
     assert len(off) == 1 and len(on) == 3 and not off & on
     rendered = render_clip(app, cid, options=RenderOptions(**FAST))
     assert rendered.render_hash in off
+
+
+def test_a_clips_broll_options_are_set_through_the_api(tmp_path: Path) -> None:
+    from tests.api_support import client, make_user, seed
+
+    app = make_app(tmp_path)
+    alice = make_user(app, "alice@example.com")
+    ids = seed(app, alice.id)
+    api = client(app)
+    r = api.patch(f"/api/clips/{ids['clip']}", json={"broll": "pip", "broll_max": 2}, headers=alice.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["render_options"] == {"broll": "pip", "broll_max": 2}
+    assert RenderOptions.model_validate(r.json()["render_options"]).resolved(app.settings).broll_seconds == 2.0
+    for bad in ({"broll": "everywhere"}, {"broll_collection": "../etc"}, {"broll_seconds": 60}):
+        r = api.patch(f"/api/clips/{ids['clip']}", json=bad, headers=alice.headers)
+        assert r.status_code == 422, (bad, r.text)

@@ -167,8 +167,9 @@ def plan_broll(
         if any(start < i.end + cfg.gap and i.start < end + cfg.gap for i in plan.inserts):
             continue  # too close to an insert already placed
         tried.append(m.word)
-        query = BrollQuery(keyword=m.word, topic=topic, orientation=orientation, min_seconds=seconds)
-        query.collection = collection
+        query = BrollQuery(
+            keyword=m.word, topic=topic, orientation=orientation, min_seconds=seconds, collection=collection
+        )
         placed = False
         for provider in providers:
             if placed or provider.name in failed:
