@@ -298,3 +298,48 @@ def test_a_clips_broll_options_are_set_through_the_api(tmp_path: Path) -> None:
     for bad in ({"broll": "everywhere"}, {"broll_collection": "../etc"}, {"broll_seconds": 60}):
         r = api.patch(f"/api/clips/{ids['clip']}", json=bad, headers=alice.headers)
         assert r.status_code == 422, (bad, r.text)
+
+
+def test_a_library_file_that_is_not_plain_media_is_refused_before_ffmpeg_reads_it(
+    tmp_path: Path, library: Path
+) -> None:
+    """A playlist named like a video (it would make ffmpeg open the files it lists) is refused by its first
+    bytes; the next match is used instead, and the refusal is in the notes."""
+    (library / "volcano-playlist.mp4").write_text("#EXTM3U\n#EXTINF:1,\nfile:///etc/passwd\n")
+    app = make_app(tmp_path, providers=["library"], library={"roots": [str(library)]})
+    plan = plan_broll(app, timed_words("volcano"), 3.0, mode="pip", max_inserts=1, seconds=1.0, topic=[],
+                      orientation="portrait", collection=None, tmp=tmp_path)  # fmt: skip
+    assert [(i.path.name, i.kind, i.demuxer, i.mode) for i in plan.inserts] == [("volcano.mp4", "video", "mov", "pip")]
+    assert any("volcano-playlist.mp4" in n and "playlist" in n for n in plan.notes), plan.notes
+
+
+def test_the_graph_reads_images_as_single_files_and_overlays_before_the_captions(tmp_path: Path) -> None:
+    from core.contracts import MediaInfo
+    from core.media.broll import BrollInsert
+    from core.media.cuts import Timeline
+    from core.media.ffmpeg import with_whitelist
+    from core.media.render_graph import ClipGraph
+
+    info = MediaInfo(duration=10, size_bytes=1, format_name="mov", width=640, height=360, video_codec="h264",
+                     audio_codec="aac")  # fmt: skip
+    image = BrollInsert(tmp_path / "100%d.png", "image", "image2", 1.0, 2.5, "cutaway", "beach")
+    video = BrollInsert(tmp_path / "city.mp4", "video", "mov", 4.0, 6.0, "pip", "city")
+    graph = ClipGraph(source=Path("x.mp4"), info=info, timeline=Timeline.of([(0, 10)]), ass_path=tmp_path / "c.ass",
+                      broll=[image, video])  # fmt: skip
+    args = with_whitelist(graph.build(Path("o.mp4")))
+    # A name with a pattern in it stays one file (no sequence expansion); each input is exactly its slot long.
+    i = args.index(str(image.path))
+    assert args[i - 13 : i] == ["-loop", "1", "-framerate", "30", "-t", "1.500", "-f", "image2", "-pattern_type",
+                                "none", "-protocol_whitelist", "file,pipe", "-i"]  # fmt: skip
+    j = args.index(str(video.path))
+    assert args[j - 9 : j] == ["-stream_loop", "-1", "-t", "2.000", "-f", "mov", "-protocol_whitelist", "file,pipe",
+                               "-i"]  # fmt: skip
+    fc = args[args.index("-filter_complex") + 1]
+    assert "[1:v]fps=30,scale=1080:1920:force_original_aspect_ratio=increase,crop=1080:1920" in fc
+    assert "setpts=PTS-STARTPTS+1.000/TB[br0]" in fc and "setpts=PTS-STARTPTS+4.000/TB[br1]" in fc
+    assert "[2:v]fps=30,scale=454:808:force_original_aspect_ratio=increase,crop=454:808,pad=462:816" in fc
+    # Both overlays come before the captions, so the captions are drawn over the B-roll.
+    cutaway = fc.index("[vfit][br0]overlay=x=0:y=0:enable='between(t,1.000,2.500)'")
+    pip = fc.index("[vbr0][br1]overlay=x=W-w-44:y=154:enable='between(t,4.000,6.000)'")
+    assert cutaway < pip < fc.index("[vbr1]ass=filename")
+    assert "[2:a]" not in fc and "[1:a]" not in fc  # B-roll never reaches the audio graph
