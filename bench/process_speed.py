@@ -9,6 +9,10 @@ children) are printed too: on a shared, busy machine they compare fairly where w
 Targets (issue 4, 2 cores, defaults):
 whole pipeline < 0.15x of the source duration; render within 1.5x of the baseline for blur mode.
 
+``--broll cutaway|pip`` then renders the same clips again, without and with B-roll, interleaved
+(``--rounds`` of each, best kept): B-roll comes from a generated local library of 640x360 clips named after
+the talk's topic words, ``broll.max_inserts`` (3) inserts of ``broll.seconds`` (2 s) per clip.
+
 The speech is always generated (espeak-ng); the picture decides most of the encoder's work:
 ``testsrc2`` (default) is ffmpeg's moving test pattern: sharp edges, motion in several places, about
 2.6 Mbit/s when our render encodes it at 1080x1920 - as busy as ordinary talking-head footage or busier.
@@ -139,6 +143,69 @@ def baseline(
     return time.perf_counter() - t0
 
 
+#: Words of the generated talk (TOPICS and POINTS above) that get a B-roll clip of their own.
+BROLL_WORDS = ["money", "code", "shop", "sleep", "cooking", "list", "version", "question", "memory", "option"]
+
+
+def broll_library(work: Path) -> Path:
+    """A folder of 3-second 640x360 clips (ffmpeg's moving test patterns), one per word in ``BROLL_WORDS``."""
+    lib = work / "broll-library"
+    lib.mkdir(exist_ok=True)
+    patterns = ["mandelbrot", "smptehdbars", "rgbtestsrc", "testsrc", "cellauto"]
+    for i, word in enumerate(BROLL_WORDS):
+        dest = lib / f"{word}.mp4"
+        if not dest.is_file():
+            ffmpeg.run(
+                ["-f", "lavfi", "-i", f"{patterns[i % len(patterns)]}=s=640x360:r=25", "-t", "3",
+                 "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(dest)],
+                timeout=120,
+            )  # fmt: skip
+    return lib
+
+
+def broll_cost(app: Clipcast, clips: list, reframe: str, mode: str, rounds: int) -> None:
+    """Render the clips with B-roll off and on, interleaved (off/on, then on/off), ``rounds`` of each; print the
+    best wall and CPU time of each and the ratio. Each render is forced (the clip's render hash is cleared)."""
+    from core import models
+    from core.pipeline import render as render_mod
+
+    inserts: list[int] = []
+    plan = render_mod.plan_broll
+
+    def counted(*a, **k):  # type: ignore[no-untyped-def]
+        result = plan(*a, **k)
+        inserts.append(len(result.inserts))
+        return result
+
+    render_mod.plan_broll = counted
+    ids = [c.id for c in clips]
+    best: dict[str, tuple[float, float]] = {}
+    for r in range(rounds):
+        for kind in ("off", mode) if r % 2 == 0 else (mode, "off"):
+            with app.session() as s:
+                for cid in ids:
+                    row = s.get(models.Clip, cid)
+                    row.render_hash = None
+                    s.add(row)
+                s.commit()
+            inserts.clear()
+            c0, t0 = cpu_seconds(), time.perf_counter()
+            done = render_mod.render_clips(app, ids, options=RenderOptions(reframe=reframe, broll=kind))
+            wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
+            failed = [cid for cid, v in done.items() if isinstance(v, Exception)]
+            if failed:
+                raise SystemExit(f"B-roll bench: clips {failed} failed: {done[failed[0]]}")
+            print(f"  round {r + 1} broll={kind}: {wall:.1f} s wall, {cpu:.1f} s CPU"
+                  + (f", {sum(inserts)} inserts in {len(ids)} clips" if kind != "off" else ""))  # fmt: skip
+            prev = best.get(kind)
+            best[kind] = (min(wall, prev[0]), min(cpu, prev[1])) if prev else (wall, cpu)
+    render_mod.plan_broll = plan
+    (off_wall, off_cpu), (on_wall, on_cpu) = best["off"], best[mode]
+    print(f"\nB-roll ({mode}) render of {len(ids)} clips, best of {rounds}: {on_wall:.1f} s vs {off_wall:.1f} s "
+          f"without: ratio {on_wall / off_wall:.2f}; CPU {on_cpu:.1f} s vs {off_cpu:.1f} s: "
+          f"ratio {on_cpu / off_cpu:.2f}")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=10.0)
@@ -150,6 +217,10 @@ def main() -> None:
     ap.add_argument("--parallel", type=int, help="clips rendered at once, both sides (default: render.parallel)")
     ap.add_argument("--encoder", choices=["libx264", "h264_nvenc"], help="both sides (default: render.encoder)")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="speech-to-text device")
+    ap.add_argument("--broll", choices=["cutaway", "pip"], help="also measure the render with B-roll on vs off")
+    ap.add_argument("--rounds", type=int, default=3, help="with --broll: renders of each kind, interleaved")
+    ap.add_argument("--min", type=float, dest="min_seconds", help="shortest clip, s (default: selection.min_seconds)")
+    ap.add_argument("--max", type=float, dest="max_seconds", help="longest clip, s (default: selection.max_seconds)")
     args = ap.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="clipcast-bench-"))
@@ -163,13 +234,14 @@ def main() -> None:
         duration = ffmpeg.probe(src).duration
         run = work / f"run-{int(time.time())}"  # fresh database and storage: no cached transcript or render
         stt = {"backend": "faster-whisper", "faster-whisper": {"device": args.device}}
-        settings = Settings(data_dir=run / "data", output_dir=run / "clips", stt=stt)
+        broll = {"providers": ["library"], "library": {"roots": [str(broll_library(work))]}} if args.broll else {}
+        settings = Settings(data_dir=run / "data", output_dir=run / "clips", stt=stt, broll=broll)
         for key in ("preset", "parallel", "encoder"):
             if getattr(args, key):
                 settings.render = settings.render.model_copy(update={key: getattr(args, key)})
         app = Clipcast(settings)
-        request = SelectionRequest(clips=args.clips, min_seconds=settings.selection.min_seconds,
-                                   max_seconds=settings.selection.max_seconds)  # fmt: skip
+        request = SelectionRequest(clips=args.clips, min_seconds=args.min_seconds or settings.selection.min_seconds,
+                                   max_seconds=args.max_seconds or settings.selection.max_seconds)  # fmt: skip
         cpu = StageCPU()
         t = time.perf_counter()
         result = process(app, src, request=request, render_options=RenderOptions(reframe=args.reframe),
@@ -195,6 +267,10 @@ def main() -> None:
         print(f"\nrender stage {render:.1f} s vs bare ffmpeg crop+encode of the same segments {bare:.1f} s: "
               f"ratio {render / bare:.2f}  (target <= 1.5 for blur)")  # fmt: skip
         print(f"CPU: render {render_cpu:.1f} s vs bare {bare_cpu:.1f} s: ratio {render_cpu / bare_cpu:.2f}")
+        if args.broll and not result.clips:
+            print("no clips to render with B-roll (try --min/--max, or a longer --minutes)")
+        elif args.broll:
+            broll_cost(app, result.clips, args.reframe, args.broll, args.rounds)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from core.contracts import (
     Backend,
+    BrollAsset,
+    BrollProvider,
+    BrollQuery,
     Candidate,
     Chapter,
     ClipPlan,
@@ -122,6 +125,9 @@ _RENAMED: dict[str, tuple[str, str]] = {}
 __all__ = [
     "PLUGIN_API",
     "Backend",
+    "BrollAsset",
+    "BrollProvider",
+    "BrollQuery",
     "Cancelled",
     "Candidate",
     "Chapter",

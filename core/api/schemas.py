@@ -188,6 +188,12 @@ class StyleIn(In):
         None, max_length=5, description="language codes of extra translated captions (needs an LLM backend)"
     )
     translate_burn: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+    broll: Literal["off", "cutaway", "pip"] | None = Field(None, description="B-roll at the clip's keywords")
+    broll_max: int | None = Field(None, ge=1, le=20, description="most B-roll inserts")
+    broll_seconds: float | None = Field(None, ge=0.5, le=10, description="length of each B-roll insert, s")
+    broll_collection: str | None = Field(
+        None, max_length=100, pattern=PRESET_NAME, description="a sub-folder name of the B-roll library"
+    )
 
 
 class AnalyzeIn(SelectionIn):

@@ -16,6 +16,7 @@ from rich.table import Table
 from core.cli.common import console, out, selection_request, state
 from core.cli.progress import CliReporter
 from core.contracts import SelectionRequest
+from core.errors import InputError
 
 STYLE_HELP = "caption preset: karaoke, pop, clean, or one of yours (render.styles_dir)"
 PRESET_HELP = "platform preset: tiktok | shorts | reels (aspect, longest clip, UI safe zones, bitrate)"
@@ -149,6 +150,7 @@ def render_command(
     platform: str | None = typer.Option(None, "--preset", help=PRESET_HELP),
     hook_title: bool | None = typer.Option(None, "--hook-title/--no-hook-title", help="title card at the start"),
     title: int | None = typer.Option(None, "--title", min=1, help="use title variant N (clips.json title_variants)"),
+    broll: str | None = typer.Option(None, "--broll", help="off | cutaway | pip: B-roll at the clip's keywords"),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="the folder `process` wrote to, or another one (default: the video's folder)"
     ),
@@ -158,7 +160,7 @@ def render_command(
     The files and the clip's entry in ``clips.json`` of the folder ``process`` wrote are updated in place,
     under the same names."""
     from core.pipeline.process import refresh_export
-    from core.pipeline.render import render_clip, retrim_clip
+    from core.pipeline.render import RenderOptions, render_clip, retrim_clip
 
     app = state.app()
     if start is not None or end is not None:
@@ -170,6 +172,10 @@ def render_command(
     options = _options(app, style, reframe, aspect, brand, remove_silence, remove_fillers, platform)
     if hook_title is not None:
         options = options.model_copy(update={"hook_title": hook_title})
+    if broll is not None:
+        if broll not in ("off", "cutaway", "pip"):
+            raise InputError(f"--broll {broll!r} is not a B-roll mode", "use off, cutaway or pip")
+        options = RenderOptions.model_validate({**options.model_dump(exclude_unset=True), "broll": broll})
     with CliReporter() as bars:
         bars.stage("render")
         clip = render_clip(app, clip_id, options=options, reporter=bars)

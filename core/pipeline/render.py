@@ -51,6 +51,7 @@ from core.media.platforms import PRESETS, Platform, caption_update
 from core.media.reframe import faces_on_output, output_size
 from core.media.render_graph import CEILING_DB, ClipGraph, caption_colours
 from core.media.translate import translate_cues
+from core.pipeline.broll import BROLL_OPTIONS, BrollPlan, plan_broll, topic_of
 from core.progress import Cancelled, NullReporter, Reporter
 
 log = get_logger("clipcast.render")
@@ -110,6 +111,14 @@ class RenderOptions(BaseModel):
         None, description="tiktok | shorts | reels: aspect, longest length, safe zones, bitrate (core.media.platforms)"
     )
     encoder: Literal["libx264", "h264_nvenc"] | None = None
+    broll: Literal["off", "cutaway", "pip"] | None = Field(
+        None, description="B-roll at the clip's keywords: off | cutaway (full frame) | pip (an inset); audio kept"
+    )
+    broll_max: int | None = Field(None, ge=1, le=20, description="most B-roll inserts")
+    broll_seconds: float | None = Field(None, ge=0.5, le=10, description="length of each B-roll insert, s")
+    broll_collection: str | None = Field(
+        None, description="a collection (sub-folder name) of the B-roll library to draw from; a name, never a path"
+    )
 
     def resolved(self, settings: Any) -> RenderOptions:
         """Every field filled from ``settings.render`` where unset here: the render code reads the result's
@@ -123,6 +132,10 @@ class RenderOptions(BaseModel):
         ):  # fmt: skip
             if data[name] is None:
                 data[name] = getattr(r, name)
+        b = settings.broll
+        for name, default in (("broll", b.mode), ("broll_max", b.max_inserts), ("broll_seconds", b.seconds)):
+            if data[name] is None:
+                data[name] = default
         if data["translate_burn"] and data["translate_burn"] not in (data["translate"] or []):
             data["translate"] = [*(data["translate"] or []), data["translate_burn"]]
         if data["platform"] and self.aspect is None:
@@ -248,7 +261,7 @@ def _prepare(
         "v": RENDER_VERSION,
         "video": video.sha256 or video.source,
         "spec": spec.model_dump(mode="json", exclude={"source"}),
-        "options": options.model_dump(mode="json"),
+        "options": options.model_dump(mode="json", exclude=set(BROLL_OPTIONS) if options.broll == "off" else None),
         "style": style.model_dump(mode="json"),
         "brand": brand.model_dump(mode="json") if brand else None,
         "brand_files": [_file_fingerprint(p) for p in (brand.logo, brand.intro, brand.outro)] if brand else None,
@@ -257,6 +270,8 @@ def _prepare(
         "text": clip.text,
         "title": clip.title if options.hook_title else None,
     }
+    if options.broll != "off":  # off, the hash is what it was before B-roll existed
+        fingerprint["broll"] = _broll_fingerprint(app, clip)
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()
     return _Prepared(
         spec=spec,
@@ -268,6 +283,50 @@ def _prepare(
         words=words,
         render_hash=digest,
     )
+
+
+def _broll_fingerprint(app: Any, clip: models.Clip) -> dict[str, Any]:
+    """What decides the B-roll besides the options: the providers, their cache keys, the clip's topic."""
+    cfg = app.settings.broll
+    keys = {}
+    for name in cfg.providers:
+        try:
+            keys[name] = app.broll_provider(name).cache_key()
+        except ClipcastError as exc:
+            keys[name] = f"unusable: {exc}"
+    return {
+        "settings": cfg.model_dump(mode="json", exclude=set(cfg.sections())),
+        "providers": keys,
+        "library": app.settings.broll.sections().get("library"),
+        "topic": [clip.hashtags, clip.title],
+    }
+
+
+def _broll(app: Any, clip: models.Clip, options: RenderOptions, words: list[Word], spec: RenderSpec, duration: float,
+           tmp: Path, reporter: Reporter) -> BrollPlan:  # fmt: skip
+    """The clip's B-roll plan (core.pipeline.broll); its notes are logged, so a render without B-roll says why."""
+    if options.broll == "off":
+        return BrollPlan()
+    w, h = spec.width, spec.height
+    plan = plan_broll(
+        app,
+        words,
+        duration,
+        mode=str(options.broll),
+        max_inserts=int(options.broll_max or 1),
+        seconds=float(options.broll_seconds or 2.0),
+        topic=topic_of(clip.hashtags or [], clip.title or ""),
+        orientation="portrait" if h > w else "landscape" if w > h else "square",
+        collection=options.broll_collection,
+        tmp=tmp,
+    )
+    for note in plan.notes:
+        log.warning("b-roll", clip_id=clip.id, note=note)
+    if plan.inserts:
+        log.info("b-roll inserts", clip_id=clip.id, inserts=plan.summary())
+    else:
+        reporter.progress(0.0, plan.notes[-1] if plan.notes else "no B-roll")
+    return plan
 
 
 def _keys(clip: models.Clip, digest: str, version: int, edit: bool = False) -> dict[str, str | None]:
@@ -482,6 +541,7 @@ def render_clip(
             captions.burn = to_ass(burned, style, spec.width, spec.height, faces, hook)
         (tmp / "burn.ass").write_text(captions.burn, encoding="utf-8")
         overlays = _emoji_overlays(captions, tmp) if options.captions else []
+        broll = _broll(app, clip, options, out_words, spec, timeline.duration, tmp, reporter)
         graph = ClipGraph(
             source=spec.source,
             info=info,
@@ -501,6 +561,8 @@ def render_clip(
             music_db=options.music_db,
             video_filters=list(spec.video_filters),
             overlays=[*overlays, *spec.overlays],
+            broll=broll.inserts,
+            pip_scale=settings.broll.pip_scale,
             intro=intro,
             outro=outro,
             preset=options.preset,

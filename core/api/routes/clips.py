@@ -19,6 +19,7 @@ from core.errors import InputError
 from core.media.brand import available_brands
 from core.media.captions import available_styles
 from core.models import Clip, ClipStatus, Video, utcnow
+from core.pipeline.broll import BROLL_OPTIONS
 from core.pipeline.preview_frame import preview_frame
 from core.pipeline.render import RenderOptions, retrim_clip, transcript_words
 
@@ -39,6 +40,7 @@ PICTURE = (
 )
 STYLE = PICTURE[2:]
 MIN_CLIP_SECONDS = 1.0
+PICTURE, STYLE = PICTURE + BROLL_OPTIONS, STYLE + BROLL_OPTIONS  # B-roll changes the picture too
 
 
 class ClipSort(StrEnum):
