@@ -128,7 +128,7 @@ def two_speakers(
     hw, hh = int(head.shape[1] * scale), int(head.shape[0] * scale)
     heads = [cv2.resize(head, (hw, hh), interpolation=cv2.INTER_AREA)]
     heads.append(heads[0][:, ::-1].copy())
-    fx, fy, fw, fh = (v * scale for v in (_FACE[0] - 95, _FACE[1] - 10, _FACE[2], _FACE[3]))
+    _fx, fy, fw, fh = (v * scale for v in (_FACE[0] - 95, _FACE[1] - 10, _FACE[2], _FACE[3]))
     mouth = ((_MOUTH[0] - 95) * scale, (_MOUTH[1] - 10) * scale)
     rng = np.random.default_rng(7)
     cmd = [

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.media.captions import FaceBand
 from core.media.faces import Keyframe, Sample, crop_path
@@ -50,6 +50,8 @@ SPLIT_ZOOM = 2.6
 
 class LayoutOverride(BaseModel):
     """A layout forced between ``start`` and ``end`` (s on the source video's timeline)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     start: float = Field(ge=0, le=1e6)
     end: float = Field(ge=0, le=1e6)

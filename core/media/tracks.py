@@ -21,11 +21,13 @@ from core.errors import ClipcastError
 from core.media.detector import Box, Face, detector
 from core.media.ffmpeg import FFmpegError, binary
 
-#: A cut: the grey histograms of two frames differ by more than this share of their pixels, or
-#: the frames differ by more than ``CUT_MEAN_DIFF`` grey levels on average. Within a shot, consecutive frames
-#: at 6 fps differ by a few levels and a few percent of histogram mass (talking, small camera moves).
-CUT_HIST = 0.3
-CUT_MEAN_DIFF = 35.0
+#: A cut: the grey-level distributions of two frames lie more than ``CUT_SHIFT`` levels apart (the mean
+#: distance the histogram mass moved: grain and talking move it by a level or two), or more than ``CUT_BLOCKS``
+#: of a 16x9 grid of block means changed by over ``BLOCK_LEVELS`` levels (a new picture of the same brightness;
+#: a moving mouth or head changes a few blocks).
+CUT_SHIFT = 16.0
+CUT_BLOCKS = 0.4
+BLOCK_LEVELS = 20.0
 #: A second cut closer than this to the previous one is taken for a flash, not a new shot (s).
 MIN_SHOT = 0.5
 
@@ -93,12 +95,16 @@ def _near(a: Box, b: Box) -> bool:
 
 
 def is_cut(prev: np.ndarray, cur: np.ndarray) -> bool:
-    """A hard cut between two grey frames (see ``CUT_HIST`` and ``CUT_MEAN_DIFF``)."""
-    hp = np.bincount(prev.ravel() >> 3, minlength=32) / prev.size
-    hc = np.bincount(cur.ravel() >> 3, minlength=32) / cur.size
-    if 0.5 * float(np.abs(hp - hc).sum()) > CUT_HIST:
+    """A hard cut between two grey frames (see ``CUT_SHIFT`` and ``CUT_BLOCKS``)."""
+    import cv2
+
+    cp = np.cumsum(np.bincount(prev.ravel(), minlength=256)) / prev.size
+    cc = np.cumsum(np.bincount(cur.ravel(), minlength=256)) / cur.size
+    if float(np.abs(cp - cc).sum()) > CUT_SHIFT:
         return True
-    return float(np.abs(prev.astype(np.int16) - cur.astype(np.int16)).mean()) > CUT_MEAN_DIFF
+    bp = cv2.resize(prev, (16, 9), interpolation=cv2.INTER_AREA).astype(np.int16)
+    bc = cv2.resize(cur, (16, 9), interpolation=cv2.INTER_AREA).astype(np.int16)
+    return float((np.abs(bp - bc) > BLOCK_LEVELS).mean()) > CUT_BLOCKS
 
 
 def _regions(box: Box, mouth: tuple[float, float] | None, w: int, h: int) -> tuple[tuple[slice, slice], ...]:
