@@ -41,14 +41,11 @@ SCRIPT = [
     (0, "Right."),
     (1, "And the hardest part is always finding the moment people will actually watch."),
     (0, "So how do you find it? Do you watch the whole recording again?"),
-    (1, "Yes."),
-    (1, "Every minute of it, twice, with notes."),
+    (1, "Yes. Every minute of it, twice, with notes."),
     (0, "That sounds slow. What would you change first, if you could?"),
     (1, "I would let the machine find the candidates, and keep the final choice for myself."),
     (0, "Makes sense. A human still decides what is worth posting."),
-    (1, "Exactly."),
-    (0, "Let us talk about framing. Two people on a wide shot do not fit a phone screen."),
-    (1, "No, you have to choose who to show, and switch when the other one speaks."),
+    (1, "Exactly, and the framing too: choose who to show, and switch when the other one speaks."),
 ]
 MODES = {
     "default (reframe blur)": {"reframe": "blur"},
@@ -86,7 +83,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         t0 = time.perf_counter()
-        talk = two_speakers(SCRIPT, d / "interview.mp4", size=(1280, 720), fps=25, face_height=0.28)
+        talk = two_speakers(SCRIPT, d / "interview.mp4", size=(960, 540), fps=25, face_height=0.28)
         print(f"generated {talk.duration:.1f} s interview, {len(talk.turns)} turns in {time.perf_counter() - t0:.0f} s")
         app = Clipcast(Settings(data_dir=d / "data", output_dir=d / "clips"))
         video = ingest(app, talk.path)
