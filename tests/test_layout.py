@@ -151,22 +151,25 @@ def test_split_stacks_the_faces_and_auto_cuts_to_whoever_talks(tmp_path: Path, t
     app = Clipcast(Settings(data_dir=tmp_path / "data", output_dir=tmp_path / "clips"))
     video = ingest(app, two_speakers.path)
     attach_words(app, video, timed_words("hello i am the first speaker here and i am the second one", step=0.4))
-    cid = new_clip(app, video, 0.0, two_speakers.duration)
     a_turn, b_turn = two_speakers.turns
     a_mid, b_mid = (a_turn.start + a_turn.end) / 2, (b_turn.start + b_turn.end) / 2
 
+    # Short clips keep it quick: 1.5 s for the split, A's second half and most of B's turn for auto.
+    cid = new_clip(app, video, a_mid - 0.75, a_mid + 0.75)
     clip = render_clip(app, cid, options=RenderOptions(layout="split", aspect="9:16", **FAST))
-    img = frame(app.storage.local_path(clip.video_key), a_mid, _saved("layout-split.png"))
+    img = frame(app.storage.local_path(clip.video_key), 0.75, _saved("layout-split.png"))
     shown = sorted(who_is_shown(img), key=lambda s: s[1][1])
     assert [who for who, _ in shown] == [0, 1], shown  # A (left in the source) on top, B below
     for half, (_, (x, y, w, h)) in enumerate(shown):
         cx, cy = x + w / 2, y + h / 2
         assert abs(cx - 0.5) < 0.12 and abs(cy - (0.25 + 0.5 * half)) < 0.12, (half, cx, cy)
 
+    start = a_mid - 0.5
+    cid = new_clip(app, video, start, b_turn.end - 0.3)
     clip = render_clip(app, cid, options=RenderOptions(layout="auto", aspect="9:16", **FAST))
     path = app.storage.local_path(clip.video_key)
-    assert [w for w, _ in who_is_shown(frame(path, a_mid, _saved("layout-auto-a.png")))] == [0]
-    assert [w for w, _ in who_is_shown(frame(path, b_mid, _saved("layout-auto-b.png")))] == [1]
+    assert [w for w, _ in who_is_shown(frame(path, 0.3, _saved("layout-auto-a.png")))] == [0]
+    assert [w for w, _ in who_is_shown(frame(path, b_mid - start, _saved("layout-auto-b.png")))] == [1]
     with app.session() as s:
         assert s.get(Clip, cid).render_options["layout"] == "auto"  # type: ignore[union-attr]
 
