@@ -105,6 +105,11 @@ class RenderSettings(Section):
 
     aspect: Literal["9:16", "1:1", "16:9"] = Field("9:16", description="output shape: 1080x1920, 1080x1080, 1920x1080")
     reframe: Literal["crop", "blur", "face"] = Field("blur", description="how a source of another shape is fitted")
+    layout: Literal["auto", "single", "split", "wide"] | None = Field(
+        None,
+        description="faces decide the picture per shot (replaces reframe): auto | single (crop on the speaker) | "
+        "split (two speakers stacked) | wide (blurred fill); null = off, reframe decides",
+    )
     caption_style: str = Field(
         "karaoke", description="a preset name in styles_dir or a built-in one (karaoke, pop, clean)"
     )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validat
 
 from core.api.job_progress import eta_seconds, overall_percent
 from core.contracts import Reframe
+from core.media.layout import LayoutOverride, check_overrides
 
 T = TypeVar("T")
 
@@ -172,6 +173,15 @@ class StyleIn(In):
 
     aspect: Literal["9:16", "1:1", "16:9"] | None = None
     reframe: Reframe | None = None
+    layout: Literal["auto", "single", "split", "wide"] | None = Field(
+        None, description="framing chosen from the faces per shot (replaces reframe); unset: reframe decides"
+    )
+    layouts: list[LayoutOverride] | None = Field(
+        None,
+        max_length=100,
+        description="per-shot overrides: {start, end, layout} with times in s on the source video's timeline, "
+        "inside the clip, not overlapping",
+    )
     captions: bool | None = Field(None, description="burn captions into the picture")
     # Names only: the CLI also accepts YAML file paths here, which over HTTP would read the server's files.
     caption_style: str | None = Field(None, max_length=100, pattern=PRESET_NAME, description="a preset name")
@@ -194,6 +204,13 @@ class StyleIn(In):
     broll_collection: str | None = Field(
         None, max_length=100, pattern=PRESET_NAME, description="a sub-folder name of the B-roll library"
     )
+
+    @field_validator("layouts")
+    @classmethod
+    def _layouts(cls, value: list[LayoutOverride] | None) -> list[LayoutOverride] | None:
+        if value:
+            check_overrides(value)
+        return value
 
 
 class AnalyzeIn(SelectionIn):
@@ -344,6 +361,7 @@ class StylesOut(BaseModel):
     caption_styles: list[str]
     brands: list[str]
     reframes: list[str]
+    layouts: list[str] = Field(description="values of the layout option (framing chosen from the faces)")
     aspects: list[str]
     defaults: dict[str, Any] = Field(description="the configured render defaults (render section)")
 

@@ -20,6 +20,7 @@ from core.errors import InputError
 
 STYLE_HELP = "caption preset: karaoke, pop, clean, or one of yours (render.styles_dir)"
 PRESET_HELP = "platform preset: tiktok | shorts | reels (aspect, longest clip, UI safe zones, bitrate)"
+LAYOUT_HELP = "faces decide the framing per shot: auto | single | split | wide (default: off, --reframe decides)"
 
 #: What the demo video says: short sentences with pauses, so selection and silence removal have work to do.
 #: Three paragraphs, each a unit a clip can be (clips never straddle two): 8-25 s each when espeak-ng speaks them.
@@ -52,6 +53,7 @@ def _options(
     remove_silence: bool | None,
     remove_fillers: bool | None,
     platform: str | None = None,
+    layout: str | None = None,
 ) -> Any:
     """The render flags ``process`` and ``render`` share; unset ones take ``settings.render``'s value."""
     from core.pipeline.render import RenderOptions
@@ -64,6 +66,7 @@ def _options(
         "remove_silence": remove_silence,
         "remove_fillers": remove_fillers,
         "platform": platform,
+        "layout": layout,
     }
     return RenderOptions(**{k: v for k, v in given.items() if v is not None})
 
@@ -124,6 +127,7 @@ def process_command(
     remove_silence: bool | None = typer.Option(None, "--remove-silence/--keep-silence", help="cut pauses"),
     remove_fillers: bool | None = typer.Option(None, "--remove-fillers/--keep-fillers", help="cut um/uh"),
     platform: str | None = typer.Option(None, "--preset", help=PRESET_HELP),
+    layout: str | None = typer.Option(None, "--layout", help=LAYOUT_HELP),
     output: Path | None = typer.Option(None, "--output", "-o", help="directory for the clips (default: output_dir)"),
     stt: str | None = typer.Option(None, "--stt", help="speech-to-text backend (default: stt.backend)"),
     llm: str | None = typer.Option(None, "--llm", help="clip selector (default: llm.backend)"),
@@ -133,7 +137,7 @@ def process_command(
     """Find the best moments of a video and render them as vertical clips with captions."""
     app = state.app()
     request = selection_request(app.settings, clips, min_seconds, max_seconds, language)
-    options = _options(app, style, reframe, aspect, brand, remove_silence, remove_fillers, platform)
+    options = _options(app, style, reframe, aspect, brand, remove_silence, remove_fillers, platform, layout)
     _run_process(app, source, request, options, output, as_json, stt=stt, llm=llm)
 
 
@@ -148,6 +152,7 @@ def render_command(
     remove_silence: bool | None = typer.Option(None, "--remove-silence/--keep-silence"),
     remove_fillers: bool | None = typer.Option(None, "--remove-fillers/--keep-fillers"),
     platform: str | None = typer.Option(None, "--preset", help=PRESET_HELP),
+    layout: str | None = typer.Option(None, "--layout", help=LAYOUT_HELP),
     hook_title: bool | None = typer.Option(None, "--hook-title/--no-hook-title", help="title card at the start"),
     title: int | None = typer.Option(None, "--title", min=1, help="use title variant N (clips.json title_variants)"),
     broll: str | None = typer.Option(None, "--broll", help="off | cutaway | pip: B-roll at the clip's keywords"),
@@ -169,7 +174,7 @@ def render_command(
         from core.media.hook import pick_title
 
         out.print(f"title: {pick_title(app, clip_id, title).title}")
-    options = _options(app, style, reframe, aspect, brand, remove_silence, remove_fillers, platform)
+    options = _options(app, style, reframe, aspect, brand, remove_silence, remove_fillers, platform, layout)
     if hook_title is not None:
         options = options.model_copy(update={"hook_title": hook_title})
     if broll is not None:

@@ -52,6 +52,7 @@ class ClipGraph:
     fps: int = 30
     reframe: str = "blur"
     keyframes: list[Keyframe] | None = None
+    framing: str | None = None  # a fragment [vcut]...[vfit] that replaces the reframe (core.media.layout)
     ass_path: Path | None = None
     fonts_dir: Path | None = None
     brand: BrandKit | None = None
@@ -119,7 +120,8 @@ class ClipGraph:
             graph.append("".join(pairs) + f"concat=n={n}:v=1:a=1[vcut][acut]")
 
         graph.append(
-            reframe_filter(
+            self.framing
+            or reframe_filter(
                 self.reframe,
                 src_w,
                 src_h,

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import col, select
 
 from core import models, scratch
@@ -46,9 +46,11 @@ from core.media.edit_export import to_edl, to_fcpxml
 from core.media.emoji import rasterise
 from core.media.faces import Keyframe, Sample, crop_path, sample_faces
 from core.media.hook import HookTitle, derive_variants
+from core.media.layout import LayoutName, LayoutOverride, check_overrides
+from core.media.layout import frame as frame_layout
 from core.media.music import resolve_track
 from core.media.platforms import PRESETS, Platform, caption_update
-from core.media.reframe import faces_on_output, output_size
+from core.media.reframe import faces_on_output, output_size, same_shape
 from core.media.render_graph import CEILING_DB, ClipGraph, caption_colours
 from core.media.translate import translate_cues
 from core.pipeline.broll import BROLL_OPTIONS, BrollPlan, plan_broll, topic_of
@@ -80,6 +82,12 @@ class RenderOptions(BaseModel):
 
     aspect: Literal["9:16", "1:1", "16:9"] | None = None
     reframe: Literal["crop", "blur", "face"] | None = None
+    layout: LayoutName | None = Field(
+        None, description="auto | single | split | wide: framing chosen from the faces per shot (core.media.layout)"
+    )
+    layouts: list[LayoutOverride] | None = Field(
+        None, description="layouts forced between two times (s on the source's timeline), e.g. a shot to show wide"
+    )
     caption_style: str | None = None
     captions: bool = Field(True, description="burn captions into the picture (SRT/VTT/ASS are written anyway)")
     brand: str | None = None
@@ -126,7 +134,7 @@ class RenderOptions(BaseModel):
         r = settings.render
         data = self.model_dump()
         for name in (
-            "aspect", "reframe", "caption_style", "brand", "remove_silence", "remove_fillers", "fillers",
+            "aspect", "reframe", "layout", "caption_style", "brand", "remove_silence", "remove_fillers", "fillers",
             "min_silence", "silence_pad", "silence_db", "loudness_lufs", "denoise", "preset", "x264_params",
             "crf", "platform", "hook_title", "hook_seconds", "music", "music_db", "export_edit", "translate", "encoder",
         ):  # fmt: skip
@@ -141,6 +149,13 @@ class RenderOptions(BaseModel):
         if data["platform"] and self.aspect is None:
             data["aspect"] = PRESETS[data["platform"]].aspect  # an explicit aspect still wins
         return RenderOptions.model_validate(data)
+
+    @field_validator("layouts")
+    @classmethod
+    def _layouts(cls, value: list[LayoutOverride] | None) -> list[LayoutOverride] | None:
+        if value:
+            check_overrides(value)
+        return value
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -506,10 +521,19 @@ def render_clip(
     timeline = Timeline.of(segments)
     shown = without_fillers(prep.words, options.fillers or []) if spec.remove_fillers else prep.words
     out_words = timeline.retime_words(shown)
-    keyframes, faces = None, list[FaceBand]()
-    if spec.reframe == "face":
+    keyframes, faces, framing = None, list[FaceBand](), None
+    src_w, src_h = info.display_size
+    if options.layout and not same_shape(src_w, src_h, spec.width, spec.height):
+        lay = frame_layout(
+            spec.source, spec.start, end - spec.start, mode=options.layout, overrides=options.layouts or (),
+            to_out=lambda t: timeline.to_out(spec.start + t), out_duration=timeline.duration,
+            src_size=(src_w, src_h), out_size=(spec.width, spec.height), silence_db=float(options.silence_db),
+            timeout=settings.render.ffmpeg_timeout,
+        )  # fmt: skip
+        framing, faces = lay.filter, lay.bands
+        log.info("layout", clip_id=clip_id, segments=[(round(s.start, 2), s.view.kind) for s in lay.plan.segments])
+    elif spec.reframe == "face":
         samples, keyframes = _face_keyframes(spec, timeline, settings.render.ffmpeg_timeout)
-        src_w, src_h = info.display_size
         faces = faces_on_output(
             samples, keyframes, src_w, src_h, spec.width, spec.height, lambda t: timeline.to_out(spec.start + t)
         )
@@ -551,6 +575,7 @@ def render_clip(
             fps=spec.fps,
             reframe=str(spec.reframe),
             keyframes=keyframes,
+            framing=framing,
             ass_path=(tmp / "burn.ass") if options.captions and out_words else None,
             fonts_dir=prep.fonts_dir,
             brand=brand,

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlmodel import col, select
 
 from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
-from core.api.errors import Conflict, NotFound
+from core.api.errors import Conflict, NotFound, ValidationProblem
 from core.api.files import serve_file
 from core.api.routes.processing import queue_render
 from core.api.schemas import PRESET_NAME, ClipOut, ClipPatch, ClipWord, JobOut, PageOut, StylesOut
@@ -31,6 +31,8 @@ PICTURE = (
     "end",
     "aspect",
     "reframe",
+    "layout",
+    "layouts",
     "captions",
     "caption_style",
     "brand",
@@ -87,8 +89,15 @@ def styles(_user: UserDep, app: AppDep) -> StylesOut:
         caption_styles=available_styles(r.styles_dir),
         brands=available_brands(r.brands_dir),
         reframes=[r.value for r in Reframe],
+        layouts=["auto", "single", "split", "wide"],
         aspects=["9:16", "1:1", "16:9"],
-        defaults={"caption_style": r.caption_style, "reframe": r.reframe, "aspect": r.aspect, "brand": r.brand},
+        defaults={
+            "caption_style": r.caption_style,
+            "reframe": r.reframe,
+            "layout": r.layout,
+            "aspect": r.aspect,
+            "brand": r.brand,
+        },
     )
 
 
@@ -118,6 +127,12 @@ def update_clip(clip_id: Id, body: ClipPatch, user: UserDep, app: AppDep) -> dic
                              f"keep end at least {MIN_CLIP_SECONDS:g} s after start")  # fmt: skip
         if video is not None and video.duration and end > video.duration + 0.05:
             raise InputError(f"end {end} is past the end of the video ({video.duration:.2f} s)")
+        for o in body.layouts or []:
+            if o.start < start - 0.05 or o.end > end + 0.05:
+                raise ValidationProblem(
+                    f"layout override {o.start:g}-{o.end:g} s lies outside the clip ({start:g}-{end:g} s)",
+                    "give times on the source video's timeline, between the clip's start and end",
+                )
         picture_changed = any(k in changes and changes[k] != _current(clip, k) for k in PICTURE)
         for key in ("title", "caption", "hashtags", "platform_captions"):
             if key in changes:
