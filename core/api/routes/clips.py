@@ -39,10 +39,10 @@ PICTURE = (
     "remove_silence",
     "remove_fillers",
     "word_fixes",
+    *BROLL_OPTIONS,
 )
 STYLE = PICTURE[2:]
 MIN_CLIP_SECONDS = 1.0
-PICTURE, STYLE = PICTURE + BROLL_OPTIONS, STYLE + BROLL_OPTIONS  # B-roll changes the picture too
 
 
 class ClipSort(StrEnum):
