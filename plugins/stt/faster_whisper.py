@@ -34,6 +34,7 @@ cancellation is checked between segments (between batches of 8 chunks in batched
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import threading
 import wave
@@ -207,9 +208,10 @@ class FasterWhisper(SpeechToText):
             kwargs["vad_parameters"] = {"min_silence_duration_ms": o.vad_min_silence_ms}
         if self.batched:
             kwargs["batch_size"] = o.batch_size
-        samples = read_pcm16(audio)
         _vad_seen.chunks = None
-        segments_iter, info = runner.transcribe(samples, **kwargs)  # runs VAD now; decoding runs lazily below
+        # VAD runs now, decoding lazily below. The samples are not kept: the decode's peak memory stays the
+        # features' (recovery below reads the WAV again, a few ms).
+        segments_iter, info = runner.transcribe(read_pcm16(audio), **kwargs)
         speech = _vad_seen.chunks
         duration = float(info.duration or 0.0)
         done = [0.0]
@@ -221,7 +223,7 @@ class FasterWhisper(SpeechToText):
         forward(0.0, "transcribing")
         segments = self._segments(segments_iter, duration, forward)
         if self.batched and o.initial_prompt:
-            segments = self._recover_unprompted(runner, samples, speech, segments, kwargs, duration, forward)
+            segments = self._recover_unprompted(runner, audio, speech, segments, kwargs, duration, forward)
         progress(1.0, "transcribed")
         return Transcript(
             language=info.language or language or "en",
@@ -253,7 +255,7 @@ class FasterWhisper(SpeechToText):
     def _recover_unprompted(
         self,
         runner: Any,
-        samples: Any,
+        audio: Path,
         speech: list[dict] | None,
         segments: list[Segment],
         kwargs: dict[str, Any],
@@ -272,16 +274,27 @@ class FasterWhisper(SpeechToText):
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
         rate = 16000
-        if not isinstance(samples, np.ndarray):
-            samples = decode_audio(str(samples), sampling_rate=rate)
+
+        def load() -> Any:
+            samples = read_pcm16(audio, rate)
+            return samples if isinstance(samples, np.ndarray) else decode_audio(str(audio), sampling_rate=rate)
+
+        samples = None
         if speech is None:  # not observed (a faster-whisper whose batched pipeline changed): find them again
+            samples = load()
             vad = VadOptions(min_silence_duration_ms=self.options.vad_min_silence_ms, max_speech_duration_s=30)
             speech = get_speech_timestamps(samples, vad)
         spans = [(c["start"] / rate, c["end"] / rate) for c in speech]
-        times = [(w.start + w.end) / 2 for seg in segments for w in seg.words]
-        empty = [(a, b) for a, b in spans if not any(a - 0.2 <= t <= b + 0.2 for t in times)]
+        times = sorted((w.start + w.end) / 2 for seg in segments for w in seg.words)
+
+        def has_word(a: float, b: float) -> bool:  # a bisection: a scan of every word per chunk grew quadratically
+            i = bisect.bisect_left(times, a - 0.2)
+            return i < len(times) and times[i] <= b + 0.2
+
+        empty = [(a, b) for a, b in spans if not has_word(a, b)]
         if not empty:
             return segments
+        samples = load() if samples is None else samples
         again = {**kwargs, "initial_prompt": None, "vad_filter": False, "clip_timestamps": [
             {"start": a, "end": b} for a, b in empty
         ]}  # fmt: skip
