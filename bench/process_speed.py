@@ -68,7 +68,9 @@ def script(minutes: float, seed: int = 7) -> list[str]:
     words_needed = int(minutes * 165 * 0.92)  # pauses take the rest
     parts, count = [], 0
     while count < words_needed:
-        text = f"{rnd.choice(OPENERS)} {rnd.choice(TOPICS)}. " + " ".join(rnd.sample(POINTS, 3))
+        # Four points: a paragraph is one talk unit (a clip never straddles two), and with three (about 14 s)
+        # no unit reached selection.min_seconds (15 s), so the bench found no clip at all.
+        text = f"{rnd.choice(OPENERS)} {rnd.choice(TOPICS)}. " + " ".join(rnd.sample(POINTS, 4))
         parts.append(text)
         count += len(text.split())
     return parts
