@@ -72,7 +72,9 @@ def script(minutes: float, seed: int = 7) -> list[str]:
     words_needed = int(minutes * 165 * 0.92)  # pauses take the rest
     parts, count = [], 0
     while count < words_needed:
-        text = f"{rnd.choice(OPENERS)} {rnd.choice(TOPICS)}. " + " ".join(rnd.sample(POINTS, 3))
+        # Four points: a paragraph is one talk unit (a clip never straddles two), and with three (about 14 s)
+        # no unit reached selection.min_seconds (15 s), so the bench found no clip at all.
+        text = f"{rnd.choice(OPENERS)} {rnd.choice(TOPICS)}. " + " ".join(rnd.sample(POINTS, 4))
         parts.append(text)
         count += len(text.split())
     return parts
@@ -206,6 +208,22 @@ def broll_cost(app: Clipcast, clips: list, reframe: str, mode: str, rounds: int)
           f"ratio {on_cpu / off_cpu:.2f}")  # fmt: skip
 
 
+def rerender(app: Clipcast, clips: list, reframe: str) -> tuple[float, float]:
+    """Our render stage again over the same clips (their render hashes cleared so nothing is skipped as up to
+    date): wall and CPU seconds."""
+    from core import models
+    from core.pipeline.render import render_clips
+
+    with app.session() as s:
+        for clip in clips:
+            row = s.get(models.Clip, clip.id)
+            row.render_hash = None
+            s.add(row)
+    c0, t0 = cpu_seconds(), time.perf_counter()
+    render_clips(app, [c.id for c in clips], options=RenderOptions(reframe=reframe))
+    return time.perf_counter() - t0, cpu_seconds() - c0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=10.0)
@@ -216,6 +234,7 @@ def main() -> None:
     ap.add_argument("--preset", help="libx264 preset for both sides (default: render.preset)")
     ap.add_argument("--parallel", type=int, help="clips rendered at once, both sides (default: render.parallel)")
     ap.add_argument("--encoder", choices=["libx264", "h264_nvenc"], help="both sides (default: render.encoder)")
+    ap.add_argument("--render-repeat", type=int, default=2, help="render/bare pairs, interleaved; best counts")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="speech-to-text device")
     ap.add_argument("--broll", choices=["cutaway", "pip"], help="also measure the render with B-roll on vs off")
     ap.add_argument("--rounds", type=int, default=3, help="with --broll: renders of each kind, interleaved")
@@ -250,9 +269,21 @@ def main() -> None:
         cpu.stage("done")
         rendered = sum(c.rendered_duration or 0 for c in result.clips)
         r = settings.render
-        cpu_before = cpu_seconds()
-        bare = baseline(src, result.clips, run, r.parallel, r.preset, r.crf, r.x264_params, r.encoder)
-        bare_cpu = cpu_seconds() - cpu_before
+        ours_runs = [(result.timings.get("render", 0.0), cpu.cpu.get("render", 0.0))]
+        bare_runs: list[tuple[float, float]] = []
+        for i in range(args.render_repeat):
+            # Interleaved, best of N: bare, ours (the pipeline's render was the first "ours"), bare, ours...
+            cpu_before = cpu_seconds()
+            bare = baseline(src, result.clips, run, r.parallel, r.preset, r.crf, r.x264_params, r.encoder)
+            bare_runs.append((bare, cpu_seconds() - cpu_before))
+            if i + 1 < args.render_repeat:
+                ours_runs.append(rerender(app, result.clips, args.reframe))
+            print(f"  render pair {i + 1}: ours {ours_runs[i][0]:.1f} s ({ours_runs[i][1]:.1f} s CPU), "
+                  f"bare {bare_runs[i][0]:.1f} s ({bare_runs[i][1]:.1f} s CPU)", flush=True)  # fmt: skip
+        bare, bare_cpu = min(b[0] for b in bare_runs), min(b[1] for b in bare_runs)
+        best_render, best_render_cpu = min(o[0] for o in ours_runs), min(o[1] for o in ours_runs)
+        ours_bytes = sum(f.stat().st_size for f in result.output_dir.glob("clip-*.mp4"))
+        bare_bytes = sum(f.stat().st_size for f in run.glob("bare-*.mp4"))
 
         print(f"\nsource: {duration / 60:.1f} min generated talk ({args.picture} picture), {len(result.clips)} clips, "
               f"{rendered:.0f} s rendered ({args.reframe}, {r.aspect}, {r.caption_style}, preset {r.preset}, "
@@ -262,11 +293,12 @@ def main() -> None:
         for stage, secs in result.timings.items():
             print(f"{stage:<12}{secs:>9.1f}{secs / duration:>12.3f}x{cpu.cpu.get(stage, 0.0):>9.1f}")
         print(f"{'total':<12}{total:>9.1f}{total / duration:>12.3f}x   (target < 0.15x)")
-        render = result.timings.get("render", 0.0)
-        render_cpu = cpu.cpu.get("render", 0.0)
+        render, render_cpu = best_render, best_render_cpu
+        n = args.render_repeat
         print(f"\nrender stage {render:.1f} s vs bare ffmpeg crop+encode of the same segments {bare:.1f} s: "
-              f"ratio {render / bare:.2f}  (target <= 1.5 for blur)")  # fmt: skip
+              f"ratio {render / bare:.2f}  (best of {n} each, interleaved; target <= 1.15)")  # fmt: skip
         print(f"CPU: render {render_cpu:.1f} s vs bare {bare_cpu:.1f} s: ratio {render_cpu / bare_cpu:.2f}")
+        print(f"size: ours {ours_bytes / 1e6:.1f} MB vs bare {bare_bytes / 1e6:.1f} MB")
         if args.broll and not result.clips:
             print("no clips to render with B-roll (try --min/--max, or a longer --minutes)")
         elif args.broll:

@@ -59,8 +59,7 @@ def create_job(
     job = Job(kind=kind, video_id=video_id, clip_id=clip_id, user_id=user_id, options=dict(options or {}))
     with app.session() as s:
         s.add(job)
-        s.flush()
-        s.refresh(job)
+        s.flush()  # assigns the id; every other column has a Python-side default, so no refresh (a SELECT) needed
     return job
 
 
