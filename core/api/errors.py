@@ -201,14 +201,21 @@ def allowed_methods(request: Request) -> list[str]:
 
 def invalid_request(errors: Any) -> ValidationProblem:
     """A 422 naming each bad field of pydantic ``errors`` (for bodies validated outside FastAPI's own parsing)."""
-    problems = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in errors]
+    problems = [f"{'.'.join(_part(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in errors]
     return ValidationProblem("invalid request: " + "; ".join(problems), detail=_clean(errors))
+
+
+def _part(part: Any) -> str:
+    """One step of an error's location. An unknown key is the client's own text (an extra field), so control
+    characters become ``?`` and a long key is cut: the answer never carries a NUL or a client's essay."""
+    text = "".join("?" if ord(c) < 32 or ord(c) == 127 else c for c in str(part))
+    return text if len(text) <= 64 else text[:61] + "..."
 
 
 def _clean(errors: Any) -> list[dict[str, Any]]:
     """Validation errors as JSON-safe dicts (pydantic puts exception objects in ``ctx``)."""
     out = []
     for e in errors:
-        item = {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": e.get("type")}
+        item = {"loc": [_part(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": e.get("type")}
         out.append(item)
     return out

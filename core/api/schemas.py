@@ -43,7 +43,9 @@ class In(BaseModel):
     def _no_nul(cls, data: Any) -> Any:
         where = _nul_path(data)
         if where:
-            raise ValueError(f"{where} contains a NUL character, which text fields may not hold")
+            shown = where.replace("\x00", "?")  # the key may be the client's own text
+            shown = shown if len(shown) <= 64 else shown[:61] + "..."
+            raise ValueError(f"{shown} contains a NUL character, which text fields may not hold")
         return data
 
 
