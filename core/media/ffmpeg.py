@@ -8,8 +8,10 @@ ffmpeg reach the network or another protocol (which inputs are media at all is `
 
 from __future__ import annotations
 
+import ctypes
 import json
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -37,6 +39,15 @@ def binary(name: str) -> str:
     return path
 
 
+def _die_with_parent() -> None:
+    """In the forked child: SIGKILL when the parent dies (Linux), so a killed worker's encode stops with it
+    instead of running on as an orphan that writes into a dead job's scratch."""
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # elsewhere: the encode ends by itself (timeout), the sweeper re-runs the job
+
+
 def run(
     args: list[str],
     *,
@@ -49,7 +60,7 @@ def run(
     reporter = reporter or NullReporter()
     cmd = [binary("ffmpeg"), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1"]
     cmd += with_whitelist(args)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_die_with_parent)
     stderr_tail: deque[str] = deque(maxlen=20)
 
     def drain_stderr() -> None:
