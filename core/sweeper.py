@@ -9,7 +9,9 @@ runs the scheduler in-process). One sweep:
 2. **Lost messages (the reconciler).** A ``queued`` job with no message in the broker (Redis restarted without
    its data, a send that failed during an outage, a message held by a worker whose Redis heartbeat stopped) is
    sent again from its row, once it is older than ``grace`` seconds (a row written just before its message is
-   not lost). Duplicates are harmless: a job's owner check drops a second message.
+   not lost). A job released in step 1 is sent at once: its message is with the dead process (Dramatiq would
+   hand it on only after ``heartbeat_timeout`` and a random maintenance). Duplicates are harmless: a job's owner
+   check drops a second message.
 3. **Orphan posts.** An ``uploading`` or ``processing`` post with no owner and no unfinished publish job (its
    CLI was killed, its job ended) gets a publish job, which resumes it from its checkpoint.
 
@@ -103,7 +105,7 @@ def _resend_lost(app: Any, cutoff: datetime, live: set[int], freed: set[int], se
         rows = list(s.exec(select(Job).where(Job.status == JobStatus.QUEUED, col(Job.owner).is_(None))))
     resent = []
     for job in rows:
-        if job.id in live:
+        if job.id in live and job.id not in freed:  # a dead owner's message is held by a dead worker: send anew
             continue
         if job.id not in freed and _aware(job.updated_at) > cutoff:
             continue

@@ -1,7 +1,8 @@
 """A distributed Clipcast for fault injection: a private redis-server, ``clipcast worker`` and ``clipcast scheduler``
 subprocesses, the local platform fakes (slowed down so kills land inside uploads) and one SQLite database.
 
-``tests/test_faults.py`` runs it at a small size in CI; ``bench/fault_injection.py`` at any size by hand. Stages:
+``tests/fakes/fault_stages.py`` kills its processes inside a chosen stage; ``tests/test_faults.py`` runs it at a
+small size in CI, ``bench/fault_injection.py`` at any size by hand. Stages:
 ``analyze`` and ``render`` run the ffmpeg-backed stages of ``tests/test_tasks.py`` (the analyze one in the
 isolated child process, as in production); ``publish`` uploads to the TikTok, YouTube, Instagram, webhook and
 folder fakes, which count what went live per post.
@@ -19,7 +20,6 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -79,17 +79,17 @@ class PrivateRedis:
         self.proc = None
 
 
-@dataclass
-class Tally:
-    injections: dict[str, int] = field(default_factory=dict)
-    takeover_s: list[float] = field(default_factory=list)  # kill -9 → its jobs released by the sweeper (or ended)
-
-    def count(self, stage: str) -> None:
-        self.injections[stage] = self.injections.get(stage, 0) + 1
-
-
 class Rig:
-    def __init__(self, tmp: Path, *, seed: int = 0, latency: float = 0.08) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        *,
+        seed: int = 0,
+        latency: float = 0.08,
+        worker: dict[str, Any] | None = None,
+        scheduler: dict[str, Any] | None = None,
+    ) -> None:
+        """``worker``/``scheduler``: settings over the rig's fast ones (lease 2 s, heartbeat 3 s, sweep 0.5 s)."""
         if shutil.which("redis-server") is None:
             raise RuntimeError("redis-server is not installed")
         self.tmp = tmp
@@ -123,8 +123,9 @@ class Rig:
                 "max_backoff": 1,
                 "max_retries": 20,
                 "clean_interval": 2,  # dead processes' scratch goes soon (production: 600 s)
+                **(worker or {}),
             },
-            "scheduler": {"dispatch_interval": 0.3, "sweep_interval": 0.5, "lock_ttl": 3},
+            "scheduler": {"dispatch_interval": 0.3, "sweep_interval": 0.5, "lock_ttl": 3, **(scheduler or {})},
             "publishers": {
                 "tiktok": self.tt.options(),
                 "youtube": self.yt.options(),
@@ -163,7 +164,6 @@ class Rig:
         from test_tasks import make_video
 
         make_video(self.source, seconds=3.0)
-        self.tally = Tally()
 
     # ------------------------------------------------------------------------------------------ processes
 
@@ -199,11 +199,6 @@ class Rig:
 
     def api_url(self, role: str) -> str:
         return f"http://127.0.0.1:{self.ports[role]}"
-
-    def held_by(self, pid: int) -> list[int]:
-        """Unfinished jobs whose owner is the process ``pid`` (running, or waiting for their lease to run out)."""
-        js, _ = self.unfinished()
-        return [j.id for j in js if j.owner and f":{pid}:" in j.owner]
 
     def started(self, role: str) -> bool:
         if role not in self.procs or self.procs[role].poll() is not None:
@@ -306,15 +301,6 @@ class Rig:
             f"posts {[(p.id, p.platform, p.status, p.owner, p.error) for p in ps]}"
         )
 
-    def active_stages(self) -> list[str]:
-        """The stages in flight right now: where a kill at this moment lands (``publish:<platform>`` per upload)."""
-        js, ps = self.unfinished()
-        out = {
-            "render" if j.kind == "render" else "analyze" for j in js if j.status == "running" and j.kind != "publish"
-        }
-        out |= {f"publish:{p.platform}" for p in ps if p.status == "uploading"}
-        return sorted(out)
-
     def settled(self) -> bool:
         js, ps = self.unfinished()
         return not js and not ps
@@ -411,39 +397,3 @@ def _analysis_children(dead_parents: list[int]) -> list[int]:
         if b"analyze-child" in cmd and any(f"CLIPCAST_PARENT={pid}".encode() in environ for pid in dead_parents):
             found.append(int(proc.name))
     return found
-
-
-def run_faults(rig: Rig, *, cycles: int, settle: float = 60.0) -> dict[str, Any]:
-    """``cycles`` rounds: start new work, kill -9 a random process at a random moment, restart it.
-
-    Each round adds one post per platform and (every other round) one process job (analyze in its child, then
-    renders); the victim is the worker (most rounds: 0-0.8 s after some stage started) or the scheduler.
-    ``tally.injections`` counts, per victim, the stages that were really in flight at the kill."""
-    rig.start("scheduler")
-    rig.start("worker")
-    for i in range(cycles):
-        rig.new_posts()
-        if i % 2 == 0:
-            rig.new_process_job()
-        victim = "scheduler" if rig.rng.random() < 0.25 else "worker"
-        if victim == "worker":  # land inside the work: once something runs, a random moment later
-            deadline = time.monotonic() + 10
-            while not rig.active_stages() and time.monotonic() < deadline:
-                time.sleep(0.02)
-            time.sleep(rig.rng.uniform(0.0, 0.8))
-        else:
-            time.sleep(rig.rng.uniform(0.0, 1.0))
-        active = rig.active_stages()
-        rig.kill(victim)
-        for stage in active if victim == "worker" else ["dispatch"]:
-            rig.tally.count(f"{victim}:{stage}")
-        killed_at = time.monotonic()
-        held = rig.held_by(victim_pid := rig.dead_pids[-1]) if victim == "worker" else []
-        time.sleep(rig.rng.uniform(0.0, 0.5))
-        rig.start(victim, wait=False)
-        if held:
-            rig.wait_until(lambda: not rig.held_by(victim_pid), 60, "the killed worker's jobs to be released")
-            rig.tally.takeover_s.append(time.monotonic() - killed_at)
-        rig.wait_until(lambda role=victim: rig.started(role), 60, f"{victim} start")
-    rig.wait_until(rig.settled, settle, "every job and post to end")
-    return rig.verdict()

@@ -17,10 +17,12 @@ import json
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,8 @@ import requests
 from sqlmodel import select
 
 from core import jobs
-from core.models import Clip, Job, Post, Video, utcnow
+from core.leases import aware
+from core.models import Clip, Job, Post, SocialAccount, Video, utcnow
 from fakes.fault_rig import CLIPCAST, ROOT, Rig
 from fakes.publish_env import make_clip, vertical_video
 
@@ -113,10 +116,11 @@ class Targeted:
         self.expected_sha: dict[int, str] = {}  # post id → sha of its render when it was scheduled
         self.tags: dict[int, str] = {}  # post id → the unique word in its title and caption
         self.small = rig.video
-        self.big = vertical_video(rig.tmp / "big.mp4", seconds=3.5, noise=True)  # a folder copy takes a while
+        self.big = vertical_video(rig.tmp / "big.mp4", seconds=10, noise=True)  # ~34 MB: a folder copy takes a while
         self.token: str | None = None
         self.user_id: int | None = None
         self.n = 0
+        self.lock = threading.RLock()  # lanes run in threads: process table and counters under one lock
 
     # ------------------------------------------------------------------------------------------ processes
 
@@ -135,23 +139,34 @@ class Targeted:
         return [r for r in self.roles[kind] if self.rig.started(r)]
 
     def ensure(self, kind: str) -> str:
-        for role in self.roles[kind]:
-            if role not in self.rig.procs:
-                self.rig.start(role, wait=False)
+        with self.lock:
+            for role in self.roles[kind]:
+                if role not in self.rig.procs:
+                    self.rig.start(role, wait=False)
         found = wait_for(lambda: self.live(kind), 120, 0.05)
         if not found:
             raise AssertionError(f"no {kind} came up; {self.rig.describe()}")
         return found[0]
 
-    def kill(self, inj: Injection, pid: int) -> None:
-        role = self.rig.role_of(pid)
-        inj.victim = pid
-        inj.killed_at = time.monotonic()
-        if role is None:  # a CLI process (not a rig role)
-            self.rig.kill_pid(pid)
-        else:
-            self.rig.kill(role)
-            self.rig.start(role, wait=False)  # the replacement boots while the others take over
+    def kill(self, inj: Injection, pid: int, *, cli: bool = False) -> bool:
+        """kill -9 ``pid`` and start its replacement at once; False when another lane killed it first."""
+        with self.lock:
+            role = self.rig.role_of(pid)
+            if role is None and not cli:
+                inj.landed, inj.detail = False, f"{inj.detail}; its process was already killed by another injection"
+                return False
+            inj.victim = pid
+            inj.killed_at = time.monotonic()
+            if role is None:  # a CLI process (not a rig role)
+                self.rig.kill_pid(pid)
+            else:
+                self.rig.kill(role)
+                self.rig.start(role, wait=False)  # the replacement boots while the others take over
+            return True
+
+    def alive(self, pid: int | None) -> int | None:
+        """``pid`` when it is one of the rig's running processes."""
+        return pid if pid is not None and self.rig.role_of(pid) else None
 
     def _admin(self) -> None:
         from core import users
@@ -160,6 +175,9 @@ class Targeted:
             user = users.create_user(s, "faults@example.com", "fault-rig-password-1", is_admin=True)
             _, self.token = users.create_token(s, user, name="fault rig")
             self.user_id = user.id
+            for account in s.exec(select(SocialAccount)):
+                account.user_id = user.id
+                s.add(account)
 
     # ------------------------------------------------------------------------------------------ work
 
@@ -167,8 +185,9 @@ class Targeted:
         """A clip (its own tag in title and caption) and, when ``schedule``, its post due ``at`` (default now)."""
         from core.pipeline.publish import schedule_post
 
-        self.n += 1
-        tag = f"fault{self.n}x{uuid.uuid4().hex[:6]}"
+        with self.lock:
+            self.n += 1
+            tag = f"fault{self.n}x{uuid.uuid4().hex[:6]}"
         clip = make_clip(
             self.rig.app, self.big if big else self.small, title=tag, caption=f"{tag} says hi", duration=3.5
         )
@@ -227,17 +246,22 @@ class Targeted:
         else:
             raise ValueError(f"unknown stage {stage}")
         self._recover(inj)
-        self.injections.append(inj)
+        with self.lock:
+            self.injections.append(inj)
         return inj
 
     def _analyze(self, inj: Injection) -> None:
-        job_id = self.rig.new_process_job()
+        from core import tasks
+
+        job = jobs.create_job(self.rig.app, "analyze", options={"source": str(self.rig.source)})
+        tasks.enqueue(self.rig.app, job)
+        job_id: int = job.id  # type: ignore[assignment]
         inj.jobs.append(job_id)
 
         def inside() -> int | None:
             j = self.job(job_id)
             if j.status == "running" and j.stage in ("ingest", "transcribe") and j.owner:
-                return owner_pid(j.owner)
+                return self.alive(owner_pid(j.owner))
             return None
 
         pid = wait_for(inside, 60)
@@ -269,7 +293,7 @@ class Targeted:
 
         def inside() -> int | None:
             j = self.job(job.id)  # type: ignore[arg-type]
-            pid = owner_pid(j.owner) if j.status == "running" and j.stage == "render" else None
+            pid = self.alive(owner_pid(j.owner)) if j.status == "running" and j.stage == "render" else None
             if pid and any(_comm(c) == "ffmpeg" for c, _ in _children(pid)):
                 return pid
             return None
@@ -303,8 +327,8 @@ class Targeted:
             if not busy:
                 return None
             if target == "media_publish":
-                return owner_pid(((post.options or {}).get("checkpoint") or {}).get("publishing_by"))
-            return owner_pid(post.owner) if post.status == "uploading" else None
+                return self.alive(owner_pid(((post.options or {}).get("checkpoint") or {}).get("publishing_by")))
+            return self.alive(owner_pid(post.owner)) if post.status == "uploading" else None
 
         poll = 0.0005 if platform == "folder" else 0.005
         pid = wait_for(inside, 60, poll)
@@ -313,12 +337,13 @@ class Targeted:
             return
         if platform != "folder":
             time.sleep(self.rig.rng.uniform(0.0, self.rig.yt.latency * 0.8))
-        self.kill(inj, pid)
+        inj.detail = target or platform
+        if not self.kill(inj, pid):
+            return
         if platform == "folder":
             inj.landed = (outbox / f".part-{post_id}").exists()
         else:
             inj.landed = True  # the request was in flight (the fakes add latency before they answer)
-        inj.detail = target or platform
 
     def _active_scheduler(self) -> int | None:
         import redis
@@ -335,19 +360,21 @@ class Targeted:
             inj.detail = "no active scheduler"
             return
         at = utcnow()
-        from datetime import timedelta
-
+        interval = float(self.rig.app.settings.scheduler.dispatch_interval)
         due = at + timedelta(seconds=0.6)
-        for platform in ("webhook", "folder", "webhook"):
-            _, post_id = self.new_post(platform, at=due)
+        # due one after the other over two dispatch ticks: at any moment in there some are due and not yet sent
+        for i, platform in enumerate(("webhook", "folder", "webhook", "folder")):
+            _, post_id = self.new_post(platform, at=due + timedelta(seconds=i * interval * 2 / 3))
             inj.posts.append(post_id)
-        wait = (due - utcnow()).total_seconds() + self.rig.rng.uniform(0.0, 0.6)
-        time.sleep(max(0.0, wait))
-        posts = [self.post(p) for p in inj.posts]
-        dispatched = sum(1 for p in posts if p.dispatched_at is not None)
-        inj.detail = "before" if dispatched == 0 else "after" if dispatched == len(posts) else "mid"
-        inj.landed = inj.detail != "after" or any(p.status == "scheduled" for p in posts)
-        self.kill(inj, pid)
+        time.sleep(max(0.0, (due - utcnow()).total_seconds() + self.rig.rng.uniform(0.0, 2 * interval)))
+        with self.lock:  # the posts' dispatch state and the kill at one moment
+            now = utcnow()
+            posts = [self.post(p) for p in inj.posts]
+            dispatched = sum(1 for p in posts if p.dispatched_at is not None)
+            waiting = sum(1 for p in posts if p.dispatched_at is None and aware(p.scheduled_at) <= now)
+            inj.detail = f"{dispatched} dispatched, {waiting} due and waiting"
+            if self.kill(inj, pid):
+                inj.landed = waiting > 0  # it died with due posts it had not dispatched yet
 
     def _cli(self, inj: Injection) -> None:
         platform = self.rig.rng.choice(["youtube", "tiktok"])
@@ -375,7 +402,7 @@ class Targeted:
             self.remember(p)
         inj.landed = proc.poll() is None
         inj.detail = platform
-        self.kill(inj, proc.pid)
+        self.kill(inj, proc.pid, cli=True)
         proc.wait()
 
     # ------------------------------------------------------------------------------------------ the API
@@ -532,6 +559,8 @@ class Targeted:
         return [sha_file(d / "clip.mp4") for d in outbox.glob(f"{post_id}-*") if (d / "metadata.json").is_file()]
 
     def _check_post(self, inj: Injection, post_id: int) -> None:
+        if post_id not in self.tags:
+            self.remember(post_id)
         post = self.post(post_id)
         copies = self.received(post_id)
         if post.status != "published" or not copies:
@@ -614,20 +643,49 @@ class Targeted:
         return [(i.stage, kind, what) for i in self.injections for kind, items in i.problems.items() for what in items]
 
 
+#: Stages that run one after the other in one lane; lanes run at once (a run of 50 per stage fits in an hour).
+LANES = (
+    ("worker:analyze", "worker:render", "worker:publish:youtube", "worker:publish:tiktok"),
+    ("worker:publish:instagram", "worker:publish:folder", "worker:publish:webhook"),
+    ("scheduler:dispatch", "cli:publish", "api:upload", "api:post"),
+)
+
+
 def run_targeted(
-    rig: Rig, stages: list[str], per_stage: int, *, progress: Callable[[str], None] | None = None
+    rig: Rig, stages: list[str], per_stage: int, *, progress: Callable[[str], None] | None = None, lanes: bool = True
 ) -> Targeted:
-    """``per_stage`` injections in each of ``stages``, round-robin (a partial run has every stage)."""
-    run = Targeted(rig)
+    """``per_stage`` injections in each of ``stages``, round-robin within a lane (a partial run has every stage);
+    with ``lanes`` the lanes of ``LANES`` run at once, so one lane's kills also hit the others' work."""
+    run = Targeted(rig, workers=3 if lanes else 2)
     run.boot(stages)
-    for n in range(per_stage):
-        for stage in stages:
-            inj = run.inject(stage)
-            if progress:
-                took = f"{inj.recovered_s:.1f} s" if inj.recovered_s is not None else "not recovered"
-                progress(
-                    f"[{n + 1}/{per_stage}] {stage}: landed={inj.landed} ({inj.detail}) {took} {inj.problems or ''}"
-                )
+    groups = [[s for s in lane if s in stages] for lane in LANES] if lanes else [list(stages)]
+    groups = [g for g in groups if g] + ([[s for s in stages if not any(s in lane for lane in LANES)]] if lanes else [])
+    groups = [g for g in groups if g]
+    said = threading.Lock()
+    failures: list[BaseException] = []
+
+    def lane(group: list[str]) -> None:
+        try:
+            for n in range(per_stage):
+                for stage in group:
+                    inj = run.inject(stage)
+                    if progress:
+                        took = f"{inj.recovered_s:.1f} s" if inj.recovered_s is not None else "not recovered"
+                        with said:
+                            progress(
+                                f"[{n + 1}/{per_stage}] {stage}: landed={inj.landed} ({inj.detail}) {took} "
+                                f"{inj.problems or ''}"
+                            )
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=lane, args=(g,), name=f"lane-{i}") for i, g in enumerate(groups)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        raise failures[0]
     # let the live processes clean (worker.clean_interval) before leftovers are counted
     for kind in ("worker", "scheduler", "api"):
         for role in run.roles[kind]:
@@ -662,3 +720,88 @@ def _comm(pid: int) -> str:
         return Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return ""
+
+
+def measure_redelivery(rig: Rig, *, kills: int, messages: int = 4, delay: float = 1.0) -> dict[str, Any]:
+    """kill -9 a worker holding prefetched, unstarted messages; seconds until another worker starts each one.
+
+    Dramatiq's Redis consumer keeps at most ``prefetch`` unacknowledged messages per queue, and a pool's prefetch
+    equals its threads, so unstarted messages a worker holds are the delayed ones (retries, status checks, a
+    message sent back to wait for a lease): its delay-queue consumer fetches them early and keeps them in memory
+    until their time. So each round sends ``messages`` publish jobs with ``delay`` seconds, waits until one worker
+    holds them all (its ``__acks__`` set in Redis), kills it, and times each job from max(kill, due) to running."""
+    import re
+
+    import redis
+    from dramatiq import Message
+
+    from core import tasks
+    from core.tasks.state import _state
+
+    client = redis.Redis.from_url(rig.redis.url)
+    ns = rig.namespace
+    for role in ("scheduler", "worker-0", "worker-1"):
+        if role not in rig.procs:
+            rig.start(role, wait=False)
+    for role in ("scheduler", "worker-0", "worker-1"):
+        rig.wait_until(lambda r=role: rig.started(r), 120, f"{role} start")
+    run = Targeted(rig)
+    waits: list[float] = []
+    rounds: list[dict[str, Any]] = []
+
+    def broker_pids() -> dict[str, int]:
+        found = {}
+        for role in ("worker-0", "worker-1"):
+            text = (rig.tmp / f"{role}.log").read_text(errors="replace")
+            for m in re.finditer(r"worker started\s.*?broker_id=(\S+).*?pid=(\d+)", text):
+                found[m[1]] = int(m[2])
+        return found
+
+    for _ in range(kills):
+        job_ids = []
+        for _ in range(messages):
+            _, post_id = run.new_post("webhook", at=utcnow().replace(year=utcnow().year + 1))  # never dispatched
+            job = jobs.create_job(rig.app, "publish", options={"post_id": post_id})
+            tasks.setup(rig.app)
+            _state.actors["publish"].send_with_options(args=(job.id,), delay=int(delay * 1000))
+            job_ids.append(job.id)
+        sent_at = time.monotonic()
+
+        def holder(job_ids: list[int] = job_ids) -> str | None:
+            msgs = {k: Message.decode(v).args[0] for k, v in client.hgetall(f"{ns}:publish.DQ.msgs").items()}
+            for key in client.scan_iter(match=f"{ns}:__acks__.*.publish.DQ"):
+                held = {msgs.get(m) for m in client.smembers(key)}
+                if set(job_ids) <= held:
+                    return key.decode()[len(f"{ns}:__acks__.") :].split(".", 1)[0]
+            return None
+
+        worker_id = wait_for(holder, 30, 0.01)
+        if worker_id is None:  # the two workers shared them: try again with a new batch
+            batch = list(job_ids)
+            rig.wait_until(lambda b=batch: all(run.job(j).status in jobs.FINAL for j in b), 120, "the batch to end")
+            continue
+        pid = broker_pids().get(worker_id)
+        if pid is None or not rig.role_of(pid):
+            continue
+        role = rig.role_of(pid)
+        rig.kill(role)  # type: ignore[arg-type]
+        killed = time.monotonic()
+        due = sent_at + delay
+        started: dict[int, float] = {}
+        deadline = time.monotonic() + 600
+        while len(started) < len(job_ids) and time.monotonic() < deadline:
+            for j in job_ids:
+                if j not in started and run.job(j).status != "queued":
+                    started[j] = time.monotonic()
+            time.sleep(0.05)
+        these = [started[j] - max(killed, due) for j in job_ids if j in started]
+        waits += these
+        rounds.append({"held": len(job_ids), "started": len(these), "waits_s": [round(w, 2) for w in these]})
+        rig.start(role, wait=True)  # type: ignore[arg-type]
+    waits.sort()
+    return {
+        "rounds": rounds,
+        "messages": len(waits),
+        "p50_s": waits[len(waits) // 2] if waits else None,
+        "max_s": waits[-1] if waits else None,
+    }
