@@ -103,3 +103,41 @@ def test_analysis_child_dies_with_its_parent(tmp_path: Path) -> None:
     while Path(f"/proc/{child}").exists() and Path(f"/proc/{child}/stat").read_text().split()[2] != "Z":
         assert time.monotonic() < deadline, "the child outlived its parent"
         time.sleep(0.05)
+
+
+def test_api_during_a_redis_outage_answers_and_loses_nothing(tmp_path: Path, ffmpeg: str) -> None:
+    """Repro 9: during a broker outage the API answered 500 after writing a job row that was never sent. Now
+    every route that sends work answers as usual; the rows stay queued for the reconciler."""
+    from api_support import client, make_user
+    from fakes.fault_rig import free_port
+    from fakes.publish_env import make_account, make_clip, vertical_video
+    from test_tasks import make_video
+
+    from core import jobs
+    from core.app import Clipcast
+    from core.config import Settings
+    from core.tasks.state import _state
+
+    port = free_port()  # nothing listens there: Redis is down
+    app = Clipcast(Settings(data_dir=tmp_path / "data", redis_url=f"redis://127.0.0.1:{port}/0"))
+    try:
+        alice = make_user(app, "alice@example.com", admin=True)
+        api = client(app)
+        source = make_video(tmp_path / "talk.mp4", seconds=2.0)
+        with open(source, "rb") as f:
+            up = api.post("/api/videos", files={"file": ("talk.mp4", f, "video/mp4")}, headers=alice.headers)
+        assert up.status_code == 201, up.text
+        job = jobs.get_job(app, up.json()["job"]["id"])
+        assert job.status == "queued"  # written, not sent: the reconciler sends it when Redis is back
+        clip = make_clip(app, vertical_video(tmp_path / "v.mp4"))
+        post = api.post(
+            "/api/posts", json={"clip_id": clip, "account_id": make_account(app, "folder", {})}, headers=alice.headers
+        )
+        assert post.status_code == 201, post.text
+        jobs.fail(app, job.id, "for the retry below")
+        again = api.post(f"/api/jobs/{job.id}/retry", headers=alice.headers)
+        assert again.status_code < 500, again.text
+        login = api.post("/api/auth/login", json={"email": "alice@example.com", "password": "correct horse battery"})
+        assert login.status_code == 200, login.text  # the login rate limit falls back to this process
+    finally:
+        _state.app = _state.broker = None

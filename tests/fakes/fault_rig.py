@@ -141,6 +141,7 @@ class Rig:
             "CLIPCAST_DATA_DIR": str(tmp / "data"),
             "CLIPCAST_CONFIG": str(self.config),
             "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}",
+            "CLIPCAST_PLUGINS": "fakes.slow_outbox",  # a folder copy takes 0.4 s: a kill can land inside it
             "CUT_ANALYZE_SLEEP": "0.1",  # the test analysis "listens" 0.5 s: long enough to kill it inside
         }
         saved = {k: os.environ.get(k) for k in ("REDIS_URL", "CLIPCAST_DATA_DIR", "CLIPCAST_CONFIG")}

@@ -33,7 +33,7 @@ from core import jobs
 from core.leases import aware
 from core.models import Clip, Job, Post, SocialAccount, Video, utcnow
 from fakes.fault_rig import CLIPCAST, ROOT, Rig
-from fakes.publish_env import make_clip, vertical_video
+from fakes.publish_env import make_clip
 
 PUBLISHERS = ("youtube", "tiktok", "instagram", "folder", "webhook")
 STAGES = (
@@ -116,7 +116,6 @@ class Targeted:
         self.expected_sha: dict[int, str] = {}  # post id → sha of its render when it was scheduled
         self.tags: dict[int, str] = {}  # post id → the unique word in its title and caption
         self.small = rig.video
-        self.big = vertical_video(rig.tmp / "big.mp4", seconds=10, noise=True)  # ~34 MB: a folder copy takes a while
         self.token: str | None = None
         self.user_id: int | None = None
         self.n = 0
@@ -181,16 +180,14 @@ class Targeted:
 
     # ------------------------------------------------------------------------------------------ work
 
-    def new_post(self, platform: str, *, big: bool = False, at: Any = None, schedule: bool = True) -> tuple[int, int]:
+    def new_post(self, platform: str, *, at: Any = None, schedule: bool = True) -> tuple[int, int]:
         """A clip (its own tag in title and caption) and, when ``schedule``, its post due ``at`` (default now)."""
         from core.pipeline.publish import schedule_post
 
         with self.lock:
             self.n += 1
             tag = f"fault{self.n}x{uuid.uuid4().hex[:6]}"
-        clip = make_clip(
-            self.rig.app, self.big if big else self.small, title=tag, caption=f"{tag} says hi", duration=3.5
-        )
+        clip = make_clip(self.rig.app, self.small, title=tag, caption=f"{tag} says hi", duration=3.5)
         with self.rig.app.session() as s:
             row = s.get(Clip, clip)
             row.user_id = self.user_id
@@ -307,7 +304,7 @@ class Targeted:
         self.kill(inj, pid)
 
     def _publish(self, inj: Injection, platform: str) -> None:
-        _, post_id = self.new_post(platform, big=platform == "folder")
+        _, post_id = self.new_post(platform)
         inj.posts.append(post_id)
         outbox = self.rig.app.settings.data_dir / "outbox"
         fake = {"youtube": self.rig.yt, "tiktok": self.rig.tt, "instagram": self.rig.ig, "webhook": self.rig.hook}
@@ -330,8 +327,7 @@ class Targeted:
                 return self.alive(owner_pid(((post.options or {}).get("checkpoint") or {}).get("publishing_by")))
             return self.alive(owner_pid(post.owner)) if post.status == "uploading" else None
 
-        poll = 0.0005 if platform == "folder" else 0.005
-        pid = wait_for(inside, 60, poll)
+        pid = wait_for(inside, 60, 0.005)
         if pid is None:
             inj.detail = f"no {platform} upload seen in flight"
             return
