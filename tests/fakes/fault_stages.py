@@ -682,12 +682,9 @@ def run_targeted(
         t.join()
     if failures:
         raise failures[0]
-    # let the live processes clean (worker.clean_interval) before leftovers are counted
-    for kind in ("worker", "scheduler", "api"):
-        for role in run.roles[kind]:
-            if role in rig.procs:
-                rig.wait_until(lambda r=role: rig.started(r), 120, f"{role} start")
-    time.sleep(3 * float(rig.app.settings.worker.clean_interval) + 1)
+    # a live worker's cleaner (every worker.clean_interval) runs twice before leftovers are counted
+    run.ensure("worker")
+    time.sleep(2 * float(rig.app.settings.worker.clean_interval) + 0.5)
     return run
 
 
