@@ -735,7 +735,7 @@ def _comm(pid: int) -> str:
         return ""
 
 
-def measure_redelivery(rig: Rig, *, kills: int, messages: int = 4, delay: float = 1.0) -> dict[str, Any]:
+def measure_redelivery(rig: Rig, *, kills: int, messages: int = 4, delay: float = 3.0) -> dict[str, Any]:
     """kill -9 a worker holding prefetched, unstarted messages; seconds until another worker starts each one.
 
     Dramatiq's Redis consumer keeps at most ``prefetch`` unacknowledged messages per queue, and a pool's prefetch
@@ -743,8 +743,6 @@ def measure_redelivery(rig: Rig, *, kills: int, messages: int = 4, delay: float 
     message sent back to wait for a lease): its delay-queue consumer fetches them early and keeps them in memory
     until their time. So each round sends ``messages`` publish jobs with ``delay`` seconds, waits until one worker
     holds them all (its ``__acks__`` set in Redis), kills it, and times each job from max(kill, due) to running."""
-    import re
-
     import redis
     from dramatiq import Message
 
@@ -766,33 +764,37 @@ def measure_redelivery(rig: Rig, *, kills: int, messages: int = 4, delay: float 
         found = {}
         for role in ("worker-0", "worker-1"):
             text = (rig.tmp / f"{role}.log").read_text(errors="replace")
-            for m in re.finditer(r"worker started\s.*?broker_id=(\S+).*?pid=(\d+)", text):
-                found[m[1]] = int(m[2])
+            for line in text.splitlines():
+                if '"worker started"' in line:
+                    row = json.loads(line[line.index("{") :])
+                    found[str(row["broker_id"])] = int(row["pid"])
         return found
 
     for _ in range(kills):
-        job_ids = []
+        batch = []
         for _ in range(messages):
             _, post_id = run.new_post("webhook", at=utcnow().replace(year=utcnow().year + 1))  # never dispatched
-            job = jobs.create_job(rig.app, "publish", options={"post_id": post_id})
-            tasks.setup(rig.app)
-            _state.actors["publish"].send_with_options(args=(job.id,), delay=int(delay * 1000))
-            job_ids.append(job.id)
+            batch.append(jobs.create_job(rig.app, "publish", options={"post_id": post_id}).id)
+        tasks.setup(rig.app)
+        for job_id in batch:  # sent together: one worker's delay consumer likely fetches them all
+            _state.actors["publish"].send_with_options(args=(job_id,), delay=int(delay * 1000))
         sent_at = time.monotonic()
 
-        def holder(job_ids: list[int] = job_ids) -> str | None:
+        def holders(batch: list[int] = batch) -> dict[str, set[int]]:
             msgs = {k: Message.decode(v).args[0] for k, v in client.hgetall(f"{ns}:publish.DQ.msgs").items()}
+            found = {}
             for key in client.scan_iter(match=f"{ns}:__acks__.*.publish.DQ"):
-                held = {msgs.get(m) for m in client.smembers(key)}
-                if set(job_ids) <= held:
-                    return key.decode()[len(f"{ns}:__acks__.") :].split(".", 1)[0]
-            return None
+                held = {msgs.get(m) for m in client.smembers(key)} & set(batch)
+                if held:
+                    found[key.decode()[len(f"{ns}:__acks__.") :].split(".", 1)[0]] = held
+            return found
 
-        worker_id = wait_for(holder, 30, 0.01)
-        if worker_id is None:  # the two workers shared them: try again with a new batch
-            batch = list(job_ids)
+        held_by = wait_for(lambda b=batch: sum(len(v) for v in holders(b).values()) == len(b) and holders(b), 10, 0.01)
+        if not held_by:  # not fetched in time: let the batch end and try again
             rig.wait_until(lambda b=batch: all(run.job(j).status in jobs.FINAL for j in b), 120, "the batch to end")
             continue
+        worker_id, mine = max(held_by.items(), key=lambda kv: len(kv[1]))
+        job_ids = sorted(mine)
         pid = broker_pids().get(worker_id)
         if pid is None or not rig.role_of(pid):
             continue
