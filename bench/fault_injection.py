@@ -33,6 +33,9 @@ def main() -> int:
     parser.add_argument("--per-stage", type=int, default=5, help="injections per stage")
     parser.add_argument("--stages", default=",".join(STAGES), help="comma-separated stages (default: all)")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--until", default=None, help="UTC time HH:MM after which no new round starts (then it settles and prints)"
+    )
     parser.add_argument("--latency", type=float, default=0.08, help="seconds added to every fake platform request")
     parser.add_argument(
         "--redelivery",
@@ -57,11 +60,15 @@ def main() -> int:
         rig = Rig(Path(tmp), seed=args.seed, latency=args.latency)
         started = time.monotonic()
         try:
-            run = run_targeted(rig, stages, args.per_stage, progress=lambda line: print(line, flush=True))
+            run = run_targeted(
+                rig, stages, args.per_stage, progress=lambda line: print(line, flush=True), until=_until(args.until)
+            )
             table, rows = run.table()
             verdict = rig.verdict()
         finally:
             rig.close()
+    if args.until:
+        print(f"\nno new round after {args.until} UTC: the figures below are what was reached")
     print(f"\n{sum(r['tried'] for r in rows.values())} injections in {time.monotonic() - started:.0f} s "
           f"(per stage {args.per_stage}, seed {args.seed}, latency {args.latency} s)")  # fmt: skip
     print("injections = landed inside the stage / tried; recovery = kill -9 → the work ended")
@@ -78,6 +85,16 @@ def main() -> int:
     print("whole run:", json.dumps({k: verdict[k] for k in (*keys, "webhook_redeliveries")}))
     print("RESULT:", "FAIL" if bad_rows or bad_all else "0 lost, 0 duplicated, 0 stuck, 0 mutated, 0 left behind")
     return 1 if bad_rows or bad_all else 0
+
+
+def _until(text: str | None) -> float | None:
+    if not text:
+        return None
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    hour, minute = (int(x) for x in text.split(":"))
+    return now.replace(hour=hour, minute=minute, second=0, microsecond=0).timestamp()
 
 
 def redelivery(args: argparse.Namespace) -> int:

@@ -650,22 +650,31 @@ class Targeted:
 
 #: Stages that run one after the other in one lane; lanes run at once. Only one lane kills workers: kills
 #: in two worker lanes would keep interrupting each other's work (an analysis killed again and again by the
-#: other lane's upload kills), and the figures would no longer say which stage a loss came from.
+#: other lane's upload kills), and the figures would no longer say which stage a loss came from. The other
+#: lanes kill schedulers and CLIs, and API processes.
 LANES = (
     (
         "worker:analyze",
         "worker:render",
         *(f"worker:publish:{p}" for p in PUBLISHERS),
     ),
-    ("scheduler:dispatch", "cli:publish", "api:upload", "api:post"),
+    ("scheduler:dispatch", "cli:publish"),
+    ("api:upload", "api:post"),
 )
 
 
 def run_targeted(
-    rig: Rig, stages: list[str], per_stage: int, *, progress: Callable[[str], None] | None = None, lanes: bool = True
+    rig: Rig,
+    stages: list[str],
+    per_stage: int,
+    *,
+    progress: Callable[[str], None] | None = None,
+    lanes: bool = True,
+    until: float | None = None,
 ) -> Targeted:
     """``per_stage`` injections in each of ``stages``, round-robin within a lane (a partial run has every stage);
-    with ``lanes`` the lanes of ``LANES`` run at once, so one lane's kills also hit the others' work."""
+    with ``lanes`` the lanes of ``LANES`` run at once, so one lane's kills also hit the others' work. ``until``
+    (a ``time.time()``): no new round starts after it."""
     run = Targeted(rig, workers=3 if lanes else 2, recover_timeout=180 if lanes else 90)
     run.boot(stages)
     groups = [[s for s in lane if s in stages] for lane in LANES] if lanes else [list(stages)]
@@ -677,6 +686,8 @@ def run_targeted(
     def lane(group: list[str]) -> None:
         try:
             for n in range(per_stage):
+                if until is not None and time.time() > until:
+                    return
                 for stage in group:
                     inj = run.inject(stage)
                     if progress:
