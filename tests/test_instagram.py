@@ -184,14 +184,17 @@ def _race_two_checks(app, post_id) -> list:
     return out
 
 
-def test_two_concurrent_status_checks_call_media_publish_once(tmp_path, ig, video, monkeypatch):
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_two_concurrent_status_checks_call_media_publish_once(tmp_path, ig, video, monkeypatch, database, request):
     """The container is FINISHED and two checks race: a compare-and-set on the post's checkpoint lets one of them
-    call media_publish; the other makes no call and reads the result back on its next check."""
+    call media_publish; the other makes no call and reads the result back on its next check. The same
+    statement on SQLite and PostgreSQL."""
     import contextlib
 
     import plugins.publishers.instagram as module
 
-    app = make_app(tmp_path, {"instagram": ig.options()}, server=PUBLIC)
+    url = request.getfixturevalue("postgres_url") if database == "postgresql" else None
+    app = make_app(tmp_path, {"instagram": ig.options()}, server=PUBLIC, database_url=url)
     account = connect(app, ig)
     ig.polls_until_finished = 0
     ig.latency = 0.3  # both checks read FINISHED before either publishes
