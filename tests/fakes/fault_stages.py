@@ -312,8 +312,7 @@ class Targeted:
         if platform == "instagram":  # the container (publish) or media_publish (the status check's last step)
             target = self.rig.rng.choice(["media", "media_publish"])
 
-        def inside() -> int | None:
-            post = self.post(post_id)
+        def inside() -> int | None:  # is the upload in flight (cheap), then who drives it (the database)
             if platform == "folder":
                 busy = (outbox / f".part-{post_id}").exists()
             else:
@@ -323,6 +322,7 @@ class Targeted:
                 busy = fake[platform].busy(method, path)
             if not busy:
                 return None
+            post = self.post(post_id)
             if target == "media_publish":
                 return self.alive(owner_pid(((post.options or {}).get("checkpoint") or {}).get("publishing_by")))
             return self.alive(owner_pid(post.owner)) if post.status == "uploading" else None
@@ -383,9 +383,11 @@ class Targeted:
         method, path = UPLOADS[platform]
         fake = self.rig.yt if platform == "youtube" else self.rig.tt
 
-        def inside() -> bool:
+        def inside() -> bool:  # the in-memory check first: the database read is slow on a loaded machine
+            if not fake.busy(method, path):
+                return False
             posts = self.posts_of(clip)
-            return bool(posts and posts[0].owner and owner_pid(posts[0].owner) == proc.pid and fake.busy(method, path))
+            return bool(posts and posts[0].owner and owner_pid(posts[0].owner) == proc.pid)
 
         if not wait_for(inside, 90, 0.005):
             inj.detail = f"the CLI never uploaded (exit {proc.poll()})"
