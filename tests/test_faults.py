@@ -143,3 +143,25 @@ def test_api_during_a_redis_outage_answers_and_loses_nothing(tmp_path: Path, ffm
         assert login.status_code == 200, login.text  # the login rate limit falls back to this process
     finally:
         _state.app = _state.broker = None
+
+
+def test_an_encode_dies_with_its_worker(tmp_path: Path, ffmpeg: str) -> None:
+    """Repro 11 (orphans): a worker killed while ffmpeg renders must not leave the encode running on its own."""
+    from fakes.fault_rig import children_of, still_running
+
+    code = (
+        "import threading, time; from core.media import ffmpeg; "
+        "threading.Thread(target=ffmpeg.run, args=(['-re', '-f', 'lavfi', '-i', 'testsrc=duration=60', '-f', "
+        "'null', '-'],), kwargs={'timeout': 90}).start(); time.sleep(60)"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.monotonic() + 30
+    while not (kids := children_of(parent.pid)):
+        assert time.monotonic() < deadline, "ffmpeg did not start"
+        time.sleep(0.05)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while any(still_running(pid, start) for pid, start in kids):
+        assert time.monotonic() < deadline, "the encode outlived its worker"
+        time.sleep(0.05)
