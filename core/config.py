@@ -233,6 +233,12 @@ class WorkerSettings(Section):
         description="how long a job or post stays with its process after the last renewal (renewed every third of "
         "it); a killed process's work is taken over this long after its death, plus one sweep",
     )
+    clean_interval: float = Field(
+        600,
+        gt=0,
+        description="s between two removals of dead processes' scratch, upload leftovers and partial files (workers "
+        "and `clipcast serve` also clean at start)",
+    )
     stages: dict[str, str] = Field(
         default_factory=dict,
         description="override a stage function: {analyze|render|publish|check: 'module:function'}",

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from core import jobs, tasks
+from core import jobs, scratch, tasks
 from core.app import Clipcast
 from core.config import Settings, WorkerSettings
 from core.errors import ClipcastError
@@ -93,7 +93,8 @@ def cut_render(app: Any, clip_id: int, *, options: Any = None, reporter: Any = N
         return clip
     with open(Path(app.settings.data_dir) / "render-log.txt", "a") as log:
         log.write(f"{clip_id} {os.getpid()}\n")
-    out = Path(app.settings.data_dir) / "tmp" / f"clip-{clip_id}-{os.getpid()}.mp4"
+    # named by this process, so a killed worker's partial file is found and removed
+    out = Path(app.settings.data_dir) / "tmp" / f"{scratch.prefix('scratch')}clip-{clip_id}.mp4"
     out.parent.mkdir(parents=True, exist_ok=True)
     ffmpeg.run(
         ["-re", "-ss", f"{clip.start}", "-t", f"{clip.end - clip.start}", "-i", video.source,

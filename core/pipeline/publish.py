@@ -30,7 +30,7 @@ import structlog
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from core import accounts, leases, scratch
+from core import accounts, leases, publish_gate, scratch
 from core.contracts import PostStatus, PublishRequest, PublishResult
 from core.errors import ClipcastError, Deferred, InputError, PermanentError, RetryableError
 from core.models import Clip, ClipStatus, Post, utcnow
@@ -388,11 +388,12 @@ def check_post(app: Any, post_id: int) -> Post:
         raise InputError(f"post {post_id} has not reached the platform yet (status {post.status})")
     publisher = app.publisher(post.platform)
     account = accounts.handle(app, post.account_id)
-    try:
-        result = publisher.check_status(post.remote_id, account)
-    except PermanentError as exc:
-        return _fail(app, post, str(exc), retryable=getattr(exc, "retryable", False))
-    post = _apply(app, post, result)
+    with publish_gate.checking(app, post_id):  # a final call made in check_status: one process (publish_gate)
+        try:
+            result = publisher.check_status(post.remote_id, account)
+        except PermanentError as exc:
+            return _fail(app, post, str(exc), retryable=getattr(exc, "retryable", False))
+        post = _apply(app, post, result)
     if post.status == PostStatus.PROCESSING:
         raise RetryableError(f"post {post_id} is still processing on {post.platform}")
     return post
