@@ -4,7 +4,8 @@ faster-whisper on the same audio, same model and options, same run.
     .venv/bin/python bench/transcribe_speed.py [MINUTES] [--keep DIR] [--repeat N]   (default 10 minutes, 4)
 
 A talk of about MINUTES minutes is generated with espeak-ng (varied sentences, pauses between paragraphs).
-Both sides load the default model (bundled tiny.en, int8, batched, beam_size 1, VAD, word timestamps) inside
+Both sides load the default model (bundled tiny.en, int8, batched, beam_size 1, VAD, word timestamps, the
+filler-keeping initial_prompt) inside
 their timing.
 Prints each as a multiple of real time and our overhead in percent (target: 5% or less), and fails when the
 two sides' words differ. The machine's other
@@ -95,6 +96,7 @@ def baseline(audio: Path, device: str) -> tuple[float, float, list[str]]:
         vad_filter=o.vad_filter,
         vad_parameters={"min_silence_duration_ms": o.vad_min_silence_ms},
         word_timestamps=True,
+        initial_prompt=o.initial_prompt or None,  # the backend's default prompt (it keeps fillers): same decoding
         **extra,
     )
     words = [w.word.strip() for s in segments for w in s.words or [] if w.word.strip()]

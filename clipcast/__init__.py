@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from core.contracts import (
     Backend,
+    BrollAsset,
+    BrollProvider,
+    BrollQuery,
     Candidate,
     Chapter,
     ClipPlan,
@@ -73,6 +76,7 @@ if TYPE_CHECKING:  # the lazy names below, for type checkers and editors
     from core.pipeline.select import MAX_OVERLAP, current_audio, overlap_share  # noqa: F401
     from core.pipeline.transcribe import repair_word_timings  # noqa: F401
     from core.pipeline.units import talk_units  # noqa: F401
+    from core.publish_gate import irreversible_step  # noqa: F401
     from core.scratch import prefix as scratch_prefix  # noqa: F401
     from core.sources import item_allowed  # noqa: F401
     from core.urls import check_url  # noqa: F401
@@ -108,6 +112,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "encrypt_json": ("core.crypto", "encrypt_json"),
     "decrypt_json": ("core.crypto", "decrypt_json"),
     "scratch_prefix": ("core.scratch", "prefix"),
+    "irreversible_step": ("core.publish_gate", "irreversible_step"),
     "item_allowed": ("core.sources", "item_allowed"),
     "HttpClient": ("plugins.publishers.http", "HttpClient"),
     "PlatformError": ("plugins.publishers.http", "PlatformError"),
@@ -122,6 +127,9 @@ _RENAMED: dict[str, tuple[str, str]] = {}
 __all__ = [
     "PLUGIN_API",
     "Backend",
+    "BrollAsset",
+    "BrollProvider",
+    "BrollQuery",
     "Cancelled",
     "Candidate",
     "Chapter",

@@ -71,6 +71,10 @@ class Clipcast:
     def publisher(self, name: str) -> Publisher:
         return self._backend("publishers", name)
 
+    def broll_provider(self, name: str) -> Any:
+        """The B-roll provider called ``name`` (options from ``broll.<name>``)."""
+        return self._backend("broll", name)
+
     def emit(self, name: str, **fields: Any) -> None:
         """Fire ``on_event``; a failing listener is logged and never breaks the pipeline."""
         event = Event(name=name, **fields)

@@ -105,6 +105,11 @@ class RenderSettings(Section):
 
     aspect: Literal["9:16", "1:1", "16:9"] = Field("9:16", description="output shape: 1080x1920, 1080x1080, 1920x1080")
     reframe: Literal["crop", "blur", "face"] = Field("blur", description="how a source of another shape is fitted")
+    layout: Literal["auto", "single", "split", "wide"] | None = Field(
+        None,
+        description="faces decide the picture per shot (replaces reframe): auto | single (crop on the speaker) | "
+        "split (two speakers stacked) | wide (blurred fill); null = off, reframe decides",
+    )
     caption_style: str = Field(
         "karaoke", description="a preset name in styles_dir or a built-in one (karaoke, pop, clean)"
     )
@@ -149,6 +154,31 @@ class RenderSettings(Section):
     ffmpeg_timeout: float = Field(1800, gt=0, description="longest ffmpeg run for one clip, s")
     styles_dir: Path | None = Field(None, description="user caption presets (*.yaml), searched before the built-ins")
     brands_dir: Path | None = Field(None, description="user brand kits (*.yaml), searched before the built-ins")
+
+
+class BrollSettings(BaseModel):
+    """B-roll: pictures cut in at the clip's keywords (``mode``), found by the providers listed, in order.
+
+    Each provider's options are a section named after it (``broll.library.roots``, ``broll.pexels.api_key``);
+    ``mode`` and the numbers are defaults a render may override. Off by default: off, nothing is searched.
+    """
+
+    model_config = ConfigDict(extra="allow")
+    mode: Literal["off", "cutaway", "pip"] = Field(
+        "off", description="off | cutaway (full frame, original audio kept) | pip (an inset over the speaker)"
+    )
+    providers: list[str] = Field(
+        default_factory=lambda: ["library"], description="B-roll providers asked in this order (library, pexels)"
+    )
+    max_inserts: int = Field(3, ge=1, le=20, description="most B-roll inserts in one clip")
+    seconds: float = Field(2.0, ge=0.5, le=10, description="how long each insert shows, s")
+    gap: float = Field(1.0, ge=0, description="least time between two inserts, s")
+    max_queries: int = Field(8, ge=1, le=50, description="most keywords looked up per clip (each may be a request)")
+    pip_scale: float = Field(0.42, gt=0.1, le=0.9, description="picture-in-picture inset width, share of the frame")
+    cache_hours: float = Field(24, ge=0, description="how long a stock provider's search answers are reused, h")
+
+    def sections(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
 
 
 class ApiSettings(Section):
@@ -202,6 +232,12 @@ class WorkerSettings(Section):
         ge=2,
         description="how long a job or post stays with its process after the last renewal (renewed every third of "
         "it); a killed process's work is taken over this long after its death, plus one sweep",
+    )
+    clean_interval: float = Field(
+        600,
+        gt=0,
+        description="s between two removals of dead processes' scratch, upload leftovers and partial files (workers "
+        "and `clipcast serve` also clean at start)",
     )
     stages: dict[str, str] = Field(
         default_factory=dict,
@@ -338,6 +374,7 @@ class Settings(Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     render: RenderSettings = Field(default_factory=RenderSettings)
+    broll: BrollSettings = Field(default_factory=BrollSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
@@ -569,6 +606,23 @@ def backend_options(
             result["publishers"][name] = publishers[name].Options.model_validate(raw or {})
         except ValidationError as exc:
             problems.append(format_validation_error(exc, ("publishers", name), lines, settings.source_file))
+    providers = manager.backends("broll")
+    result["broll"] = {}
+    listed = ", ".join(sorted(providers))
+    for name in settings.broll.providers:
+        if name not in providers:
+            problems.append(f"broll.providers: no B-roll provider called {name!r}; available: {listed}")
+    for name in sorted(set(settings.broll.sections()) | (set(settings.broll.providers) & set(providers))):
+        raw = settings.broll.sections().get(name) or {}
+        if name not in providers:
+            problems.append(f"broll.{name}: no B-roll provider called {name!r}; available: {listed}")
+        elif not isinstance(raw, dict):
+            problems.append(f"broll.{name}: expected a mapping of options, got {type(raw).__name__}")
+        else:
+            try:
+                result["broll"][name] = providers[name].Options.model_validate(raw)
+            except ValidationError as exc:
+                problems.append(format_validation_error(exc, ("broll", name), lines, settings.source_file))
     sources = manager.backends("source")
     for i, src in enumerate(settings.sources.watch):
         if src.kind not in sources:
@@ -590,11 +644,14 @@ def backend_options(
 
 
 def make_backend(settings: Settings, section: str, name: str | None = None) -> Any:
-    """Instantiate the configured (or named) backend of a section: 'stt', 'llm', 'storage' or 'publishers'."""
+    """Instantiate the configured (or named) backend of a section: 'stt', 'llm', 'storage', 'publishers' or
+    'broll' (a B-roll provider, always named)."""
     from core.plugins import get_manager
 
     if section == "publishers":
         kind, name, raw = "publisher", name, settings.publishers.get(name or "") or {}
+    elif section == "broll":
+        kind, raw = "broll", settings.broll.sections().get(name or "") or {}
     else:
         choice: BackendSection = getattr(settings, section)
         kind, name = _SECTION_KIND[section], name or choice.backend
@@ -618,6 +675,8 @@ def effective_config(settings: Settings) -> dict[str, Any]:
             data[section][name] = model.model_dump(mode="json")
     for name, model in opts["publishers"].items():
         data["publishers"][name] = model.model_dump(mode="json")
+    for name, model in opts["broll"].items():
+        data["broll"][name] = model.model_dump(mode="json")
     return data
 
 

@@ -115,6 +115,11 @@ def example_yaml() -> str:
         elif name == "publishers":
             out.append("publishers:  # one section per platform you publish to; remove the '# ' to enable")
             out += _backend_block("publishers", "publisher", None)[1:]
+        elif name == "broll":
+            out.append(f"{name}:")
+            out += _model_lines(type(value), 1)
+            out.append("  # one section of options per provider named in providers; remove the '# ' to set them")
+            out += _backend_block("broll", "broll", None)[1:]
         elif name == "schedules":
             item = field.annotation.__args__[0]  # type: ignore[union-attr]
             out.append(f"{name}: []  # a list of entries like this one:")

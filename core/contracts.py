@@ -399,6 +399,17 @@ class Storage(Backend):
             return f.tell()
 
 
+def describe_post(request: PublishRequest, *, between: str = "\n\n", skip_present: bool = False) -> dict[str, Any]:
+    """``Publisher.describe``'s default: the caption, then ``between``, then the hashtags as ``#tag`` words
+    (``skip_present``: leave out tags the caption already contains)."""
+    tags = " ".join(
+        t if t.startswith("#") else f"#{t}" for t in request.hashtags if not (skip_present and t in request.caption)
+    )
+    text = (request.caption + (between + tags if tags else "")).strip()
+    return {"title": request.title, "text": text, "text_length": len(text), "title_limit": None, "text_limit": None,
+            "privacy": None}  # fmt: skip
+
+
 class Publisher(Backend):
     """Posts a rendered clip to one platform account. See docs/plugin_hooks.md for the publish protocol."""
 
@@ -412,6 +423,13 @@ class Publisher(Backend):
 
     @abc.abstractmethod
     def check_status(self, remote_id: str, account: Any) -> PublishResult: ...
+
+    def describe(self, request: PublishRequest) -> dict[str, Any]:
+        """What the platform will show for ``request``, for a preview before posting (no network, no file):
+        ``title`` (None: the platform has no title), ``text`` (the caption as sent, hashtags included),
+        ``text_length`` (in the unit the platform counts), ``title_limit``/``text_limit`` (None: none known) and
+        ``privacy`` (None: no such setting). Default: the caption followed by its hashtags, no limits."""
+        return describe_post(request)
 
     def refresh_token(self, account: Any) -> dict[str, Any] | None:
         """Return new token data for the account, or None when the platform needs no refresh."""
@@ -478,3 +496,68 @@ class Source(Backend):
 
     @abc.abstractmethod
     def poll(self, target: str) -> list[SourceItem]: ...
+
+
+# ----------------------------------------------------------------------------------------------- b-roll
+
+
+class BrollQuery(BaseModel):
+    """What one B-roll insert needs: a keyword said at that moment, the clip's topic words, the output shape."""
+
+    keyword: str = Field(description="one lower-case word of the transcript (or a topic term), e.g. 'volcano'")
+    topic: list[str] = Field(default_factory=list, description="the clip's topic words (hashtags, title nouns)")
+    orientation: Literal["portrait", "landscape", "square"] = "portrait"
+    min_seconds: float = Field(2.0, description="how long the insert shows, s (a shorter video is looped)")
+    limit: int = Field(5, ge=1, description="most assets to return")
+    collection: str | None = Field(
+        None, description="a collection the user chose (the library: a sub-folder name, never a path)"
+    )
+
+
+class BrollAsset(BaseModel):
+    """One picture or video clip a provider offers for a query. ``score`` ranks (higher first), ties by ``id``.
+
+    A provider whose files are already on this machine sets ``path``; one that downloads sets ``url`` and
+    fetches it in ``BrollProvider.fetch``. ``size_bytes``/``width``/``height``/``duration`` are what the
+    provider says, when it says.
+    """
+
+    provider: str
+    id: str = Field(description="stable within the provider (a file name, a stock video id)")
+    kind: Literal["video", "image"] = "video"
+    score: float = 0.0
+    matched: str = Field("", description="the query word or tag that matched")
+    path: Path | None = None
+    url: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    size_bytes: int | None = None
+    credit: str = Field("", description="who made it (stock licences ask for attribution)")
+
+
+class BrollProvider(Backend):
+    """Finds B-roll (cutaway pictures) for a clip's keywords: a folder of the user's files, a stock library.
+
+    ``search`` returns ranked assets (empty when nothing matches: never an error for "no results");
+    ``fetch`` returns a local file of the asset in ``dest_dir``. Providers that download set ``cacheable``:
+    the core then keeps search answers and files in storage (``broll-cache/<provider>/``) and asks again only
+    on a miss (their answer may depend only on the query's keyword, orientation, limit and collection, the
+    cache key). Errors that should reach the user (bad key, rate limit) are ``InputError``/``RetryableError``
+    with a clear message; the render goes on without B-roll and says why.
+    """
+
+    cacheable: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    def search(self, query: BrollQuery) -> list[BrollAsset]: ...
+
+    def fetch(self, asset: BrollAsset, dest_dir: Path) -> Path:
+        """A local file of ``asset``. The default serves assets that carry a ``path``."""
+        if asset.path is None:
+            raise NotImplementedError(f"{self.name} cannot fetch {asset.id!r}: it has no local path")
+        return asset.path
+
+    def cache_key(self) -> str:
+        """Identifies the options that change search results (part of the cache key); secrets left out."""
+        return self.name

@@ -31,7 +31,11 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # pool_size 40 = the API's thread pool (anyio's default limit): with SQLAlchemy's default 5 + 10 overflow,
+        # 50 concurrent API clients opened and closed a connection (and ran its four PRAGMAs) on most requests.
+        # SQLite connections are cheap (no server process), so holding 40 costs little.
+        pool = {"pool_size": 40, "max_overflow": 20} if path and path != ":memory:" else {}
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]

@@ -41,6 +41,11 @@ def register_sources(register: Register) -> None:
 
 
 @hookspec
+def register_broll_providers(register: Register) -> None:
+    """Register B-roll providers (subclasses of ``clipcast.BrollProvider``)."""
+
+
+@hookspec
 def clip_candidates(transcript: Any, request: Any) -> list[Any] | None:
     """Return extra ``Candidate`` windows to score beside the core's sentence-aligned ones."""
 

@@ -22,6 +22,7 @@ from core.errors import ClipcastError, InputError
 from core.logging import get_logger
 from core.models import Job, JobStatus, utcnow
 from core.progress import Cancelled
+from core.public_errors import scrub
 
 log = get_logger("clipcast.jobs")
 
@@ -58,8 +59,7 @@ def create_job(
     job = Job(kind=kind, video_id=video_id, clip_id=clip_id, user_id=user_id, options=dict(options or {}))
     with app.session() as s:
         s.add(job)
-        s.flush()
-        s.refresh(job)
+        s.flush()  # assigns the id; every other column has a Python-side default, so no refresh (a SELECT) needed
     return job
 
 
@@ -101,6 +101,8 @@ def update_job(app: Any, job_id: int, **fields: Any) -> Job:
         if job is None:
             raise JobNotFound(job_id)
         for key, value in fields.items():
+            if key in ("error", "message") and isinstance(value, str):
+                value = scrub(value, app.settings)  # the studio shows these: no server directories in them
             setattr(job, key, value)
         job.updated_at = utcnow()
         s.add(job)

@@ -24,7 +24,7 @@ from typing import Any
 import pluggy
 
 from core import hookspecs
-from core.contracts import Backend, ClipSelector, Publisher, Source, SpeechToText, Storage
+from core.contracts import Backend, BrollProvider, ClipSelector, Publisher, Source, SpeechToText, Storage
 from core.errors import PluginError, UnknownBackendError
 
 #: Built-in plugins: modules with hook implementations, loaded before anything else.
@@ -45,6 +45,8 @@ BUILTIN_PLUGINS = [
     "plugins.sources.folder",
     "plugins.sources.youtube",
     "plugins.sources.rss",
+    "plugins.broll.library",
+    "plugins.broll.pexels",
 ]
 
 #: Backend kinds: kind name → (registration hook, required base class).
@@ -54,6 +56,7 @@ KINDS: dict[str, tuple[str, type[Backend]]] = {
     "storage": ("register_storage_backends", Storage),
     "publisher": ("register_publishers", Publisher),
     "source": ("register_sources", Source),
+    "broll": ("register_broll_providers", BrollProvider),
 }
 
 

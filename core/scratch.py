@@ -24,7 +24,7 @@ from core.logging import get_logger
 
 log = get_logger("clipcast.scratch")
 
-#: Seconds between two cleanups in a long-running process.
+#: Seconds between two cleanups in a long-running process (``worker.clean_interval`` overrides it).
 CLEAN_EVERY = 600.0
 #: Leftovers that do not name a process (made by older versions) are removed after this many seconds.
 UNNAMED_AGE = 86400.0
@@ -33,6 +33,7 @@ _NAMED = re.compile(rf"^(?:{'|'.join(re.escape(k) for k in _KINDS)})-(?P<host>[^
 
 
 def _host() -> str:
+    """This host in scratch names (letters and digits only)."""
     return re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:40] or "host"
 
 
@@ -120,8 +121,10 @@ def _clean_outbox(app: Any, outbox: Path) -> tuple[int, int]:
     return removed, freed
 
 
-def start_cleaner(app: Any, every: float = CLEAN_EVERY) -> threading.Event:
-    """Clean now and then every ``every`` seconds in a daemon thread; set the returned event to stop it."""
+def start_cleaner(app: Any, every: float | None = None) -> threading.Event:
+    """Clean now and then every ``every`` seconds (default ``worker.clean_interval``) in a daemon thread; set the
+    returned event to stop it."""
+    every = every or float(getattr(app.settings.worker, "clean_interval", CLEAN_EVERY))
     stop = threading.Event()
 
     def run() -> None:

@@ -8,12 +8,17 @@ runs the scheduler in-process). One sweep:
    state and checkpoint and lose only the owner.
 2. **Lost messages (the reconciler).** A ``queued`` job with no message in the broker (Redis restarted without
    its data, a send that failed during an outage, a message held by a worker whose Redis heartbeat stopped) is
-   sent again from its row, once it is older than ``grace`` seconds (a row written just before its message is
-   not lost). Duplicates are harmless: a job's owner check drops a second message.
+   sent again from its row, once it was created more than ``grace`` seconds ago (a row written just before its
+   message is not lost; a job released or retried later is not new and does not wait). A message fetched by a
+   worker counts as live while that worker's Redis heartbeat is fresh, so a job whose lease lapsed in a live but
+   slow process is not sent to a second one; once the heartbeat is ``heartbeat_timeout`` old, it is sent again
+   (Dramatiq itself would hand it on only at a random maintenance). Duplicates are harmless: a job's owner check drops a
+   second message.
 3. **Orphan posts.** An ``uploading`` or ``processing`` post with no owner and no unfinished publish job (its
    CLI was killed, its job ended) gets a publish job, which resumes it from its checkpoint.
 
-So a ``kill -9`` anywhere is repaired within about ``worker.lease_seconds + scheduler.sweep_interval``.
+So a ``kill -9`` anywhere is repaired within about ``max(worker.lease_seconds, worker.heartbeat_timeout) +
+scheduler.sweep_interval`` (40 s by default).
 """
 
 from __future__ import annotations
@@ -103,9 +108,9 @@ def _resend_lost(app: Any, cutoff: datetime, live: set[int], freed: set[int], se
         rows = list(s.exec(select(Job).where(Job.status == JobStatus.QUEUED, col(Job.owner).is_(None))))
     resent = []
     for job in rows:
-        if job.id in live:
+        if job.id in live:  # a live worker (fresh heartbeat) holds its message: it runs it
             continue
-        if job.id not in freed and _aware(job.updated_at) > cutoff:
+        if job.id not in freed and _aware(job.created_at) > cutoff:  # just written: its message may be on its way
             continue
         if send(app, job) is not False:
             resent.append(job.id)  # type: ignore[arg-type]

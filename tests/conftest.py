@@ -40,9 +40,13 @@ def _port_open(host: str, port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
+    """A Redis database of this test process's own: under pytest-xdist each worker (gw0, gw1, ...) takes the
+    next lower database number, so queues and keys of parallel workers never meet."""
     url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     need(_port_open("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")
-    return url
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    base, _, number = url.rpartition("/")
+    return f"{base}/{(int(number or 0) - int(worker.removeprefix('gw'))) % 16}"
 
 
 def postgres_database() -> Iterator[str]:

@@ -45,6 +45,10 @@ def test_unknown_fields_are_refused_by_name(app, api, alice):
     assert r.status_code == 422 and "titel" in error_of(r)["message"]
     r = api.post("/api/videos", json={"url": "https://example.com/v", "colour": 1}, headers=alice.headers)
     assert r.status_code == 422 and "colour" in error_of(r)["message"]
+    # An unknown key is the client's own text: no NUL and no essay comes back in the answer.
+    r = api.patch(f"/api/clips/{ids['clip']}", json={"ti\x00tel": 1, "k" * 5000: 1}, headers=alice.headers)
+    message = error_of(r)["message"]
+    assert r.status_code == 422 and "ti?tel" in message and "\x00" not in message and len(message) < 500
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from api_support import client, error_of, make_user, seed
 from fakes.youtube_server import YouTubeFake
+from sqlmodel import select
 
 from core.api.job_progress import eta_seconds, overall_percent
 from core.api.routes.accounts import OAUTH_COOKIE
 from core.api.security import SESSION_COOKIE
+from core.app import Clipcast
 from core.contracts import Word
-from core.models import AiUsage, Clip, Job, Post, Transcript, Video
+from core.models import AiUsage, Clip, Job, Post, Transcript, User, Video
 from core.pipeline.render import RenderOptions, _fixed
 
 
@@ -47,6 +49,39 @@ def test_first_run_creates_one_admin_then_refuses(app, api):
     assert r.status_code == 409, r.text
     api.cookies.set(SESSION_COOKIE, "cc_not_a_token")
     assert api.get("/api/setup").json() == {"needs_admin": False, "user": None}  # never a 401
+
+
+def _first_run_race(app, n: int = 6) -> list[int]:
+    """``n`` first-run requests released at the same moment, each with its own email; their status codes."""
+    import threading
+
+    api = client(app)
+    gate = threading.Barrier(n)
+    codes: list[int] = []
+
+    def one(i: int) -> None:
+        gate.wait()
+        r = api.post("/api/setup", json={"email": f"admin{i}@example.com", "password": "long enough pass"})
+        codes.append(r.status_code)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return sorted(codes)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_simultaneous_first_runs_leave_exactly_one_admin(settings, database, request):
+    if database == "postgresql":
+        settings.database_url = request.getfixturevalue("postgres_url")
+    app = Clipcast(settings)
+    codes = _first_run_race(app)
+    assert codes == [201] + [409] * 5, codes
+    with app.session() as s:
+        users = s.exec(select(User)).all()
+    assert len(users) == 1 and users[0].is_admin, [u.email for u in users]
 
 
 def test_video_list_search_counts_and_status(app, api, sent):
@@ -251,3 +286,129 @@ def test_the_studio_files_and_the_offline_docs(api):
     assert api.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
     assert api.get("/docs/assets/..%2F__init__.py").status_code == 404
     assert api.get("/redoc").status_code == 404
+
+
+def test_server_paths_never_reach_users(app, tmp_path):
+    """Job and post errors and API error messages hide the server's directories; a user's own path stays."""
+    import tempfile
+
+    from fastapi.testclient import TestClient
+
+    from core import jobs
+    from core.api.app import create_app
+    from core.errors import StorageError
+    from core.scratch import prefix
+
+    alice = make_user(app, "alice@example.com")
+    with pytest.raises(StorageError) as missing:
+        app.storage.open("videos/abc/original.mp4")
+    assert str(app.settings.data_dir.resolve()) not in str(missing.value) and "videos/abc" in str(missing.value)
+
+    data = app.settings.data_dir.resolve()
+    scratch = f"{tempfile.gettempdir()}/{prefix('clipcast-render')}x1y2/clip.mp4"
+    reason = f"ffmpeg could not open '{data}/storage/videos/a.mp4' nor {scratch}: see /srv/my videos"
+    with app.session() as s:
+        job = Job(user_id=alice.id, kind="analyze", status="running", stage="ingest")
+        s.add(job)
+        s.flush()
+        job_id = job.id
+    jobs.fail(app, job_id, reason)
+    web = create_app(app)
+
+    @web.get("/boom")
+    def boom() -> None:
+        raise StorageError(f"no object in {data}/storage", f"look in {data / 'tmp'}")
+
+    api = TestClient(web, raise_server_exceptions=False)
+    error = api.get(f"/api/jobs/{job_id}", headers=alice.headers).json()["error"]
+    assert error == "ffmpeg could not open '[server file]' nor [server file]: see /srv/my videos", error
+    body = api.get("/boom").json()["error"]
+    assert body["message"] == "no object in [server file]" and body["detail"] == {"hint": "look in [server file]"}
+
+
+def _real_clip(app, tmp_path, user_id):
+    """A real 320x180 talk video with a two-word transcript and one clip over it (no speech model run)."""
+    from core.media.synth import talk_video
+    from core.pipeline.ingest import ingest
+
+    path = talk_video(["Bananas are berries."], tmp_path / "b.mp4", pause=0.2, size="320x180")
+    video = ingest(app, str(path), user_id=user_id)
+    words = [{"text": " Bananas", "start": 0.1, "end": 0.6}, {"text": " rock", "start": 0.6, "end": 1.1}]
+    with app.session() as s:
+        data = {
+            "language": "en",
+            "duration": 1.2,
+            "segments": [{"start": 0.1, "end": 1.1, "text": "x", "words": words}],
+        }
+        tr = Transcript(cache_key="real", audio_sha256="y", backend="fake", duration=1.2, data=data)
+        s.add(tr)
+        s.flush()
+        row = s.get(Video, video.id)
+        row.transcript_id = tr.id
+        s.add(row)
+        clip = Clip(video_id=video.id, user_id=user_id, start=0.0, end=min(1.5, video.duration), score=50, title="b")
+        s.add(clip)
+        s.flush()
+        return clip.id
+
+
+def test_preview_frame_is_one_still_per_settings_and_cached(app, api, ffmpeg, tmp_path):
+    from io import BytesIO
+
+    from PIL import Image
+
+    alice = make_user(app, "alice@example.com")
+    clip_id = _real_clip(app, tmp_path, alice.id)
+    url = f"/api/clips/{clip_id}/preview-frame"
+    r = api.get(url, params={"aspect": "1:1", "caption_style": "pop", "reframe": "blur"}, headers=alice.headers)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg", r.text[:300]
+    assert Image.open(BytesIO(r.content)).size == (1080, 1080)
+    stored = sorted(app.storage.list("previews/"))
+    again = api.get(url, params={"aspect": "1:1", "caption_style": "pop", "reframe": "blur"}, headers=alice.headers)
+    assert again.content == r.content and sorted(app.storage.list("previews/")) == stored  # from the cache
+    tall = api.get(url, params={"aspect": "9:16", "caption_style": "clean"}, headers=alice.headers)
+    assert Image.open(BytesIO(tall.content)).size == (1080, 1920) and len(list(app.storage.list("previews/"))) == 2
+    assert api.get(url, params={"brand": "../etc"}, headers=alice.headers).status_code == 422  # names only
+    r = api.get(url, params={"brand": "nope"}, headers=alice.headers)
+    assert r.status_code == 400 and "nope" in error_of(r)["message"], r.text
+    bob = make_user(app, "bob@example.com")
+    assert api.get(url, headers=bob.headers).status_code == 404
+
+
+def test_post_preview_per_platform_and_render_versions(app, api, sent):
+    from core.models import SocialAccount
+
+    alice = make_user(app, "alice@example.com")
+    ids = seed(app, alice.id)
+    with app.session() as s:
+        clip = s.get(Clip, ids["clip"])
+        clip.caption, clip.hashtags = "Bananas are berries.", ["banana", "#facts"]
+        clip.platform_captions = {"folder": "Folder words"}
+        clip.video_key, clip.status, clip.render_version = "renders/1/1-v2-abc/clip.mp4", "published", 2
+        s.add(clip)
+        tiktok = SocialAccount(user_id=alice.id, platform="tiktok", remote_id="tt", name="tt")
+        s.add(tiktok)
+        post = s.get(Post, ids["post"])
+        post.video_key, post.caption, post.options = "renders/1/1-v1-old/clip.mp4", "Old words", {"hashtags": ["a"]}
+        s.add(post)
+        s.flush()
+        tiktok_id = tiktok.id
+    h = alice.headers
+    folder = api.get(f"/api/posts/{ids['post']}/preview", headers=h).json()
+    assert folder["text"] == "Old words\n\n#a" and folder["render_version"] == 1 and folder["current_version"] == 2
+    assert api.get(f"/api/posts/{ids['post']}", headers=h).json()["render_version"] == 1
+    new = api.get("/api/posts/preview", params={"clip": ids["clip"], "account": ids["account"]}, headers=h).json()
+    assert new["text"] == "Folder words\n\n#banana #facts" and new["render_version"] == 2
+    app.settings.publishers = {"tiktok": {"client_key": "k", "client_secret": "s"}}
+    tt = api.get("/api/posts/preview", params={"clip": ids["clip"], "account": tiktok_id}, headers=h).json()
+    assert tt["title"] is None and tt["text"] == "Bananas are berries. #banana #facts", tt
+    assert tt["text_limit"] == 2200 and tt["privacy"] == "SELF_ONLY" and tt["problems"] == []
+    with app.session() as s:
+        clip = s.get(Clip, ids["clip"])
+        clip.caption = "x" * 2300
+        s.add(clip)
+    tt = api.get("/api/posts/preview", params={"clip": ids["clip"], "account": tiktok_id}, headers=h).json()
+    assert tt["problems"] == ["the text is 2315 long; tiktok allows 2200"], tt["problems"]
+    # a published clip's picture may change: a new render version (its posts keep theirs)
+    r = api.patch(f"/api/clips/{ids['clip']}", json={"caption_style": "pop"}, headers=h)
+    assert r.status_code == 200 and r.json()["render_job"] is not None and r.json()["render_version"] == 2, r.text

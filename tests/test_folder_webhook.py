@@ -179,6 +179,12 @@ def test_webhook_job_failed_for_good_leaves_a_failed_cancellable_post(tmp_path, 
         tasks.stop_embedded_worker()
     row = get_post(app, post.id)
     assert row.status == PostStatus.FAILED and row.retryable and "HTTP 501" in row.error and row.owner is None
+    from api_support import client, make_user
+
+    admin = make_user(app, "admin@example.com", admin=True)
+    api = client(app)
+    gone = api.delete(f"/api/posts/{post.id}", headers=admin.headers)  # the API's cancel, as `posts cancel`
+    assert gone.status_code == 200 and gone.json()["status"] == PostStatus.CANCELLED
     assert cancel_post(app, post.id).status == PostStatus.CANCELLED
     with app.session() as s:  # what the API's delete routes refuse: posts uploading or processing
         assert s.get(Post, post.id).status not in ("uploading", "processing")

@@ -161,3 +161,54 @@ def test_publishing_limit_frees_up_and_the_deferred_post_goes_out(tmp_path, ig, 
     done = publish_post(app, post.id)
     assert done.status in (PostStatus.PROCESSING, PostStatus.PUBLISHED) and len(ig.containers) == 1
     assert check_post(app, post.id).status == PostStatus.PUBLISHED and ig.publish_calls == 1
+
+
+def _race_two_checks(app, post_id) -> list:
+    """Two status checks of one post at the same moment (a check job and `posts check`, say)."""
+    import threading
+
+    barrier, out = threading.Barrier(2), []
+
+    def check() -> None:
+        barrier.wait()
+        try:
+            out.append(check_post(app, post_id).status)
+        except RetryableError:
+            out.append("processing")
+
+    threads = [threading.Thread(target=check) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return out
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_two_concurrent_status_checks_call_media_publish_once(tmp_path, ig, video, monkeypatch, database, request):
+    """The container is FINISHED and two checks race: a compare-and-set on the post's checkpoint lets one of them
+    call media_publish; the other makes no call and reads the result back on its next check. The same
+    statement on SQLite and PostgreSQL."""
+    import contextlib
+
+    import plugins.publishers.instagram as module
+
+    url = request.getfixturevalue("postgres_url") if database == "postgresql" else None
+    app = make_app(tmp_path, {"instagram": ig.options()}, server=PUBLIC, database_url=url)
+    account = connect(app, ig)
+    ig.polls_until_finished = 0
+    ig.latency = 0.3  # both checks read FINISHED before either publishes
+    post = publish_post(app, schedule_post(app, make_clip(app, video, duration=3.5), account).id)
+    assert post.status == PostStatus.PROCESSING
+    ig.containers[post.remote_id]["status"] = "FINISHED"
+    assert sorted(_race_two_checks(app, post.id)) == ["processing", "published"]
+    assert ig.publish_calls == 1 and len(ig.media) == 1
+    assert check_post(app, post.id).status == PostStatus.PUBLISHED and ig.publish_calls == 1
+    assert "publishing" not in get_post(app, post.id).options["checkpoint"] and get_post(app, post.id).owner is None
+
+    # the same race without the gate: both call media_publish (what the compare-and-set prevents)
+    monkeypatch.setattr(module, "irreversible_step", lambda step: contextlib.nullcontext(True))
+    other = publish_post(app, schedule_post(app, make_clip(app, video, title="another", duration=3.5), account).id)
+    ig.containers[other.remote_id]["status"] = "FINISHED"
+    _race_two_checks(app, other.id)
+    assert ig.publish_calls == 3

@@ -17,7 +17,9 @@ from core.cli.plugins_new import KINDS, render_package
 from core.errors import ConfigError, InputError
 from core.plugins import reset_manager
 
-BACKEND_KINDS = {"stt": "stt", "llm": "llm", "storage": "storage", "publisher": "publisher", "source": "source"}
+BACKEND_KINDS = {
+    "stt": "stt", "llm": "llm", "storage": "storage", "publisher": "publisher", "source": "source", "broll": "broll"
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -99,13 +101,15 @@ def test_generated_plugins_are_listed_and_configurable(
         f"storage: {{backend: gen-storage, gen-storage: {{root: '{tmp_path / 'objects'}'}}}}\n"
         "publishers: {gen-publisher: {api_base: 'https://video.example/api', max_seconds: 60}}\n"
         "sources: [{kind: gen-source, target: 'https://video.example/feed.json', preset: {options: {max_items: 5}}}]\n"
+        "broll: {providers: [gen-broll], gen-broll: {api_base: 'https://stock.example/v2', max_mb: 7}}\n"
     )
     res = CliRunner().invoke(cli, ["config", "check"])
     assert res.exit_code == 0, res.output
-    assert "- banana" in res.stdout and "max_seconds: 60" in res.stdout
+    assert "- banana" in res.stdout and "max_seconds: 60" in res.stdout and "https://stock.example/v2" in res.stdout
     (tmp_path / "clipcast.yaml").write_text(
         "llm: {backend: gen-llm, gen-llm: {title_words: 0}}\npublishers: {gen-publisher: {colour: red}}\n"
         "sources: [{kind: gen-source, target: x, preset: {options: {max_items: 0}}}, {kind: nope, target: y}]\n"
+        "broll: {providers: [gen-broll, nope], gen-broll: {max_mb: 0}}\n"
     )
     res = CliRunner().invoke(cli, ["config", "check"])
     assert isinstance(res.exception, ConfigError)
@@ -113,6 +117,7 @@ def test_generated_plugins_are_listed_and_configurable(
     assert "llm.gen-llm.title_words" in problems and "publishers.gen-publisher.colour" in problems
     assert "sources.watch.0.preset.options.max_items" in problems
     assert "sources.watch.1.kind: unknown source kind 'nope'" in problems
+    assert "broll.gen-broll.max_mb" in problems and "broll.providers: no B-roll provider called 'nope'" in problems
 
 
 def test_bad_kind_name_or_existing_directory_is_refused(tmp_path: Path) -> None:

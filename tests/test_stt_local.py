@@ -103,6 +103,25 @@ def test_default_transcript_of_real_speech(talk: dict[str, Any]) -> None:
         assert 0 <= w.start <= w.end <= t.duration and 0 <= w.probability <= 1
 
 
+def test_speech_is_found_once_per_transcription(talk: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Silero VAD runs once: the re-decoding of chunks the prompted run left empty (the quiet "banana banana")
+    uses the batched run's own speech chunks (it ran VAD and PyAV's decode a second time: 6% of the stage)."""
+    import faster_whisper.transcribe as fwt
+    import faster_whisper.vad as fwv
+
+    calls: list[str] = []
+    for module in (fwt, fwv):
+        real = module.get_speech_timestamps
+        monkeypatch.setattr(
+            module, "get_speech_timestamps", lambda *a, _r=real, **k: calls.append("vad") or _r(*a, **k)
+        )
+    app = talk["app"]
+    t = app.stt().transcribe(ensure_audio(app, talk["video"]))
+    assert calls == ["vad"]
+    assert [w.text for w in t.words] == [w.text for w in talk["transcript"].words]
+    assert any("banana" in w.text.lower() for w in t.words if w.start > 38.4)  # the recovered chunk
+
+
 @pytest.mark.slow
 def test_word_times_within_half_a_second_with_beam_5(tmp_path: Path, talk_video: Path) -> None:
     """The most accurate setting (beam_size 5, no VAD, no disfluent prompt; ~11x real time) reproduces the

@@ -136,6 +136,17 @@ def test_upload_analyze_and_review(studio):
     form.get_by_role("button", name="Watch").click()
     expect(page.locator("#source-error")).not_to_be_empty()  # a private address: the egress check's message
     studio["errors"].clear()  # that refusal's 400 is this page's only (expected) console error
+    item = page.locator("#sources li", has_text=f"folder: {watched}")
+    item.get_by_role("button", name=f"Edit folder: {watched}").click()
+    item.get_by_label("Check every (minutes)").fill("30")
+    item.get_by_label("Watching (unchecked: paused)").uncheck()
+    item.get_by_role("button", name="Save").click()
+    expect(item).to_contain_text("every 30 min")
+    expect(item.locator(".badge")).to_have_text("paused")
+    page.once("dialog", lambda d: d.accept())
+    item.get_by_role("button", name=f"Stop watching folder: {watched}").click()
+    expect(page.locator("#sources")).to_contain_text("Nothing is watched yet.")
+    assert page.evaluate("fetch('/api/sources').then(r => r.json())")["total"] == 0
     page.locator("#upload-file").set_input_files(str(studio["video"]))
     # the button is disabled from the moment the form is sent (three clicks never make three jobs)
     assert page.evaluate("() => { const f = document.querySelector('#upload'); f.requestSubmit();"
@@ -200,6 +211,18 @@ def test_edit_trim_render_preview_approve(studio):
     assert f"{clip['start']:.2f}" in bounds and f"{clip['end']:.2f}" in bounds, (bounds, clip)
     assert clip["caption"] == "A banana is a berry. Who knew?" and clip["hashtags"] == ["banana", "facts"]
     assert list(clip["render_options"]["word_fixes"].values()) == ["berry"], clip["render_options"]
+    # a preview frame of the style before any render: the server's still, square once the aspect is 1:1
+    still = page.locator("#style-still")
+    page.wait_for_function("() => document.querySelector('#style-still').naturalWidth > 0", timeout=30_000)
+    with page.expect_response(lambda r: "/preview-frame" in r.url and "aspect=1%3A1" in r.url) as shot:
+        page.get_by_label("Aspect").select_option("1:1")
+    assert shot.value.status == 200 and shot.value.headers["content-type"] == "image/jpeg"
+    square = "() => { const i = document.querySelector('#style-still'); return i.complete && i.naturalWidth > 0"
+    page.wait_for_function(square + " && i.naturalWidth === i.naturalHeight; }")
+    expect(page.locator("#still-note")).to_have_text("preview frame (clip start)")
+    assert "aspect=1%3A1" in still.get_attribute("src")
+    shots(page, "clip-before-render")
+    page.get_by_label("Aspect").select_option("")  # back to the default before rendering
     # the render options added with the creator features: chosen here, stored, used by the render below
     page.get_by_label("Caption position").select_option("top")
     page.get_by_label("Hook title card").select_option("on")
@@ -210,16 +233,18 @@ def test_edit_trim_render_preview_approve(studio):
     clip = page.evaluate(f"fetch('/api/clips/{clip_id}').then(r => r.json())")
     assert clip["render_options"]["caption_position"] == "top" and clip["render_options"]["hook_title"] is True
     page.get_by_role("button", name="Render").click()
-    expect(page.locator("#clip-state")).to_contain_text("render ready", timeout=90_000)
+    expect(page.locator("#clip-state")).to_contain_text("render v1 ready", timeout=90_000)
     expect(page.locator("#style-error")).to_be_empty()
     player = page.locator("video.player").first
     assert "/download" in player.get_attribute("src")
     page.evaluate("() => { const v = document.querySelector('video.player'); v.muted = true; return v.play(); }")
     page.wait_for_function("document.querySelector('video.player').readyState >= 2", timeout=20_000)
-    page.get_by_role("button", name="Approve").click()
-    expect(page.locator("#clip-state")).to_contain_text("render ready")
+    # a rendered clip is approved already: the page offers scheduling, not Approve
+    expect(page.locator("#clip-state .state")).to_have_text("rendered")
+    expect(page.locator("#approve")).to_have_count(0)
+    expect(page.locator("#clip-actions").get_by_role("link", name="Schedule…")).to_be_visible()
     clip = page.evaluate(f"fetch('/api/clips/{clip_id}').then(r => r.json())")
-    assert clip["has_video"] and clip["status"] in ("approved", "rendered"), clip
+    assert clip["has_video"] and clip["status"] == "rendered" and clip["render_version"] == 1, clip
     studio["clip_id"] = clip_id
     no_console_errors(studio)
 
@@ -252,6 +277,10 @@ def test_account_schedule_calendar_publish(studio):
     later = (datetime.now() + timedelta(days=1)).replace(hour=10, minute=0)
     when = page.get_by_label("When (your time; empty: the next free slot)")
     page.get_by_label("Account").select_option(label="webhook: archive")
+    preview = page.locator("#post-preview")
+    expect(preview).to_contain_text("On webhook: archive")
+    expect(preview.locator(".post-text")).to_have_text("A banana is a berry. Who knew?\n\n#banana #facts")
+    expect(preview).to_contain_text("Publishes render v1")
     when.fill(later.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_role("button", name="Schedule", exact=True).click()
     expect(rows).to_have_count(before + 1)
@@ -262,8 +291,15 @@ def test_account_schedule_calendar_publish(studio):
     posts = page.evaluate("fetch('/api/posts?limit=100').then(r => r.json())")["items"]
     later_id, now_id = (p["id"] for p in sorted(posts, key=lambda p: p["id"])[-2:])
 
+    # the calendar pages through the range: here the server answers one post per page
+    page.route(
+        re.compile(r".*/api/posts\?.*"),
+        lambda route: route.continue_(url=route.request.url.replace("limit=100", "limit=1")),
+    )
     goto(page, "calendar")
     expect(page.locator(f'.chip[data-post="{now_id}"]')).to_be_visible()
+    expect(page.locator(f'.chip[data-post="{later_id}"]')).to_be_visible()
+    page.unroute(re.compile(r".*/api/posts\?.*"))
     target = (later + timedelta(days=1)).strftime("%Y-%m-%d")
     if page.locator(f'[data-day="{target}"]').count() == 0:  # the day after is in next week: drag one day back
         target = (later - timedelta(days=1)).strftime("%Y-%m-%d")
@@ -272,6 +308,8 @@ def test_account_schedule_calendar_publish(studio):
     expect(moved).to_have_count(1)
     moved.click()
     expect(page.get_by_role("dialog")).to_contain_text("scheduled")
+    expect(page.get_by_role("dialog").locator(".post-text")).to_contain_text("#banana #facts")
+    shots(page, "calendar-post-dialog")
     page.get_by_role("button", name="Close").click()
     post = page.evaluate(f"fetch('/api/posts/{later_id}').then(r => r.json())")
     assert post["scheduled_at"][:10] == target or target in post["scheduled_at"], post
@@ -284,7 +322,53 @@ def test_account_schedule_calendar_publish(studio):
         goto(page, "posts")
     expect(page.locator(f"#post-{now_id} .post-status")).to_have_text("published")
     assert list((studio["base"] / "outbox").rglob("*.mp4")), "the folder publisher wrote nothing"
+    expect(page.locator(f'[data-post-results="{now_id}"]')).to_have_text("no numbers collected yet")
+    studio["now_id"] = now_id
     no_console_errors(studio)
+
+
+def test_analytics_on_posts_calendar_and_review(studio):
+    """Numbers the engine stored for the published post (as a collection run would) show up in the studio."""
+    from core.analytics.collect import record
+    from core.app import Clipcast
+    from core.config import Settings
+    from core.contracts import PostMetrics
+    from core.models import Post, utcnow
+
+    page, expect, now_id = studio["page"], studio["expect"], studio["now_id"]
+    engine = Clipcast(Settings(data_dir=studio["base"] / "data"), migrate=False)
+    with engine.session() as s:
+        post = s.get(Post, now_id)
+    values = {"views": 1234, "likes": 50, "comments": 7, "shares": 3, "avg_view_seconds": 4.5}
+    record(engine, post, PostMetrics(values=values), taken_at=utcnow(), bucket=utcnow(), next_due=None)
+    goto(page, "posts")
+    expect(page.locator(f'[data-post-results="{now_id}"]')).to_have_text("1,234 views · 60 engagements")
+    # the posts list pages (here the server answers one post per page)
+    posts = re.compile(r".*/api/posts\?.*")
+    page.route(posts, lambda route: route.continue_(url=route.request.url.replace("limit=50", "limit=1")))
+    goto(page, "posts?status=")
+    expect(page.locator(".pager span")).to_have_text("1\u20131 of 2")
+    first_row = page.locator("tbody tr").first.get_attribute("id")
+    page.get_by_role("link", name="Next page").click()
+    expect(page.locator(".pager span")).to_have_text("2\u20132 of 2")
+    assert page.locator("tbody tr").first.get_attribute("id") != first_row
+    page.unroute(posts)
+    goto(page, "calendar")
+    expect(page.locator(f'.chip[data-post="{now_id}"] .chip-results')).to_have_text("1,234 views · 60 engagements")
+    goto(page, f"video/{studio_video(page, post.clip_id)}")
+    results = page.locator(f'[data-clip-results="{post.clip_id}"]')
+    expect(results).to_contain_text("Results: 1,234 views · 60 engagements over 1 post")
+    # the published clip's edit page: its state, its posts, no Approve, and what an edit does now
+    goto(page, f"clip/{post.clip_id}")
+    expect(page.locator("#clip-state .state")).to_have_text("published")
+    expect(page.locator("#approve")).to_have_count(0)
+    expect(page.get_by_role("link", name="Posts of this clip (published)")).to_be_visible()
+    expect(page.locator("#version-note")).to_contain_text("make a new render version (v2)")
+    no_console_errors(studio)
+
+
+def studio_video(page, clip_id: int) -> int:
+    return page.evaluate(f"fetch('/api/clips/{clip_id}').then(r => r.json())")["video_id"]
 
 
 def test_connect_youtube_through_oauth_in_the_browser(studio):
@@ -297,6 +381,16 @@ def test_connect_youtube_through_oauth_in_the_browser(studio):
     card = page.locator("#accounts .card", has_text="YouTube")
     expect(card.locator(".badge")).to_have_text("ok")
     expect(card.get_by_role("link", name=re.compile("Reconnect YouTube"))).to_be_visible()
+    # the platform now grants for three days only: the account says it expires soon, and Reconnect is there
+    fake.token_extra = lambda: {"refresh_expires_in": 3 * 86400}
+    card.get_by_role("link", name=re.compile("Reconnect YouTube")).click()
+    expect(page.get_by_text("connected.")).to_be_visible()
+    card = page.locator("#accounts .card", has_text="YouTube")
+    expect(card).to_have_count(1)  # the same channel reconnected, not a second account
+    expect(card.locator(".badge")).to_have_text("expiring")
+    expect(card).to_contain_text("The connection expires soon")
+    expect(card.get_by_role("link", name=re.compile("Reconnect YouTube"))).to_be_visible()
+    shots(page, "accounts-expiring")
     no_console_errors(studio)
 
 
@@ -320,8 +414,10 @@ def test_a_failed_job_says_what_to_do(studio):
     job = page.locator(".job").first
     expect(job.locator(".badge")).to_have_text("failed", timeout=60_000)
     expect(job.get_by_text("Failed during ingest")).to_be_visible()  # the stage and the server's reason
-    expect(job.get_by_text("Retry or add it again")).to_be_visible()  # and what to do about it
-    expect(job.get_by_role("button", name="Retry")).to_be_visible()
+    expect(job.get_by_text("add the video again (upload it, or its link)")).to_be_visible()  # what to do
+    text = job.inner_text()
+    assert "no object 'videos/" in text and str(studio["base"]) not in text and "/tmp/" not in text, text
+    expect(job.get_by_role("button", name=re.compile("^Retry"))).to_have_count(0)  # it would fail the same way
     no_console_errors(studio)
     # its thumbnail cannot be made any more (the original is gone): delete it so later pages load cleanly
     assert page.evaluate(f"fetch('/api/videos/{video['id']}', {{method: 'DELETE'}}).then(r => r.status)") == 204

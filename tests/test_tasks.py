@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from core import jobs, tasks
+from core import jobs, scratch, tasks
 from core.app import Clipcast
 from core.config import Settings, WorkerSettings
 from core.errors import ClipcastError
@@ -93,7 +93,8 @@ def cut_render(app: Any, clip_id: int, *, options: Any = None, reporter: Any = N
         return clip
     with open(Path(app.settings.data_dir) / "render-log.txt", "a") as log:
         log.write(f"{clip_id} {os.getpid()}\n")
-    out = Path(app.settings.data_dir) / "tmp" / f"clip-{clip_id}-{os.getpid()}.mp4"
+    # named by this process, so a killed worker's partial file is found and removed
+    out = Path(app.settings.data_dir) / "tmp" / f"{scratch.prefix('scratch')}clip-{clip_id}.mp4"
     out.parent.mkdir(parents=True, exist_ok=True)
     ffmpeg.run(
         ["-re", "-ss", f"{clip.start}", "-t", f"{clip.end - clip.start}", "-i", video.source,
@@ -263,12 +264,15 @@ def test_cancel_kills_the_running_ffmpeg(embedded: Any, tmp_path: Path) -> None:
     while jobs.get_job(app, job.id).progress <= 0 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert jobs.get_job(app, job.id).status == JobStatus.RUNNING
+    # The slow ffmpeg writes under this test's tmp_path, so a parallel test worker's ffmpeg never matches.
+    ours = str(tmp_path)
+    assert subprocess.run(["pgrep", "-f", ours], capture_output=True).returncode == 0
     started = time.monotonic()
     jobs.cancel_job(app, job.id)
     job = jobs.wait_for_job(app, job.id, timeout=10)
     assert job.status == JobStatus.CANCELLED
     assert time.monotonic() - started < 3  # ffmpeg was killed, not waited for (the clip takes 30 s)
-    assert subprocess.run(["pgrep", "-f", f"clip-{clip_id}-"], capture_output=True).returncode == 1
+    assert subprocess.run(["pgrep", "-f", ours], capture_output=True).returncode == 1
 
 
 def test_queued_job_cancels_at_once_and_never_runs(embedded: Any, short_video: Path) -> None:

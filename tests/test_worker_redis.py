@@ -268,3 +268,23 @@ def test_real_pipeline_through_redis_and_a_worker_process(cluster: Any, tmp_path
         assert clip.status == "rendered" and clip.text
         info = ffmpeg.probe(c.app.storage.local_path(clip.video_key))
         assert info.height == 1920 and 3 <= info.duration <= 12.5
+
+
+@pytest.mark.slow
+def test_one_worker_renders_as_many_clips_at_once_as_it_has_render_slots(cluster: Any, video: Path) -> None:
+    """Dramatiq counts a message being processed against the consumer's prefetch: with a prefetch of 1 a worker
+    process rendered one clip at a time whatever ``worker.concurrency.render`` said. The heavy pools' prefetch
+    equals their threads (the slots), so the three clips of a video render together."""
+    c = cluster(concurrency={"analyze": 1, "render": 3, "publish": 1})
+    c.start_worker("--processes", "1", "--threads", "1")
+    c.wait_for_workers(1)
+    job = jobs.create_job(c.app, "process", options={"source": str(video)})
+    tasks.enqueue(c.app, job)
+    peak, deadline = 0, time.monotonic() + 120
+    while jobs.get_job(c.app, job.id).status not in jobs.FINAL:
+        assert time.monotonic() < deadline, "the process job did not finish"
+        kids = jobs.children(c.app, job.id)
+        peak = max(peak, sum(1 for k in kids if k.status == JobStatus.RUNNING and k.stage == "render"))
+        time.sleep(0.05)
+    assert jobs.get_job(c.app, job.id).status == JobStatus.SUCCEEDED
+    assert peak >= 2, f"at most {peak} render ran at once in one worker with three render slots"

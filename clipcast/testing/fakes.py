@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -81,10 +82,21 @@ class Fault:
     times: int
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that went away mid-request (a killed process, a dropped connection) is not a server error."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class FakeServer:
     """Subclasses fill ``routes`` with (method, regex, handler(req, match) -> Response | None).
 
-    A handler returning None drops the connection. ``calls`` records (method, path) of every request."""
+    A handler returning None drops the connection. ``calls`` records (method, path) of every request;
+    ``in_flight`` holds (method, path) of the requests being served right now (fault tests wait on it to kill a
+    client in the middle of an upload)."""
 
     def __init__(self) -> None:
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Response | None]]] = []
@@ -92,6 +104,7 @@ class FakeServer:
         self.faults: list[Fault] = []
         self.lock = threading.RLock()
         self.latency = 0.0  # seconds added to every request
+        self.in_flight: list[tuple[str, str]] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -99,6 +112,16 @@ class FakeServer:
             disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stall
 
             def _serve(self, method: str) -> None:
+                entry = (method, self.path.split("?", 1)[0])
+                with outer.lock:
+                    outer.in_flight.append(entry)
+                try:
+                    self._answer(method)
+                finally:
+                    with outer.lock:
+                        outer.in_flight.remove(entry)
+
+            def _answer(self, method: str) -> None:
                 if outer.latency:  # a slower platform: fault tests land their kills inside uploads
                     time.sleep(outer.latency)
                 req = Request(self, method)
@@ -145,7 +168,7 @@ class FakeServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
@@ -176,6 +199,12 @@ class FakeServer:
                 fault.times -= 1
                 return fault
         return None
+
+    def busy(self, method: str, pattern: str) -> bool:
+        """True while a request matching ``method`` and the path regex ``pattern`` is being served."""
+        rx = re.compile(pattern)
+        with self.lock:
+            return any(m == method and rx.fullmatch(p) for m, p in self.in_flight)
 
     def count(self, method: str, pattern: str) -> int:
         rx = re.compile(pattern)

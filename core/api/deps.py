@@ -28,7 +28,8 @@ _bearer = HTTPBearer(auto_error=False, description="a personal API token: `Autho
 _cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="dashboard session (set by /api/auth/login)")
 
 
-def get_clipcast(request: Request) -> Clipcast:
+async def get_clipcast(request: Request) -> Clipcast:
+    """``async`` (no I/O): a plain ``def`` dependency costs a thread-pool hop on every request."""
     return request.app.state.clipcast
 
 
@@ -70,7 +71,7 @@ class Page:
     offset: int
 
 
-def page(
+async def page(
     app: AppDep,
     limit: Annotated[int, Query(ge=1, le=10_000, description="items per page (at most api.page_size_max)")] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000, description="items to skip")] = 0,

@@ -27,6 +27,7 @@ from core.errors import (
 )
 from core.logging import get_logger
 from core.progress import Cancelled
+from core.public_errors import scrub
 
 log = get_logger("clipcast.api")
 
@@ -142,17 +143,20 @@ def install(api: FastAPI) -> None:
     """Register the handlers on a FastAPI app."""
 
     @api.exception_handler(ClipcastError)
-    async def _clipcast(_request: Request, exc: ClipcastError) -> JSONResponse:
+    async def _clipcast(request: Request, exc: ClipcastError) -> JSONResponse:
         status, code = _status_for(exc)
         if status >= 500:
             log.warning("request failed", code=code, error=str(exc))
+        # a backend may quote where the server keeps files: the answer never does (the log keeps the full text)
+        settings = getattr(getattr(request.app.state, "clipcast", None), "settings", None)
+        message = scrub(exc.message, settings) if settings else exc.message
         detail = getattr(exc, "detail", None)
         if detail is None and exc.hint:
-            detail = {"hint": exc.hint}
+            detail = {"hint": scrub(exc.hint, settings) if settings else exc.hint}
         headers = dict(getattr(exc, "headers", {}) or {})
         if isinstance(exc, RetryableError):
             headers.setdefault("Retry-After", "30")
-        return error_response(status, code, exc.message, detail, headers)
+        return error_response(status, code, message or "", detail, headers)
 
     @api.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -197,14 +201,21 @@ def allowed_methods(request: Request) -> list[str]:
 
 def invalid_request(errors: Any) -> ValidationProblem:
     """A 422 naming each bad field of pydantic ``errors`` (for bodies validated outside FastAPI's own parsing)."""
-    problems = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in errors]
+    problems = [f"{'.'.join(_part(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in errors]
     return ValidationProblem("invalid request: " + "; ".join(problems), detail=_clean(errors))
+
+
+def _part(part: Any) -> str:
+    """One step of an error's location. An unknown key is the client's own text (an extra field), so control
+    characters become ``?`` and a long key is cut: the answer never carries a NUL or a client's essay."""
+    text = "".join("?" if ord(c) < 32 or ord(c) == 127 else c for c in str(part))
+    return text if len(text) <= 64 else text[:61] + "..."
 
 
 def _clean(errors: Any) -> list[dict[str, Any]]:
     """Validation errors as JSON-safe dicts (pydantic puts exception objects in ``ctx``)."""
     out = []
     for e in errors:
-        item = {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": e.get("type")}
+        item = {"loc": [_part(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": e.get("type")}
         out.append(item)
     return out

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validat
 
 from core.api.job_progress import eta_seconds, overall_percent
 from core.contracts import Reframe
+from core.media.layout import LayoutOverride, check_overrides
 
 T = TypeVar("T")
 
@@ -42,7 +43,9 @@ class In(BaseModel):
     def _no_nul(cls, data: Any) -> Any:
         where = _nul_path(data)
         if where:
-            raise ValueError(f"{where} contains a NUL character, which text fields may not hold")
+            shown = where.replace("\x00", "?")  # the key may be the client's own text
+            shown = shown if len(shown) <= 64 else shown[:61] + "..."
+            raise ValueError(f"{shown} contains a NUL character, which text fields may not hold")
         return data
 
 
@@ -173,6 +176,15 @@ class StyleIn(In):
 
     aspect: Literal["9:16", "1:1", "16:9"] | None = None
     reframe: Reframe | None = None
+    layout: Literal["auto", "single", "split", "wide"] | None = Field(
+        None, description="framing chosen from the faces per shot (replaces reframe); unset: reframe decides"
+    )
+    layouts: list[LayoutOverride] | None = Field(
+        None,
+        max_length=100,
+        description="per-shot overrides: {start, end, layout} with times in s on the source video's timeline, "
+        "inside the clip, not overlapping",
+    )
     captions: bool | None = Field(None, description="burn captions into the picture")
     # Names only: the CLI also accepts YAML file paths here, which over HTTP would read the server's files.
     caption_style: str | None = Field(None, max_length=100, pattern=PRESET_NAME, description="a preset name")
@@ -197,6 +209,19 @@ class StyleIn(In):
     translate_burn: str | None = Field(
         None, pattern=LANGUAGE, description="burn this translation into the picture (added to translate)"
     )
+    broll: Literal["off", "cutaway", "pip"] | None = Field(None, description="B-roll at the clip's keywords")
+    broll_max: int | None = Field(None, ge=1, le=20, description="most B-roll inserts")
+    broll_seconds: float | None = Field(None, ge=0.5, le=10, description="length of each B-roll insert, s")
+    broll_collection: str | None = Field(
+        None, max_length=100, pattern=PRESET_NAME, description="a sub-folder name of the B-roll library"
+    )
+
+    @field_validator("layouts")
+    @classmethod
+    def _layouts(cls, value: list[LayoutOverride] | None) -> list[LayoutOverride] | None:
+        if value:
+            check_overrides(value)
+        return value
 
 
 class AnalyzeIn(SelectionIn):
@@ -298,6 +323,7 @@ class ClipOut(Out):
     render_options: dict[str, Any]
     rendered_duration: float | None
     rendered_at: datetime | None
+    render_version: int = Field(0, description="the newest render's version (0: never rendered)")
     has_video: bool = False
     has_thumbnail: bool = False
     created_at: datetime
@@ -350,6 +376,7 @@ class StylesOut(BaseModel):
     caption_styles: list[str]
     brands: list[str]
     reframes: list[str]
+    layouts: list[str] = Field(description="values of the layout option (framing chosen from the faces)")
     aspects: list[str]
     platforms: list[str] = Field(description="platform presets (`platform`)")
     music: list[str] = Field(description="track names in the administrator's music folder (`music`)")
@@ -451,6 +478,39 @@ class PostOut(Out):
     attempts: int
     created_at: datetime
     published_at: datetime | None
+    render_version: int | None = Field(None, description="the clip's render version this post publishes")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version(cls, data: Any) -> Any:
+        if hasattr(data, "video_key"):
+            from core.post_preview import render_version
+
+            d = {k: getattr(data, k) for k in cls.model_fields if hasattr(data, k)}
+            d["render_version"] = render_version(data.video_key)
+            return d
+        return data
+
+
+class PostPreviewOut(BaseModel):
+    """A post as its platform will get it (``core.post_preview``); lengths in the unit the platform counts."""
+
+    platform: str
+    account_id: int
+    account_name: str
+    title: str | None = Field(description="None: the platform has no title")
+    title_limit: int | None
+    text: str = Field(description="the caption as sent, hashtags included")
+    text_length: int
+    text_limit: int | None
+    privacy: str | None = Field(description="None: the platform has no privacy setting")
+    hashtags: list[str]
+    duration: float | None
+    thumbnail: str | None = Field(description="the clip's thumbnail (its render's first frame), if rendered")
+    render_version: int | None = Field(description="the render version the post publishes")
+    current_version: int | None = Field(description="the clip's newest render version")
+    problems: list[str] = Field(description="limits the text breaks")
+    note: str = ""
 
 
 class SourceIn(In):

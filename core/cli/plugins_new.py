@@ -23,6 +23,7 @@ KINDS: dict[str, str] = {
     "storage": "register_storage_backends",
     "publisher": "register_publishers",
     "source": "register_sources",
+    "broll": "register_broll_providers",
     "render": "adjust_render",
 }
 
@@ -35,6 +36,7 @@ _CONFIG = {
         "```yaml\nsources:\n  - kind: ${name}\n    target: https://video.example/feed.json\n```\n\n"
         "Options of the backend itself go in `sources[].preset.options`."
     ),
+    "broll": "```yaml\nbroll:\n  providers: [${name}, library]\n  ${name}:\n    api_base: https://stock.example/api\n```",
     "render": "No options: the hooks run for every clip once the package is installed (turn the plugin off with\n"
     "`plugins.disabled: [${module}]`).",
 }
@@ -47,6 +49,7 @@ _NEXT = {
     "publisher": "Adapt the requests to your platform's API and the fake in `tests/` to its documented behaviour\n"
     "(the tutorial in Clipcast's docs/plugin_tutorial.md builds a Mastodon publisher this way).",
     "source": "Adapt `_items` to your feed's format.",
+    "broll": "Point `search` and `_assets` at your stock API (keep every request on `clipcast.guarded_client`).",
     "render": "See Clipcast's docs/plugin_hooks.md for every hook, with an example each.",
 }
 

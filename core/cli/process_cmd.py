@@ -16,9 +16,11 @@ from rich.table import Table
 from core.cli.common import console, out, selection_request, state
 from core.cli.progress import CliReporter
 from core.contracts import SelectionRequest
+from core.errors import InputError
 
 STYLE_HELP = "caption preset: karaoke, pop, clean, or one of yours (render.styles_dir)"
 PRESET_HELP = "platform preset: tiktok | shorts | reels (aspect, longest clip, UI safe zones, bitrate)"
+LAYOUT_HELP = "faces decide the framing per shot: auto | single | split | wide (default: off, --reframe decides)"
 
 #: What the demo video says: short sentences with pauses, so selection and silence removal have work to do.
 #: Three paragraphs, each a unit a clip can be (clips never straddle two): 8-25 s each when espeak-ng speaks them.
@@ -51,6 +53,7 @@ def _options(
     remove_silence: bool | None,
     remove_fillers: bool | None,
     platform: str | None = None,
+    layout: str | None = None,
 ) -> Any:
     """The render flags ``process`` and ``render`` share; unset ones take ``settings.render``'s value."""
     from core.pipeline.render import RenderOptions
@@ -63,6 +66,7 @@ def _options(
         "remove_silence": remove_silence,
         "remove_fillers": remove_fillers,
         "platform": platform,
+        "layout": layout,
     }
     return RenderOptions(**{k: v for k, v in given.items() if v is not None})
 
@@ -123,6 +127,7 @@ def process_command(
     remove_silence: bool | None = typer.Option(None, "--remove-silence/--keep-silence", help="cut pauses"),
     remove_fillers: bool | None = typer.Option(None, "--remove-fillers/--keep-fillers", help="cut um/uh"),
     platform: str | None = typer.Option(None, "--preset", help=PRESET_HELP),
+    layout: str | None = typer.Option(None, "--layout", help=LAYOUT_HELP),
     output: Path | None = typer.Option(None, "--output", "-o", help="directory for the clips (default: output_dir)"),
     stt: str | None = typer.Option(None, "--stt", help="speech-to-text backend (default: stt.backend)"),
     llm: str | None = typer.Option(None, "--llm", help="clip selector (default: llm.backend)"),
@@ -132,7 +137,7 @@ def process_command(
     """Find the best moments of a video and render them as vertical clips with captions."""
     app = state.app()
     request = selection_request(app.settings, clips, min_seconds, max_seconds, language)
-    options = _options(app, style, reframe, aspect, brand, remove_silence, remove_fillers, platform)
+    options = _options(app, style, reframe, aspect, brand, remove_silence, remove_fillers, platform, layout)
     _run_process(app, source, request, options, output, as_json, stt=stt, llm=llm)
 
 
@@ -147,8 +152,10 @@ def render_command(
     remove_silence: bool | None = typer.Option(None, "--remove-silence/--keep-silence"),
     remove_fillers: bool | None = typer.Option(None, "--remove-fillers/--keep-fillers"),
     platform: str | None = typer.Option(None, "--preset", help=PRESET_HELP),
+    layout: str | None = typer.Option(None, "--layout", help=LAYOUT_HELP),
     hook_title: bool | None = typer.Option(None, "--hook-title/--no-hook-title", help="title card at the start"),
     title: int | None = typer.Option(None, "--title", min=1, help="use title variant N (clips.json title_variants)"),
+    broll: str | None = typer.Option(None, "--broll", help="off | cutaway | pip: B-roll at the clip's keywords"),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="the folder `process` wrote to, or another one (default: the video's folder)"
     ),
@@ -158,7 +165,7 @@ def render_command(
     The files and the clip's entry in ``clips.json`` of the folder ``process`` wrote are updated in place,
     under the same names."""
     from core.pipeline.process import refresh_export
-    from core.pipeline.render import render_clip, retrim_clip
+    from core.pipeline.render import RenderOptions, render_clip, retrim_clip
 
     app = state.app()
     if start is not None or end is not None:
@@ -167,9 +174,13 @@ def render_command(
         from core.media.hook import pick_title
 
         out.print(f"title: {pick_title(app, clip_id, title).title}")
-    options = _options(app, style, reframe, aspect, brand, remove_silence, remove_fillers, platform)
+    options = _options(app, style, reframe, aspect, brand, remove_silence, remove_fillers, platform, layout)
     if hook_title is not None:
         options = options.model_copy(update={"hook_title": hook_title})
+    if broll is not None:
+        if broll not in ("off", "cutaway", "pip"):
+            raise InputError(f"--broll {broll!r} is not a B-roll mode", "use off, cutaway or pip")
+        options = RenderOptions.model_validate({**options.model_dump(exclude_unset=True), "broll": broll})
     with CliReporter() as bars:
         bars.stage("render")
         clip = render_clip(app, clip_id, options=options, reporter=bars)

@@ -41,6 +41,10 @@ def serve(
         tasks.start_embedded_worker(app)
         stop_scheduler = _start_scheduler(app)
         console.print("embedded mode: worker" + (" and scheduler" if stop_scheduler else "") + " running in-process")
+    else:  # the embedded worker cleans in embedded mode; here the API's own upload leftovers need it
+        from core import scratch
+
+        scratch.start_cleaner(app)
     try:
         if workers == 1:
             uvicorn.run(create_app(app), host=host, port=port, log_config=None, proxy_headers=False)

@@ -282,8 +282,12 @@ def _placement(
     top, bottom = min(f.top for f in near) * height, max(f.bottom for f in near) * height
     text_h = len(cue.lines) * font_px * LINE_HEIGHT
     y0 = _text_top(cue, style, height, font_px, margin_v, None)
-    if y0 + text_h <= top or y0 >= bottom:
-        return None  # clear of the faces already
+    spans = sorted((f.top * height, f.bottom * height) for f in near)
+    if all(y0 + text_h <= a or y0 >= b for a, b in spans):
+        return None  # clear of the faces already (also between two faces, as in a split layout)
+    gap = _widest_gap(spans)
+    if gap is not None and gap[1] - gap[0] >= text_h * 1.1:  # between faces (split layout): centre it in the gap
+        return 2, round(height - (gap[0] + gap[1] + text_h) / 2)
     below = height - bottom - text_h  # room under the faces for the text
     floor = height * 0.06  # never closer than this to the bottom edge
     if below - floor >= 0:
@@ -291,6 +295,16 @@ def _placement(
     if top - text_h >= height * TOP_MARGIN:
         return 8, round(height * TOP_MARGIN)
     return 2, round(floor)  # faces fill the frame: as low as possible, covering the least
+
+
+def _widest_gap(spans: Sequence[tuple[float, float]]) -> tuple[float, float] | None:
+    """The widest free stretch between face spans (px, sorted by top), or None when they overlap into one."""
+    best, reach = None, spans[0][1]
+    for a, b in spans[1:]:
+        if a > reach and (best is None or a - reach > best[1] - best[0]):
+            best = (reach, a)
+        reach = max(reach, b)
+    return best
 
 
 def _ass_time(t: float) -> str:

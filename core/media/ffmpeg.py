@@ -8,14 +8,17 @@ ffmpeg reach the network or another protocol (which inputs are media at all is `
 
 from __future__ import annotations
 
+import ctypes
 import json
 import shutil
+import signal
 import subprocess
 import threading
 import time
 from collections import deque
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from core.contracts import MediaInfo
 from core.errors import ClipcastError, InputError
@@ -37,6 +40,29 @@ def binary(name: str) -> str:
     return path
 
 
+def _prctl() -> Any:
+    """libc's ``prctl``, looked up in the parent (a ``dlopen`` in the forked child could deadlock on a lock
+    another thread held at the fork); None off Linux."""
+    global _PRCTL
+    if _PRCTL is None:
+        try:
+            _PRCTL = ctypes.CDLL(None).prctl
+        except (OSError, AttributeError):
+            _PRCTL = False
+    return _PRCTL or None
+
+
+_PRCTL: Any = None
+
+
+def _die_with_parent() -> None:
+    """In the forked child: SIGKILL when the parent dies (Linux ``PR_SET_PDEATHSIG``), so a killed worker's
+    encode stops with it instead of running on as an orphan that writes into a dead job's scratch."""
+    prctl = _PRCTL
+    if prctl:
+        prctl(1, signal.SIGKILL, 0, 0, 0)
+
+
 def run(
     args: list[str],
     *,
@@ -49,7 +75,8 @@ def run(
     reporter = reporter or NullReporter()
     cmd = [binary("ffmpeg"), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1"]
     cmd += with_whitelist(args)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _prctl()  # looked up here, not in the child
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_die_with_parent)
     stderr_tail: deque[str] = deque(maxlen=20)
 
     def drain_stderr() -> None:

@@ -2,7 +2,7 @@
 
 Everything happens in one filter graph and one encode (no stacked re-encodes):
 
-    [source -ss/-t] → trim/concat of the kept pieces → fps → reframe → ASS captions → logo → progress bar
+    [source -ss/-t] → trim/concat of the kept pieces → fps → reframe → B-roll → ASS captions → logo → progress bar
     → plugin filters/overlays → yuv420p → (intro/outro concat) → H.264 High, closed GOP, +faststart
     audio: trim/concat → denoise (afftdn) → fixed loudness gain (measured beforehand) → peak limiter → 48 kHz
            stereo AAC (the "fast" coder: a third cheaper than the default, transparent for speech at 160k)
@@ -19,6 +19,7 @@ from typing import Any
 from core.contracts import MediaInfo
 from core.errors import InputError
 from core.media.brand import BrandKit
+from core.media.broll import BrollInsert, broll_filters, broll_inputs
 from core.media.cuts import Timeline
 from core.media.encoders import video_args
 from core.media.faces import Keyframe
@@ -51,6 +52,7 @@ class ClipGraph:
     fps: int = 30
     reframe: str = "blur"
     keyframes: list[Keyframe] | None = None
+    framing: str | None = None  # a fragment [vcut]...[vfit] that replaces the reframe (core.media.layout)
     ass_path: Path | None = None
     fonts_dir: Path | None = None
     brand: BrandKit | None = None
@@ -61,6 +63,8 @@ class ClipGraph:
     music_db: float = -20.0
     video_filters: list[str] = field(default_factory=list)
     overlays: list[dict[str, Any]] = field(default_factory=list)
+    broll: list[BrollInsert] = field(default_factory=list)  # cutaways/insets over the reframed picture
+    pip_scale: float = 0.42
     intro: tuple[Path, MediaInfo] | None = None
     outro: tuple[Path, MediaInfo] | None = None
     preset: str = "veryfast"
@@ -116,7 +120,8 @@ class ClipGraph:
             graph.append("".join(pairs) + f"concat=n={n}:v=1:a=1[vcut][acut]")
 
         graph.append(
-            reframe_filter(
+            self.framing
+            or reframe_filter(
                 self.reframe,
                 src_w,
                 src_h,
@@ -128,6 +133,12 @@ class ClipGraph:
             )
         )
         v = "vfit"
+        if self.broll:  # before the captions, so they stay on top (core.media.broll)
+            for ins in self.broll:
+                args += broll_inputs(ins, self.fps)
+            lines, v = broll_filters(self.broll, v, n_inputs, self.width, self.height, self.fps, self.pip_scale)
+            graph += lines
+            n_inputs += len(self.broll)
         if self.ass_path is not None:
             opt = f"ass=filename={escape_path(self.ass_path)}"
             if self.fonts_dir is not None:

@@ -30,12 +30,13 @@ import structlog
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from core import accounts, leases, scratch
+from core import accounts, leases, publish_gate, scratch
 from core.contracts import PostStatus, PublishRequest, PublishResult
 from core.errors import ClipcastError, Deferred, InputError, PermanentError, RetryableError
 from core.models import Clip, ClipStatus, Post, utcnow
 from core.posts import create_post
 from core.progress import NullReporter, Reporter
+from core.public_errors import scrub
 
 log = structlog.get_logger("clipcast.publish")  # lazy: follows core.logging.configure() made later
 
@@ -177,6 +178,8 @@ def _update(app: Any, post_id: int, **fields: Any) -> Post:
     with app.session() as s:
         post = s.get(Post, post_id)
         for key, value in fields.items():
+            if key == "error" and isinstance(value, str):
+                value = scrub(value, app.settings)  # shown in the posts list: no server directories
             setattr(post, key, value)
         post.updated_at = utcnow()
         s.add(post)
@@ -385,11 +388,12 @@ def check_post(app: Any, post_id: int) -> Post:
         raise InputError(f"post {post_id} has not reached the platform yet (status {post.status})")
     publisher = app.publisher(post.platform)
     account = accounts.handle(app, post.account_id)
-    try:
-        result = publisher.check_status(post.remote_id, account)
-    except PermanentError as exc:
-        return _fail(app, post, str(exc), retryable=getattr(exc, "retryable", False))
-    post = _apply(app, post, result)
+    with publish_gate.checking(app, post_id):  # a final call made in check_status: one process (publish_gate)
+        try:
+            result = publisher.check_status(post.remote_id, account)
+        except PermanentError as exc:
+            return _fail(app, post, str(exc), retryable=getattr(exc, "retryable", False))
+        post = _apply(app, post, result)
     if post.status == PostStatus.PROCESSING:
         raise RetryableError(f"post {post_id} is still processing on {post.platform}")
     return post

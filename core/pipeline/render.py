@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import col, select
 
 from core import models, scratch
@@ -46,11 +46,14 @@ from core.media.edit_export import to_edl, to_fcpxml
 from core.media.emoji import rasterise
 from core.media.faces import Keyframe, Sample, crop_path, sample_faces
 from core.media.hook import HookTitle, derive_variants
+from core.media.layout import LayoutName, LayoutOverride, check_overrides
+from core.media.layout import frame as frame_layout
 from core.media.music import resolve_track
 from core.media.platforms import PRESETS, Platform, caption_update
-from core.media.reframe import faces_on_output, output_size
+from core.media.reframe import faces_on_output, output_size, same_shape
 from core.media.render_graph import CEILING_DB, ClipGraph, caption_colours
 from core.media.translate import translate_cues
+from core.pipeline.broll import BROLL_OPTIONS, BrollPlan, plan_broll, topic_of
 from core.progress import Cancelled, NullReporter, Reporter
 
 log = get_logger("clipcast.render")
@@ -79,6 +82,12 @@ class RenderOptions(BaseModel):
 
     aspect: Literal["9:16", "1:1", "16:9"] | None = None
     reframe: Literal["crop", "blur", "face"] | None = None
+    layout: LayoutName | None = Field(
+        None, description="auto | single | split | wide: framing chosen from the faces per shot (core.media.layout)"
+    )
+    layouts: list[LayoutOverride] | None = Field(
+        None, description="layouts forced between two times (s on the source's timeline), e.g. a shot to show wide"
+    )
     caption_style: str | None = None
     captions: bool = Field(True, description="burn captions into the picture (SRT/VTT/ASS are written anyway)")
     brand: str | None = None
@@ -116,6 +125,14 @@ class RenderOptions(BaseModel):
         None, description="where captions sit (then moved off detected faces); None: the style's, or the preset's"
     )
     encoder: Literal["libx264", "h264_nvenc"] | None = None
+    broll: Literal["off", "cutaway", "pip"] | None = Field(
+        None, description="B-roll at the clip's keywords: off | cutaway (full frame) | pip (an inset); audio kept"
+    )
+    broll_max: int | None = Field(None, ge=1, le=20, description="most B-roll inserts")
+    broll_seconds: float | None = Field(None, ge=0.5, le=10, description="length of each B-roll insert, s")
+    broll_collection: str | None = Field(
+        None, description="a collection (sub-folder name) of the B-roll library to draw from; a name, never a path"
+    )
 
     def resolved(self, settings: Any) -> RenderOptions:
         """Every field filled from ``settings.render`` where unset here: the render code reads the result's
@@ -123,17 +140,28 @@ class RenderOptions(BaseModel):
         r = settings.render
         data = self.model_dump()
         for name in (
-            "aspect", "reframe", "caption_style", "brand", "remove_silence", "remove_fillers", "fillers",
+            "aspect", "reframe", "layout", "caption_style", "brand", "remove_silence", "remove_fillers", "fillers",
             "min_silence", "silence_pad", "silence_db", "loudness_lufs", "denoise", "preset", "x264_params",
             "crf", "platform", "hook_title", "hook_seconds", "music", "music_db", "export_edit", "translate", "encoder",
         ):  # fmt: skip
             if data[name] is None:
                 data[name] = getattr(r, name)
+        b = settings.broll
+        for name, default in (("broll", b.mode), ("broll_max", b.max_inserts), ("broll_seconds", b.seconds)):
+            if data[name] is None:
+                data[name] = default
         if data["translate_burn"] and data["translate_burn"] not in (data["translate"] or []):
             data["translate"] = [*(data["translate"] or []), data["translate_burn"]]
         if data["platform"] and self.aspect is None:
             data["aspect"] = PRESETS[data["platform"]].aspect  # an explicit aspect still wins
         return RenderOptions.model_validate(data)
+
+    @field_validator("layouts")
+    @classmethod
+    def _layouts(cls, value: list[LayoutOverride] | None) -> list[LayoutOverride] | None:
+        if value:
+            check_overrides(value)
+        return value
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -257,7 +285,7 @@ def _prepare(
         "v": RENDER_VERSION,
         "video": video.sha256 or video.source,
         "spec": spec.model_dump(mode="json", exclude={"source"}),
-        "options": options.model_dump(mode="json"),
+        "options": options.model_dump(mode="json", exclude=set(BROLL_OPTIONS) if options.broll == "off" else None),
         "style": style.model_dump(mode="json"),
         "brand": brand.model_dump(mode="json") if brand else None,
         "brand_files": [_file_fingerprint(p) for p in (brand.logo, brand.intro, brand.outro)] if brand else None,
@@ -266,6 +294,8 @@ def _prepare(
         "text": clip.text,
         "title": clip.title if options.hook_title else None,
     }
+    if options.broll != "off":  # off, the hash is what it was before B-roll existed
+        fingerprint["broll"] = _broll_fingerprint(app, clip)
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()
     return _Prepared(
         spec=spec,
@@ -277,6 +307,50 @@ def _prepare(
         words=words,
         render_hash=digest,
     )
+
+
+def _broll_fingerprint(app: Any, clip: models.Clip) -> dict[str, Any]:
+    """What decides the B-roll besides the options: the providers, their cache keys, the clip's topic."""
+    cfg = app.settings.broll
+    keys = {}
+    for name in cfg.providers:
+        try:
+            keys[name] = app.broll_provider(name).cache_key()
+        except ClipcastError as exc:
+            keys[name] = f"unusable: {exc}"
+    return {
+        "settings": cfg.model_dump(mode="json", exclude=set(cfg.sections())),
+        "providers": keys,
+        "library": app.settings.broll.sections().get("library"),
+        "topic": [clip.hashtags, clip.title],
+    }
+
+
+def _broll(app: Any, clip: models.Clip, options: RenderOptions, words: list[Word], spec: RenderSpec, duration: float,
+           tmp: Path, reporter: Reporter) -> BrollPlan:  # fmt: skip
+    """The clip's B-roll plan (core.pipeline.broll); its notes are logged, so a render without B-roll says why."""
+    if options.broll == "off":
+        return BrollPlan()
+    w, h = spec.width, spec.height
+    plan = plan_broll(
+        app,
+        words,
+        duration,
+        mode=str(options.broll),
+        max_inserts=int(options.broll_max or 1),
+        seconds=float(options.broll_seconds or 2.0),
+        topic=topic_of(clip.hashtags or [], clip.title or ""),
+        orientation="portrait" if h > w else "landscape" if w > h else "square",
+        collection=options.broll_collection,
+        tmp=tmp,
+    )
+    for note in plan.notes:
+        log.warning("b-roll", clip_id=clip.id, note=note)
+    if plan.inserts:
+        log.info("b-roll inserts", clip_id=clip.id, inserts=plan.summary())
+    else:
+        reporter.progress(0.0, plan.notes[-1] if plan.notes else "no B-roll")
+    return plan
 
 
 def _keys(clip: models.Clip, digest: str, version: int, edit: bool = False) -> dict[str, str | None]:
@@ -456,10 +530,19 @@ def render_clip(
     timeline = Timeline.of(segments)
     shown = without_fillers(prep.words, options.fillers or []) if spec.remove_fillers else prep.words
     out_words = timeline.retime_words(shown)
-    keyframes, faces = None, list[FaceBand]()
-    if spec.reframe == "face":
+    keyframes, faces, framing = None, list[FaceBand](), None
+    src_w, src_h = info.display_size
+    if options.layout and not same_shape(src_w, src_h, spec.width, spec.height):
+        lay = frame_layout(
+            spec.source, spec.start, end - spec.start, mode=options.layout, overrides=options.layouts or (),
+            to_out=lambda t: timeline.to_out(spec.start + t), out_duration=timeline.duration,
+            src_size=(src_w, src_h), out_size=(spec.width, spec.height), silence_db=float(options.silence_db),
+            timeout=settings.render.ffmpeg_timeout,
+        )  # fmt: skip
+        framing, faces = lay.filter, lay.bands
+        log.info("layout", clip_id=clip_id, segments=[(round(s.start, 2), s.view.kind) for s in lay.plan.segments])
+    elif spec.reframe == "face":
         samples, keyframes = _face_keyframes(spec, timeline, settings.render.ffmpeg_timeout)
-        src_w, src_h = info.display_size
         faces = faces_on_output(
             samples, keyframes, src_w, src_h, spec.width, spec.height, lambda t: timeline.to_out(spec.start + t)
         )
@@ -491,6 +574,7 @@ def render_clip(
             captions.burn = to_ass(burned, style, spec.width, spec.height, faces, hook)
         (tmp / "burn.ass").write_text(captions.burn, encoding="utf-8")
         overlays = _emoji_overlays(captions, tmp) if options.captions else []
+        broll = _broll(app, clip, options, out_words, spec, timeline.duration, tmp, reporter)
         graph = ClipGraph(
             source=spec.source,
             info=info,
@@ -500,6 +584,7 @@ def render_clip(
             fps=spec.fps,
             reframe=str(spec.reframe),
             keyframes=keyframes,
+            framing=framing,
             ass_path=(tmp / "burn.ass") if options.captions and out_words else None,
             fonts_dir=prep.fonts_dir,
             brand=brand,
@@ -510,6 +595,8 @@ def render_clip(
             music_db=options.music_db,
             video_filters=list(spec.video_filters),
             overlays=[*overlays, *spec.overlays],
+            broll=broll.inserts,
+            pip_scale=settings.broll.pip_scale,
             intro=intro,
             outro=outro,
             preset=options.preset,

@@ -1,10 +1,14 @@
 """Worker pools: one Dramatiq worker per queue group, so a queue's waits never hold up another queue.
 
 Render and analyze messages may wait for a machine slot (``core.tasks.slots``); in one shared pool they would
-take every thread and due posts would start late. So ``publish`` has its own threads (``threads``, prefetch
-equal to them), and each heavy queue gets as many threads as it has slots (``worker.concurrency``) with a
-prefetch of 1: a killed worker holds at most one unstarted message per heavy queue, which Redis hands on after
-``heartbeat_timeout`` (and the sweeper re-sends from the job row after the lease).
+take every thread and due posts would start late. So ``publish`` has its own threads (``threads``), and each
+heavy queue gets as many threads as it has slots (``worker.concurrency``). Every pool's prefetch equals its
+threads: Dramatiq counts a message being processed against the prefetch (a prefetch of 1 ran one render at a
+time per process, whatever the slots), and a message is fetched only when a thread is free for it, so a killed
+worker holds no unstarted message of these queues beyond the moment between fetch and start. What it does
+hold unstarted are delayed messages (retries, status checks), which its delay-queue consumer fetches early;
+the sweeper re-sends those from their job rows once its heartbeat is ``heartbeat_timeout`` old (see
+docs/deployment.md for the bound and its measurement).
 """
 
 from __future__ import annotations
@@ -39,6 +43,6 @@ def make_pools(broker: dramatiq.Broker, settings: Any, queues: set[str], threads
         if queue in queues:
             n = max(1, int(settings.worker.concurrency.get(queue) or threads))
             heavy = dramatiq.Worker(broker, queues={queue}, worker_threads=n)
-            heavy.queue_prefetch = 1
+            heavy.queue_prefetch = n
             pools.append(heavy)
     return pools

@@ -42,7 +42,13 @@ def run_worker(app: Any, *, queues: list[str] | None = None, threads: int = 4) -
         signal.signal(sig, lambda *_: stop.set())
     for pool in pools:
         pool.start()
-    log.info("worker started", pid=os.getpid(), queues=sorted(queues or QUEUES), threads=threads)
+    log.info(
+        "worker started",
+        pid=os.getpid(),
+        broker_id=getattr(broker, "broker_id", None),  # its name in Redis (heartbeats, acks)
+        queues=sorted(queues or QUEUES),
+        threads=threads,
+    )
     try:
         stop.wait()
     finally:

@@ -48,6 +48,12 @@ class FolderPublisher(Publisher):
         ident = request.post_id if request.post_id is not None else f"clip{request.clip_id}"
         return self.root / f"{ident}-{_slug(request.title or request.caption)}"
 
+    def describe(self, request: PublishRequest) -> dict[str, Any]:
+        tags = " ".join(h if h.startswith("#") else f"#{h}" for h in request.hashtags)
+        text = (request.caption + ("\n\n" + tags if tags else "")).strip()  # caption.txt; the limit is the caption's
+        return {"title": request.title, "text": text, "text_length": len(request.caption), "title_limit": None,
+                "text_limit": self.options.max_caption_chars, "privacy": None}  # fmt: skip
+
     def preflight(self, request: PublishRequest, account: Any) -> list[str]:
         problems = []
         if not Path(request.video_path).is_file():

@@ -9,9 +9,11 @@ With S3/R2 storage that is a presigned URL; with local storage it needs ``server
 ``storage.local.public_base_url``) pointing at an address Meta can reach, otherwise preflight refuses.
 
 Protocol: ``publish`` creates the container and checkpoints its id as the post's remote id. ``check_status``
-polls the container; when it is FINISHED it reads ``content_publishing_limit`` and calls ``media_publish``. The
-platform publishes a container at most once, and a container that reads back PUBLISHED (a worker died after
-``media_publish``) counts as published, so redelivery never posts twice.
+polls the container; when it is FINISHED it reads ``content_publishing_limit`` and calls ``media_publish``, inside
+``irreversible_step``: of two concurrent checks exactly one makes the call (a compare-and-set on the post's
+checkpoint), the other reads the result back later. The platform publishes a container at most once, and a
+container that reads back PUBLISHED (a worker died after ``media_publish``) counts as published, so redelivery
+never posts twice.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from clipcast import (
     RetryableError,
     add_secret,
     hookimpl,
+    irreversible_step,
     oauth,
 )
 from plugins.publishers.http import (
@@ -245,6 +248,11 @@ class InstagramPublisher(Publisher):
         tags = " ".join(h if h.startswith("#") else f"#{h}" for h in request.hashtags if h not in request.caption)
         return (request.caption + ("\n\n" + tags if tags else "")).strip()
 
+    def describe(self, request: PublishRequest) -> dict[str, Any]:
+        text = self._caption(request)  # Reels have no title and no privacy setting: they are public
+        return {"title": None, "text": text, "text_length": len(text), "title_limit": None, "text_limit": 2200,
+                "privacy": "public (Reels have no privacy setting)"}  # fmt: skip
+
     def preflight(self, request: PublishRequest, account: Any) -> list[str]:
         problems = []
         o = self.options
@@ -317,7 +325,10 @@ class InstagramPublisher(Publisher):
             return PublishResult(status=PostStatus.PROCESSING, remote_id=remote_id)
         if self.quota_left(account) <= 0:
             raise RetryableError("Instagram's 24-hour publishing limit is reached; publishing when it frees up")
-        res = self._media_publish(remote_id, account)
+        with irreversible_step("media_publish") as go:  # two concurrent checks: only one publishes
+            if not go:
+                return PublishResult(status=PostStatus.PROCESSING, remote_id=remote_id)
+            res = self._media_publish(remote_id, account)
         if res.status_code != 200:
             err = graph_error(res)
             if err.get("code") == 9007 or err.get("error_subcode") == 2207027:

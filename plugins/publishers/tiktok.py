@@ -329,6 +329,13 @@ class TikTokPublisher(Publisher):
                 )
         return problems
 
+    def describe(self, request: PublishRequest) -> dict[str, Any]:
+        text = self._caption(request)  # TikTok has no title: the caption is the post's text
+        inbox = self.options.mode == "inbox"
+        privacy = "a draft in the creator's TikTok inbox" if inbox else request.privacy or self.options.privacy_level
+        return {"title": None, "text": text, "text_length": utf16_len(text), "title_limit": None,
+                "text_limit": self.options.max_caption_chars, "privacy": privacy}  # fmt: skip
+
     def preflight(self, request: PublishRequest, account: Any) -> list[str]:
         problems = []
         try:

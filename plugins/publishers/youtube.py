@@ -193,6 +193,11 @@ class YouTubePublisher(Publisher):
         privacy = request.privacy or self.options.privacy
         return "private" if request.publish_at and not request.privacy else privacy
 
+    def describe(self, request: PublishRequest) -> dict[str, Any]:
+        text = self._description(request)
+        return {"title": request.title or request.caption[:100], "text": text, "text_length": len(text.encode()),
+                "title_limit": 100, "text_limit": 5000, "privacy": self._privacy(request)}  # fmt: skip
+
     def preflight(self, request: PublishRequest, account: Any) -> list[str]:
         problems = []
         path = Path(request.video_path)

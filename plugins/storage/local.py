@@ -76,13 +76,13 @@ class LocalStorage(Storage):
     def open(self, key: str) -> BinaryIO:
         path = self._path(key)
         if not path.is_file():
-            raise StorageError(f"no object {key!r} in local storage at {self.root}")
+            raise StorageError(f"no object {key!r} in local storage", "it was never stored, or was deleted since")
         return open(path, "rb")
 
     def download(self, key: str, dest: Path) -> Path:
         src = self._path(key)
         if not src.is_file():
-            raise StorageError(f"no object {key!r} in local storage at {self.root}")
+            raise StorageError(f"no object {key!r} in local storage", "it was never stored, or was deleted since")
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dest)
         return dest

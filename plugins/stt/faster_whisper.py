@@ -34,6 +34,7 @@ cancellation is checked between segments (between batches of 8 chunks in batched
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import threading
 import wave
@@ -180,6 +181,7 @@ class FasterWhisper(SpeechToText):
                         "hub models need a network connection the first time",
                     )
                 self._pipeline = BatchedInferencePipeline(model=model) if self.batched else None
+                _observe_vad()
                 self._model = model
                 self.loads += 1
             return self._pipeline or self._model
@@ -206,7 +208,11 @@ class FasterWhisper(SpeechToText):
             kwargs["vad_parameters"] = {"min_silence_duration_ms": o.vad_min_silence_ms}
         if self.batched:
             kwargs["batch_size"] = o.batch_size
+        _vad_seen.chunks = None
+        # VAD runs now, decoding lazily below. The samples are not kept: the decode's peak memory stays the
+        # features' (recovery below reads the WAV again, a few ms).
         segments_iter, info = runner.transcribe(read_pcm16(audio), **kwargs)
+        speech = _vad_seen.chunks
         duration = float(info.duration or 0.0)
         done = [0.0]
 
@@ -217,7 +223,7 @@ class FasterWhisper(SpeechToText):
         forward(0.0, "transcribing")
         segments = self._segments(segments_iter, duration, forward)
         if self.batched and o.initial_prompt:
-            segments = self._recover_unprompted(runner, audio, segments, kwargs, duration, forward)
+            segments = self._recover_unprompted(runner, audio, speech, segments, kwargs, duration, forward)
         progress(1.0, "transcribed")
         return Transcript(
             language=info.language or language or "en",
@@ -250,6 +256,7 @@ class FasterWhisper(SpeechToText):
         self,
         runner: Any,
         audio: Path,
+        speech: list[dict] | None,
         segments: list[Segment],
         kwargs: dict[str, Any],
         duration: float,
@@ -258,20 +265,36 @@ class FasterWhisper(SpeechToText):
         """Speech the prompted batched run returned nothing for, transcribed again without the prompt.
 
         With a prompt, a short quiet chunk can come back empty (the sample talk's quiet "banana banana" after a
-        21 s pause did). The speech chunks are found again with the same VAD settings (Silero: about 1% of the
-        transcription time); only chunks no word falls in are decoded a second time.
+        21 s pause did). ``speech`` is the batched run's own VAD result (see ``_observe_vad``); only chunks no word
+        falls in are decoded a second time. Running Silero VAD (and PyAV's decode) again here cost 6% of the
+        stage on a 10-minute talk, more than the 1% first assumed, and grew with the length.
         """
+        import numpy as np
         from faster_whisper.audio import decode_audio
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
         rate = 16000
-        samples = decode_audio(str(audio), sampling_rate=rate)
-        vad = VadOptions(min_silence_duration_ms=self.options.vad_min_silence_ms, max_speech_duration_s=30)
-        spans = [(c["start"] / rate, c["end"] / rate) for c in get_speech_timestamps(samples, vad)]
-        times = [(w.start + w.end) / 2 for seg in segments for w in seg.words]
-        empty = [(a, b) for a, b in spans if not any(a - 0.2 <= t <= b + 0.2 for t in times)]
+
+        def load() -> Any:
+            samples = read_pcm16(audio, rate)
+            return samples if isinstance(samples, np.ndarray) else decode_audio(str(audio), sampling_rate=rate)
+
+        samples = None
+        if speech is None:  # not observed (a faster-whisper whose batched pipeline changed): find them again
+            samples = load()
+            vad = VadOptions(min_silence_duration_ms=self.options.vad_min_silence_ms, max_speech_duration_s=30)
+            speech = get_speech_timestamps(samples, vad)
+        spans = [(c["start"] / rate, c["end"] / rate) for c in speech]
+        times = sorted((w.start + w.end) / 2 for seg in segments for w in seg.words)
+
+        def has_word(a: float, b: float) -> bool:  # a bisection: a scan of every word per chunk grew quadratically
+            i = bisect.bisect_left(times, a - 0.2)
+            return i < len(times) and times[i] <= b + 0.2
+
+        empty = [(a, b) for a, b in spans if not has_word(a, b)]
         if not empty:
             return segments
+        samples = load() if samples is None else samples
         again = {**kwargs, "initial_prompt": None, "vad_filter": False, "clip_timestamps": [
             {"start": a, "end": b} for a, b in empty
         ]}  # fmt: skip
@@ -279,6 +302,30 @@ class FasterWhisper(SpeechToText):
         more, _ = runner.transcribe(samples, **again)
         extra = [seg for seg in self._segments(more, duration, progress) if seg.words]
         return sorted(segments + extra, key=lambda seg: seg.start)
+
+
+#: The speech chunks (sample offsets) that faster-whisper's batched pipeline found with Silero VAD in this thread's
+#: last ``transcribe`` call, kept by ``_observe_vad`` so ``_recover_unprompted`` does not run VAD again.
+_vad_seen = threading.local()
+
+
+def _observe_vad() -> None:
+    """Wrap ``faster_whisper.transcribe.get_speech_timestamps`` (once per process) to keep its result in
+    ``_vad_seen``. It only observes: arguments and result pass through unchanged."""
+    import faster_whisper.transcribe as fwt
+
+    original = fwt.get_speech_timestamps
+    if getattr(original, "clipcast_observer", False):
+        return
+
+    def observed(*args: Any, **kwargs: Any) -> list[dict]:
+        chunks = original(*args, **kwargs)
+        if getattr(_vad_seen, "chunks", None) is None:  # the first call of a transcribe: its speech chunks
+            _vad_seen.chunks = [dict(c) for c in chunks]
+        return chunks
+
+    observed.clipcast_observer = True  # type: ignore[attr-defined]
+    fwt.get_speech_timestamps = observed
 
 
 def read_pcm16(audio: Path, rate: int = 16_000) -> Any:

@@ -1,7 +1,8 @@
 """A distributed Clipcast for fault injection: a private redis-server, ``clipcast worker`` and ``clipcast scheduler``
 subprocesses, the local platform fakes (slowed down so kills land inside uploads) and one SQLite database.
 
-``tests/test_faults.py`` runs it at a small size in CI; ``bench/fault_injection.py`` at any size by hand. Stages:
+``tests/fakes/fault_stages.py`` kills its processes inside a chosen stage; ``tests/test_faults.py`` runs it at a
+small size in CI, ``bench/fault_injection.py`` at any size by hand. Stages:
 ``analyze`` and ``render`` run the ffmpeg-backed stages of ``tests/test_tasks.py`` (the analyze one in the
 isolated child process, as in production); ``publish`` uploads to the TikTok, YouTube, Instagram, webhook and
 folder fakes, which count what went live per post.
@@ -19,7 +20,6 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -79,17 +79,17 @@ class PrivateRedis:
         self.proc = None
 
 
-@dataclass
-class Tally:
-    injections: dict[str, int] = field(default_factory=dict)
-    takeover_s: list[float] = field(default_factory=list)  # kill -9 → its jobs released by the sweeper (or ended)
-
-    def count(self, stage: str) -> None:
-        self.injections[stage] = self.injections.get(stage, 0) + 1
-
-
 class Rig:
-    def __init__(self, tmp: Path, *, seed: int = 0, latency: float = 0.08) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        *,
+        seed: int = 0,
+        latency: float = 0.08,
+        worker: dict[str, Any] | None = None,
+        scheduler: dict[str, Any] | None = None,
+    ) -> None:
+        """``worker``/``scheduler``: settings over the rig's fast ones (lease 2 s, heartbeat 3 s, sweep 0.5 s)."""
         if shutil.which("redis-server") is None:
             raise RuntimeError("redis-server is not installed")
         self.tmp = tmp
@@ -122,8 +122,10 @@ class Rig:
                 "min_backoff": 0.2,
                 "max_backoff": 1,
                 "max_retries": 20,
+                "clean_interval": 2,  # dead processes' scratch goes soon (production: 600 s)
+                **(worker or {}),
             },
-            "scheduler": {"dispatch_interval": 0.3, "sweep_interval": 0.5, "lock_ttl": 3},
+            "scheduler": {"dispatch_interval": 0.3, "sweep_interval": 0.5, "lock_ttl": 3, **(scheduler or {})},
             "publishers": {
                 "tiktok": self.tt.options(),
                 "youtube": self.yt.options(),
@@ -139,6 +141,8 @@ class Rig:
             "CLIPCAST_DATA_DIR": str(tmp / "data"),
             "CLIPCAST_CONFIG": str(self.config),
             "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}",
+            "CLIPCAST_PLUGINS": "fakes.slow_outbox",  # a folder copy takes 0.4 s: a kill can land inside it
+            "CUT_ANALYZE_SLEEP": "0.1",  # the test analysis "listens" 0.5 s: long enough to kill it inside
         }
         saved = {k: os.environ.get(k) for k in ("REDIS_URL", "CLIPCAST_DATA_DIR", "CLIPCAST_CONFIG")}
         os.environ.update({k: self.env[k] for k in saved})
@@ -153,46 +157,77 @@ class Rig:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self._starts: dict[str, int] = {}
         self.dead_pids: list[int] = []
+        self.dead_children: dict[int, list[tuple[int, str]]] = {}  # killed pid → its children then (pid, start)
+        self.ports: dict[str, int] = {}
         self.accounts = self._connect_all()
         self.video = vertical_video(tmp / "vertical.mp4", seconds=3.5)  # Reels need at least 3 s
         self.source = tmp / "talk.mp4"
         from test_tasks import make_video
 
         make_video(self.source, seconds=3.0)
-        self.tally = Tally()
 
     # ------------------------------------------------------------------------------------------ processes
 
     def start(self, role: str, *, wait: bool = True) -> None:
-        """Start ``role`` (worker or scheduler); ``wait``: until it says it runs (Python start-up takes seconds)."""
-        args = ["worker", "--threads", "2"] if role == "worker" else ["scheduler"]
+        """Start ``role``: ``worker``, ``scheduler`` or ``api``, optionally numbered (``worker-1``: several of a
+        kind run at once). ``wait``: until it says it runs (Python start-up takes seconds)."""
+        kind = role.split("-")[0]
+        if kind == "worker":
+            args = ["worker", "--threads", "2"]
+        elif kind == "scheduler":
+            args = ["scheduler"]
+        else:
+            self.ports.setdefault(role, free_port())
+            args = ["serve", "--host", "127.0.0.1", "--port", str(self.ports[role])]
         path = self.tmp / f"{role}.log"
-        marker = "worker started" if role == "worker" else "scheduler active"
-        before = path.read_text(errors="replace").count(marker) if path.exists() else 0
+        before = self._marks(role) if path.exists() else 0
         self._starts[role] = before + 1
         log = open(path, "ab")  # noqa: SIM115 (the child owns it)
         self.procs[role] = subprocess.Popen(
             [*CLIPCAST, *args], env=self.env, cwd=ROOT, start_new_session=True, stdout=log, stderr=log
         )
         if wait:
-            self.wait_until(lambda: self.started(role), 60, f"{role} start")
+            self.wait_until(lambda: self.started(role), 90, f"{role} start")
 
-    def held_by(self, pid: int) -> list[int]:
-        """Unfinished jobs whose owner is the process ``pid`` (running, or waiting for their lease to run out)."""
-        js, _ = self.unfinished()
-        return [j.id for j in js if j.owner and f":{pid}:" in j.owner]
+    def _marks(self, role: str) -> int:
+        text = (self.tmp / f"{role}.log").read_text(errors="replace")
+        kind = role.split("-")[0]
+        if kind == "worker":
+            return text.count("worker started")
+        if kind == "scheduler":
+            return text.count("scheduler active") + text.count("standing by")
+        return text.count("Application startup complete")
+
+    def api_url(self, role: str) -> str:
+        return f"http://127.0.0.1:{self.ports[role]}"
 
     def started(self, role: str) -> bool:
-        path = self.tmp / f"{role}.log"
-        marker = "worker started" if role == "worker" else "scheduler active"
-        return path.read_text(errors="replace").count(marker) >= self._starts[role]
+        if role not in self.procs or self.procs[role].poll() is not None:
+            return False
+        if role.startswith("api"):
+            try:
+                with socket.create_connection(("127.0.0.1", self.ports[role]), timeout=0.2):
+                    return True
+            except OSError:
+                return False
+        return (self.tmp / f"{role}.log").exists() and self._marks(role) >= self._starts[role]
 
-    def kill(self, role: str) -> None:
+    def role_of(self, pid: int) -> str | None:
+        return next((r for r, p in self.procs.items() if p.pid == pid and p.poll() is None), None)
+
+    def kill(self, role: str) -> int | None:
+        """kill -9 the process of ``role`` (only it: its children must die by themselves); returns its pid."""
         proc = self.procs.pop(role, None)
-        if proc is not None and proc.poll() is None:
-            self.dead_pids.append(proc.pid)
-            proc.send_signal(signal.SIGKILL)  # the process only: its analysis child must die by itself
-            proc.wait()
+        if proc is None or proc.poll() is not None:
+            return None
+        self.kill_pid(proc.pid)
+        proc.wait()
+        return proc.pid
+
+    def kill_pid(self, pid: int) -> None:
+        self.dead_children[pid] = children_of(pid)
+        self.dead_pids.append(pid)
+        os.kill(pid, signal.SIGKILL)
 
     def stop_gracefully(self, role: str, timeout: float = 60) -> str:
         """SIGTERM ``role`` and wait for it; returns what it logged while stopping."""
@@ -267,20 +302,15 @@ class Rig:
             f"posts {[(p.id, p.platform, p.status, p.owner, p.error) for p in ps]}"
         )
 
-    def active_stages(self) -> list[str]:
-        """The stages in flight right now: where a kill at this moment lands (``publish:<platform>`` per upload)."""
-        js, ps = self.unfinished()
-        out = {
-            "render" if j.kind == "render" else "analyze" for j in js if j.status == "running" and j.kind != "publish"
-        }
-        out |= {f"publish:{p.platform}" for p in ps if p.status == "uploading"}
-        return sorted(out)
-
     def settled(self) -> bool:
         js, ps = self.unfinished()
         return not js and not ps
 
     # ------------------------------------------------------------------------------------------ checks
+
+    def orphans(self) -> list[int]:
+        """Children of killed processes that still run (they should have died with their parent)."""
+        return sorted({pid for kids in self.dead_children.values() for pid, start in kids if still_running(pid, start)})
 
     def verdict(self) -> dict[str, Any]:
         """What an exactly-once run must show: every job ended well, every post published once, no leftovers."""
@@ -306,7 +336,7 @@ class Rig:
             leftovers += [str(p) for p in data_tmp.iterdir() if scratch.stale(p, now)]
         system = Path(tempfile.gettempdir())
         leftovers += [str(p) for p in system.glob("clipcast-*") if any(f"-{pid}-" in p.name for pid in self.dead_pids)]
-        orphans = _analysis_children(self.dead_pids)
+        orphans = _analysis_children(self.dead_pids) + self.orphans()
         return {
             "jobs": len(all_jobs),
             "jobs_not_succeeded": [(j.id, j.kind, j.status, j.error) for j in all_jobs if j.status != "succeeded"],
@@ -319,6 +349,29 @@ class Rig:
             "orphan_children": orphans,
             "webhook_redeliveries": sum(1 for _, again in self.hook.deliveries if again),
         }
+
+
+def children_of(pid: int) -> list[tuple[int, str]]:
+    """The live children of ``pid``: (pid, start time) so a reused pid is not mistaken for one of them."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == pid:
+            found.append((int(proc.name), fields[19]))
+    return found
+
+
+def still_running(pid: int, start: str) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return fields[19] == start and fields[0] != "Z"
 
 
 def _select(model: Any) -> Any:
@@ -345,39 +398,3 @@ def _analysis_children(dead_parents: list[int]) -> list[int]:
         if b"analyze-child" in cmd and any(f"CLIPCAST_PARENT={pid}".encode() in environ for pid in dead_parents):
             found.append(int(proc.name))
     return found
-
-
-def run_faults(rig: Rig, *, cycles: int, settle: float = 60.0) -> dict[str, Any]:
-    """``cycles`` rounds: start new work, kill -9 a random process at a random moment, restart it.
-
-    Each round adds one post per platform and (every other round) one process job (analyze in its child, then
-    renders); the victim is the worker (most rounds: 0-0.8 s after some stage started) or the scheduler.
-    ``tally.injections`` counts, per victim, the stages that were really in flight at the kill."""
-    rig.start("scheduler")
-    rig.start("worker")
-    for i in range(cycles):
-        rig.new_posts()
-        if i % 2 == 0:
-            rig.new_process_job()
-        victim = "scheduler" if rig.rng.random() < 0.25 else "worker"
-        if victim == "worker":  # land inside the work: once something runs, a random moment later
-            deadline = time.monotonic() + 10
-            while not rig.active_stages() and time.monotonic() < deadline:
-                time.sleep(0.02)
-            time.sleep(rig.rng.uniform(0.0, 0.8))
-        else:
-            time.sleep(rig.rng.uniform(0.0, 1.0))
-        active = rig.active_stages()
-        rig.kill(victim)
-        for stage in active if victim == "worker" else ["dispatch"]:
-            rig.tally.count(f"{victim}:{stage}")
-        killed_at = time.monotonic()
-        held = rig.held_by(victim_pid := rig.dead_pids[-1]) if victim == "worker" else []
-        time.sleep(rig.rng.uniform(0.0, 0.5))
-        rig.start(victim, wait=False)
-        if held:
-            rig.wait_until(lambda: not rig.held_by(victim_pid), 60, "the killed worker's jobs to be released")
-            rig.tally.takeover_s.append(time.monotonic() - killed_at)
-        rig.wait_until(lambda role=victim: rig.started(role), 60, f"{victim} start")
-    rig.wait_until(rig.settled, settle, "every job and post to end")
-    return rig.verdict()

@@ -16,6 +16,7 @@ whose bytes all arrived (TikTok then publishes them): fault tests expect exactly
 from __future__ import annotations
 
 import collections
+import hashlib
 import re
 import secrets
 import time
@@ -175,6 +176,7 @@ class TikTokFake(OAuthFake, MetricsFake):
             "done": False,
             "body": body,
             "chunks": 0,
+            "sha": hashlib.sha256(),  # of the bytes received, in order (fault runs compare it with the render)
         }
         return envelope(
             200, {"publish_id": pid, "upload_url": f"{self.url}/upload/?upload_id={upload_id}&upload_token=tok"}
@@ -216,6 +218,7 @@ class TikTokFake(OAuthFake, MetricsFake):
                 break
             received += len(piece)
             remaining -= len(piece)
+            pub["sha"].update(piece)
         req._body = b""
         pub["received"] += received
         pub["chunks"] += 1

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlmodel import col, select
 
 from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
-from core.api.errors import Conflict, NotFound
+from core.api.errors import Conflict, NotFound, ValidationProblem
 from core.api.files import serve_file
 from core.api.render_checks import check_names
 from core.api.routes.processing import queue_render
-from core.api.schemas import ClipOut, ClipPatch, ClipWord, JobOut, PageOut, StylesOut
+from core.api.schemas import PRESET_NAME, ClipOut, ClipPatch, ClipWord, JobOut, PageOut, StylesOut
 from core.contracts import Reframe
 from core.errors import InputError
 from core.media.brand import available_brands
@@ -23,7 +23,9 @@ from core.media.hook import derive_variants
 from core.media.music import available_tracks
 from core.media.platforms import PRESETS
 from core.models import Clip, ClipStatus, Video, utcnow
-from core.pipeline.render import retrim_clip, transcript_words
+from core.pipeline.broll import BROLL_OPTIONS
+from core.pipeline.preview_frame import preview_frame
+from core.pipeline.render import RenderOptions, retrim_clip, transcript_words
 
 router = APIRouter(prefix="/api/clips", tags=["clips"])
 
@@ -35,6 +37,8 @@ PICTURE = (
     "end",
     "aspect",
     "reframe",
+    "layout",
+    "layouts",
     "captions",
     "caption_style",
     "brand",
@@ -51,11 +55,12 @@ PICTURE = (
     "export_edit",
     "translate",
     "translate_burn",
+    *BROLL_OPTIONS,
 )
 STYLE = PICTURE[2:]
 MIN_CLIP_SECONDS = 1.0
 #: The render defaults the studio shows (auto_emoji and caption_position: the caption style decides).
-DEFAULTS = ("caption_style", "reframe", "aspect", "brand", "platform", "music", "hook_title", "export_edit",
+DEFAULTS = ("caption_style", "reframe", "layout", "aspect", "brand", "platform", "music", "hook_title", "export_edit",
             "translate")  # fmt: skip
 
 
@@ -103,6 +108,7 @@ def styles(_user: UserDep, app: AppDep) -> StylesOut:
         caption_styles=available_styles(r.styles_dir),
         brands=available_brands(r.brands_dir),
         reframes=[r.value for r in Reframe],
+        layouts=["auto", "single", "split", "wide"],
         aspects=["9:16", "1:1", "16:9"],
         platforms=list(PRESETS),
         music=available_tracks(r.music_dir),
@@ -125,15 +131,12 @@ class ClipUpdated(ClipOut):
     "/{clip_id}",
     response_model=ClipUpdated,
     summary="Edit words, trim or style; a change to the picture of a rendered clip queues a re-render",
-    responses={409: {"description": "the clip is already published or being published"}},
 )
 def update_clip(clip_id: Id, body: ClipPatch, user: UserDep, app: AppDep) -> dict:
     changes = body.model_dump(exclude_unset=True, mode="json")
     check_names(app, changes)
     with app.session() as s:
         clip = owned(s, Clip, clip_id, user)
-        if clip.status == ClipStatus.PUBLISHED and any(k in changes for k in PICTURE):
-            raise Conflict(f"clip {clip_id} is published; its picture can no longer change")
         old_title = clip.title
         video = s.get(Video, clip.video_id)
         start, end = changes.get("start", clip.start), changes.get("end", clip.end)
@@ -142,6 +145,12 @@ def update_clip(clip_id: Id, body: ClipPatch, user: UserDep, app: AppDep) -> dic
                              f"keep end at least {MIN_CLIP_SECONDS:g} s after start")  # fmt: skip
         if video is not None and video.duration and end > video.duration + 0.05:
             raise InputError(f"end {end} is past the end of the video ({video.duration:.2f} s)")
+        for o in body.layouts or []:
+            if o.start < start - 0.05 or o.end > end + 0.05:
+                raise ValidationProblem(
+                    f"layout override {o.start:g}-{o.end:g} s lies outside the clip ({start:g}-{end:g} s)",
+                    "give times on the source video's timeline, between the clip's start and end",
+                )
         picture_changed = any(k in changes and changes[k] != _current(clip, k) for k in PICTURE)
         if changes.get("title_variant") is not None:
             clip.title_variants, changes["title"] = _variant(clip, changes["title_variant"])
@@ -263,6 +272,32 @@ def download(clip_id: Id, user: UserDep, app: AppDep) -> Response:
     with app.session() as s:
         clip = owned(s, Clip, clip_id, user)
     return serve_file(app, clip.video_key, "video/mp4", f"clip-{clip_id}.mp4", "rendered video")
+
+
+@router.get(
+    "/{clip_id}/preview-frame",
+    summary="One still of the clip with a caption style, reframe, aspect and brand kit, before rendering it",
+    response_class=Response,
+    responses={**_FILE_RESPONSES, 200: {"content": {"image/jpeg": {}}, **_FILE_RESPONSES[200]}},
+)
+def preview_still(
+    clip_id: Id,
+    user: UserDep,
+    app: AppDep,
+    caption_style: Annotated[str | None, Query(max_length=100, pattern=PRESET_NAME)] = None,
+    reframe: Annotated[Reframe | None, Query()] = None,
+    aspect: Annotated[Literal["9:16", "1:1", "16:9"] | None, Query()] = None,
+    brand: Annotated[str | None, Query(max_length=100, pattern=PRESET_NAME)] = None,
+) -> Response:
+    """Unset settings are the clip's own (then the configuration's). Made from the source at the clip's start
+    (``core.pipeline.preview_frame``) and cached by settings: asking again costs nothing."""
+    with app.session() as s:
+        clip = owned(s, Clip, clip_id, user)
+    asked = {"caption_style": caption_style, "reframe": reframe, "aspect": aspect, "brand": brand}
+    stored = {k: v for k, v in (clip.render_options or {}).items() if k in RenderOptions.model_fields}
+    options = RenderOptions.model_validate({**stored, **{k: v for k, v in asked.items() if v is not None}})
+    key, _cached = preview_frame(app, clip_id, options)
+    return serve_file(app, key, "image/jpeg", f"clip-{clip_id}-preview.jpg", "preview frame")
 
 
 @router.get(

@@ -92,7 +92,7 @@ def render_video(video_id: Id, body: RenderIn, user: UserDep, app: AppDep) -> li
     style = body.model_dump(exclude_none=True, exclude={"clip_ids"}, mode="json")
     check_names(app, style)
     with app.session() as s:
-        owned(s, Video, video_id, user)
+        owner = owned(s, Video, video_id, user).user_id
         clips = list(s.exec(select(Clip).where(Clip.video_id == video_id).order_by(col(Clip.rank))).all())
         if body.clip_ids is not None:
             known = {c.id: c for c in clips}
@@ -116,16 +116,27 @@ def render_video(video_id: Id, body: RenderIn, user: UserDep, app: AppDep) -> li
                 clip.render_options = {**(clip.render_options or {}), **style}
                 s.add(clip)
             todo.append((clip.id, dict(clip.render_options or {})))
-    return [queue_render(app, user, video_id, clip_id, options) for clip_id, options in todo]
+    return [queue_render(app, user, video_id, clip_id, options, owner=owner) for clip_id, options in todo]
 
 
-def queue_render(app: Clipcast, user: Principal, video_id: int, clip_id: int, options: dict[str, Any]) -> JobOut:
+def queue_render(
+    app: Clipcast,
+    user: Principal,
+    video_id: int,
+    clip_id: int,
+    options: dict[str, Any],
+    *,
+    owner: int | None = None,
+) -> JobOut:
     """A render job for one clip with its full render options (the clip's stored style plus this request's).
 
-    The job belongs to the clip's owner (an admin acting on someone's clip does not take it over)."""
-    with app.session() as s:
-        video = s.get(Video, video_id)
-        owner = video.user_id if video is not None and video.user_id is not None else user.id
+    The job belongs to the clip's owner (an admin acting on someone's clip does not take it over); ``owner`` is
+    the video's user id when the caller has already read the video, else it is looked up."""
+    if owner is None:
+        with app.session() as s:
+            video = s.get(Video, video_id)
+            owner = video.user_id if video is not None else None
+    owner = owner if owner is not None else user.id
     job = jobs.create_job(
         app, "render", video_id=video_id, clip_id=clip_id, user_id=owner, options={"render_options": options}
     )

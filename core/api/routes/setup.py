@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
-from sqlmodel import func, select
+from sqlalchemy import text
+from sqlmodel import Session, func, select
 
 from core.api.deps import AppDep
 from core.api.errors import Conflict
@@ -27,6 +28,18 @@ class SetupOut(BaseModel):
 class SetupIn(In):
     email: str = Field(max_length=254)
     password: str = Field(max_length=1024)
+
+
+def _lock_users(s: Session) -> None:
+    """Hold the user table for writing until this transaction ends, so two first-run requests at the same moment
+    cannot both see no user and both create an administrator: the second waits, then sees the first's row.
+    SQLite has one writer at a time: a write statement (matching no row) takes the database's write lock now
+    instead of at the INSERT. PostgreSQL: a table lock that conflicts with itself (reads still go on)."""
+    dialect = s.get_bind().dialect.name
+    if dialect == "postgresql":
+        s.exec(text('LOCK TABLE "user" IN SHARE ROW EXCLUSIVE MODE'))  # type: ignore[call-overload]
+    else:
+        s.exec(text('UPDATE "user" SET is_admin = is_admin WHERE 1 = 0'))  # type: ignore[call-overload]
 
 
 def _no_users(app: AppDep) -> bool:
@@ -60,6 +73,7 @@ def setup_state(request: Request, app: AppDep) -> SetupOut:
 def create_first_admin(body: SetupIn, request: Request, response: Response, app: AppDep) -> LoginOut:
     request.app.state.auth_limiter.hit(f"login:{client_key(request)}", "login attempts")
     with app.session() as s:
+        _lock_users(s)
         if s.exec(select(func.count()).select_from(User)).one():
             raise Conflict("the first administrator exists already", "log in, or ask an administrator for an account")
         user = create_user(s, body.email, body.password, is_admin=True)

@@ -75,3 +75,17 @@ export function followJob(jobId, onUpdate) {
     source.onerror = () => { source.close(); api(`/api/jobs/${jobId}`).then((j) => { onUpdate(j); resolve(j); }, () => resolve(null)); };
   });
 }
+
+/** Every item of a paged list (``path`` without limit/offset): asks page after page until ``total`` is reached. */
+export async function allPages(path, size = 100) {
+  const items = [];
+  const sep = path.includes("?") ? "&" : "?";
+  for (let offset = 0, total = 1; offset < total;) {
+    const page = await api(`${path}${sep}limit=${size}&offset=${offset}`);
+    items.push(...page.items);
+    total = page.total;
+    if (!page.items.length) break;  // the list shrank while paging
+    offset += page.items.length;
+  }
+  return { items, total: items.length };
+}

@@ -10,7 +10,8 @@ export async function accountsPage(view, { params }) {
   const [accounts, platforms] = await Promise.all([api("/api/accounts?limit=100"), api("/api/accounts/platforms")]);
   const oauth = new Map(platforms.map((p) => [p.name, p]));
   const flash = h("div", { role: "status" });
-  if (params.get("connected")) flash.append(h("p", { class: "card" }, `Account ${params.get("connected")} connected.`));
+  const joined = accounts.items.find((a) => String(a.id) === params.get("connected"));
+  if (params.get("connected")) flash.append(h("p", { class: "card" }, joined ? `${nice(joined.platform)}: ${joined.name || joined.remote_id} connected.` : `Account ${params.get("connected")} connected.`));
   if (params.get("error")) flash.append(h("p", { class: "error card", role: "alert" }, `The connection failed: ${params.get("error")}`));
   const list = h("div", { id: "accounts" });
   const draw = (items) => list.replaceChildren(...(items.length ? items.map((a) => {
@@ -20,7 +21,7 @@ export async function accountsPage(view, { params }) {
       h("div", { class: "meta" }, h("strong", {}, `${nice(a.platform)}: ${a.name || a.remote_id}`), badge(a.status),
         a.token_expires_at ? h("span", {}, `token until ${fmtTime(a.token_expires_at)}`) : ""),
       a.status === "reconnect" ? h("p", { class: "note" }, "The platform no longer accepts this connection: reconnect it to keep posting.") : "",
-      a.status === "expiring" ? h("p", { class: "note" }, "The connection expires soon and could not be refreshed: reconnect it.") : "",
+      a.status === "expiring" ? h("p", { class: "note" }, "The connection expires soon (within 7 days) and the platform does not extend it: reconnect it to keep posting.") : "",
       err, h("div", { class: "actions" },
         isOauth ? h("a", { class: "button", href: connectUrl(a.platform), "aria-label": `Reconnect ${nice(a.platform)} ${a.name}` }, "Reconnect") : "",
         h("button", { type: "button", "aria-label": `Disconnect ${nice(a.platform)} ${a.name}`, onclick: (e) => act(e.target, err, async () => {

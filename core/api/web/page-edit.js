@@ -12,12 +12,40 @@ export async function clipPage(view, { id }) {
   const opts = clip.render_options || {};
   const preview = player(clip, "Clip preview");
   const status = h("p", { class: "note", id: "clip-state" });
+  const actions = h("div", { class: "actions", id: "clip-actions" });
+  const versionNote = h("p", { class: "note", id: "version-note" });
+  const approveErr = errorBox("approve-error");
   const drawState = () => {
-    status.textContent = `${current.status} · ${current.has_video ? `render ready${current.rendered_duration ? ` (${current.rendered_duration.toFixed(1)} s)` : ""}` : "no render yet: the player shows the source"}`;
+    const render = current.has_video
+      ? `render v${current.render_version || 1} ready${current.rendered_duration ? ` (${current.rendered_duration.toFixed(1)} s)` : ""}`
+      : "no render yet: the player shows the source";
+    status.replaceChildren(h("span", { class: `state s-${current.status}` }, current.status), ` · ${render}`);
     const src = clipSrc(current);
     if (preview.getAttribute("src") !== src) preview.src = src;
+    drawActions();
   };
-  drawState();
+  // only what applies to the clip's state: approve/reject before posting, its posts once scheduled or published
+  const drawActions = () => {
+    const st = current.status;
+    const posted = st === "scheduled" || st === "published";
+    const out = [];
+    if (st === "proposed" || st === "rejected") out.push(h("button", { type: "button", id: "approve", class: "primary", onclick: (e) => act(e.target, approveErr, async () => {
+      const res = await api(`/api/clips/${id}/approve?render=true`, { method: "POST" });
+      current = res; drawState();
+      if (res.render_job) await watchRender(res.render_job);
+      announce("approved");
+    }) }, st === "rejected" ? "Approve after all" : "Approve"));
+    if (st === "proposed") out.push(h("button", { type: "button", id: "reject", onclick: (e) => act(e.target, approveErr, async () => {
+      current = await api(`/api/clips/${id}/reject`, { method: "POST" }); drawState(); announce("rejected");
+    }) }, "Reject"));
+    if (st === "approved" || st === "rendered") out.push(h("a", { class: "button primary", href: `#/posts?clip=${id}` }, "Schedule…"));
+    if (posted) out.push(h("a", { class: "button", href: `#/posts?clip=${id}` }, `Posts of this clip (${st})`));
+    actions.replaceChildren(...out);
+    versionNote.textContent = posted
+      ? `This clip is ${st}. Trim, word fixes and style changes make a new render version (v${(current.render_version || 1) + 1}); ` +
+        `its ${st} posts keep render v${current.render_version || 1} and the words they were scheduled with (change a scheduled post's words on the Posts page).`
+      : current.has_video ? "Saving a new trim, word fix or style renders a new version; the approval stays." : "";
+  };
 
   // --- words
   const textErr = errorBox("text-error");
@@ -101,30 +129,50 @@ export async function clipPage(view, { id }) {
     options: [["0", "as written"], ...variants.map((v, i) => [String(i + 1), v])] }, "select") : null;
   const renderProgress = h("progress", { max: 100, value: 0, hidden: true, "aria-label": "Render progress" });
   const renderButton = h("button", { type: "button", class: "primary", id: "render" }, clip.has_video ? "Re-render" : "Render");
+  // a still of the clip's start with the picked settings, made by the server before anything is rendered
+  const still = h("img", { class: "still", id: "style-still", alt: "Preview frame with the picked style", width: 260, height: 462 });
+  const stillNote = h("p", { class: "note", id: "still-note", "aria-live": "polite" });
+  const stillErr = errorBox("still-error");
   const style = h("form", { class: "card", id: "clip-style", "aria-label": "Style" }, h("h2", {}, "Style"),
-    h("div", { class: "field-row" },
-      choice("Caption style", "caption_style", styles.caption_styles, opts.caption_style),
-      choice("Reframe", "reframe", styles.reframes, opts.reframe),
-      choice("Aspect", "aspect", styles.aspects, opts.aspect),
-      choice("Brand kit", "brand", styles.brands, opts.brand),
-      choice("Platform preset", "platform", styles.platforms, opts.platform),
-      choice("Music", "music", styles.music, opts.music),
-      choice("Caption position", "caption_position", styles.caption_positions, opts.caption_position)),
-    h("div", { class: "field-row" },
-      onOff("Hook title card", "hook_title", opts.hook_title),
-      onOff("Emoji for keywords", "auto_emoji", opts.auto_emoji),
-      onOff("Export the edit (FCPXML, EDL)", "export_edit", opts.export_edit),
-      variantChoice),
-    h("p", { class: "note" }, "Saving a new style of a rendered clip renders it again; its approval stays."),
-    styleErr, renderProgress, h("div", { class: "actions" }, h("button", {}, "Save style"), renderButton));
+    h("div", { class: "still-box" }, h("div", {}, still, stillNote, stillErr),
+      h("div", {}, h("div", { class: "field-row" },
+        choice("Caption style", "caption_style", styles.caption_styles, opts.caption_style),
+        choice("Reframe", "reframe", styles.reframes, opts.reframe),
+        choice("Layout", "layout", styles.layouts, opts.layout),
+        choice("Aspect", "aspect", styles.aspects, opts.aspect),
+        choice("Brand kit", "brand", styles.brands, opts.brand),
+        choice("Platform preset", "platform", styles.platforms, opts.platform),
+        choice("Music", "music", styles.music, opts.music),
+        choice("Caption position", "caption_position", styles.caption_positions, opts.caption_position)),
+      h("div", { class: "field-row" },
+        onOff("Hook title card", "hook_title", opts.hook_title),
+        onOff("Emoji for keywords", "auto_emoji", opts.auto_emoji),
+        onOff("Export the edit (FCPXML, EDL)", "export_edit", opts.export_edit),
+        variantChoice),
+      h("p", { class: "note" }, "The frame shows the clip's start with these settings, before rendering. Saving a new style of a rendered clip renders a new version; its approval stays."),
+      styleErr, renderProgress, h("div", { class: "actions" }, h("button", {}, "Save style"), renderButton))));
   const styleBody = () => {
     const f = new FormData(style); const out = {};
-    for (const k of ["caption_style", "reframe", "aspect", "brand", "platform", "music", "caption_position"]) out[k] = f.get(k) || null;
+    for (const k of ["caption_style", "reframe", "layout", "aspect", "brand", "platform", "music", "caption_position"]) out[k] = f.get(k) || null;
     for (const k of ["hook_title", "auto_emoji", "export_edit"]) out[k] = f.get(k) ? f.get(k) === "true" : null;
     return out;
   };
   // The title variant goes with Save style only (POST .../render takes render options, not titles).
   const variantOf = () => { const v = Number(new FormData(style).get("title_variant") || 0); return v > 0 && variants[v - 1] !== current.title ? { title_variant: v } : {}; };
+  let stillTimer = null;
+  const showStill = () => {  // the still knows the picture's settings only
+    const picked = styleBody();
+    const q = new URLSearchParams(["caption_style", "reframe", "aspect", "brand"].filter((k) => picked[k]).map((k) => [k, picked[k]]));
+    const url = `/api/clips/${id}/preview-frame${q.toString() ? `?${q}` : ""}`;
+    stillErr.textContent = ""; stillNote.textContent = "making the preview frame…";
+    still.onload = () => { stillNote.textContent = "preview frame (clip start)"; };
+    still.onerror = () => {  // the server's reason, next to the pickers
+      stillNote.textContent = "";
+      api(url).catch((e) => { stillErr.textContent = `no preview frame: ${e.text || e.message}`; });
+    };
+    still.src = url;
+  };
+  style.addEventListener("change", () => { clearTimeout(stillTimer); stillTimer = setTimeout(showStill, 250); });
   style.addEventListener("submit", (e) => {
     e.preventDefault();
     act(style.querySelector("button"), styleErr, async () => { const out = await api(`/api/clips/${id}`, { method: "PATCH", json: { ...styleBody(), ...variantOf() } }); current = out; if (out.render_job) await watchRender(out.render_job); announce("style saved"); });
@@ -145,16 +193,11 @@ export async function clipPage(view, { id }) {
     announce("rendered");
   }
 
-  const approveErr = errorBox("approve-error");
-  const approve = h("button", { type: "button", id: "approve", onclick: (e) => act(e.target, approveErr, async () => {
-    const out = await api(`/api/clips/${id}/approve?render=true`, { method: "POST" });
-    current = out; drawState();
-    if (out.render_job) await watchRender(out.render_job);
-    announce("approved");
-  }) }, "Approve");
   view.append(h("h1", {}, `Edit: ${clip.title || `clip ${id}`}`),
     h("p", {}, h("a", { href: `#/video/${clip.video_id}` }, "Back to the clips of this video")),
-    h("div", { class: "clip" }, h("div", {}, preview, status, h("div", { class: "actions" }, approve, h("a", { class: "button", href: `#/posts?clip=${id}` }, "Schedule…")), approveErr),
+    h("div", { class: "clip" }, h("div", {}, preview, status, actions, versionNote, approveErr),
       h("div", {}, text)), trim, style);
+  drawState();
   drawWords();
+  showStill();
 }

@@ -7,12 +7,16 @@ const PAGE = 10;
 /** What a person can do about a failed job, by the stage it failed in. */
 const ADVICE = {
   ingest: "The video could not be read or downloaded: check the file or link, then Retry or add it again.",
+  missing: "The stored original of this video is gone from the server's storage: add the video again (upload it, or its link); retrying would fail the same way.",
   download: "The link could not be downloaded: check it opens in a browser, then Retry.",
   transcribe: "Speech-to-text failed: check the stt backend in the configuration (or its API key), then Retry.",
   select: "Clip selection failed: check the llm backend in the configuration (or its API key), then Retry.",
   render: "Rendering failed: check the caption style and brand kit names, then Retry.",
   publish: "Publishing failed: check the account on the Accounts page, then Retry.",
 };
+
+/** A job that failed because the video's stored original is gone (local storage's or the API's words). */
+const MISSING = /no object 'videos\/[^']*'|no stored original/;
 
 export function jobLabel(j) {
   const what = { analyze: "Analysis", process: "Analysis and render", render: "Render", publish: "Publish" }[j.kind] || j.kind;
@@ -32,13 +36,14 @@ export function jobCard(job, onFinished) {
     const buttons = [];
     if (active) buttons.push(h("button", { type: "button", "aria-label": `Cancel ${jobLabel(j)}`,
       onclick: (e) => act(e.target, err, async () => draw(await api(`/api/jobs/${j.id}/cancel`, { method: "POST" }))) }, "Cancel"));
-    if (j.status === "failed" || j.status === "cancelled") buttons.push(h("button", { type: "button", "aria-label": `Retry ${jobLabel(j)}`,
+    const gone = MISSING.test(j.error || "");  // Retry cannot bring a lost original back: the advice says what can
+    if ((j.status === "failed" && !gone) || j.status === "cancelled") buttons.push(h("button", { type: "button", "aria-label": `Retry ${jobLabel(j)}`,
       onclick: (e) => act(e.target, err, async () => { const n = await api(`/api/jobs/${j.id}/retry`, { method: "POST" }); draw(n); watch(n); }) }, "Retry"));
     card.replaceChildren(
       h("div", { class: "meta" }, h("strong", {}, jobLabel(j)), badge(j.status), h("span", {}, state + eta), h("span", {}, `${Math.round(j.overall)} %`)),
       bar, j.message && active ? h("div", { class: "note" }, j.message) : "",
       j.status === "failed" ? h("div", { class: "error" }, `Failed${j.stage ? ` during ${j.stage}` : ""}: ${j.error || "no reason recorded"}`) : "",
-      j.status === "failed" ? h("div", { class: "note" }, ADVICE[j.stage] || "Retry resumes from the stage that failed; if it fails again, check the server log.") : "",
+      j.status === "failed" ? h("div", { class: "note" }, ADVICE[gone ? "missing" : j.stage] || "Retry resumes from the stage that failed; if it fails again, check the server log.") : "",
       err, buttons.length ? h("div", { class: "actions" }, buttons) : "");
   };
   const watch = (j) => {
@@ -103,28 +108,66 @@ function urlForm(onDone) {
   return form;
 }
 
+/** One watched source: what it watches, how often, whether it is paused, its last error; edit and remove. */
+function sourceItem(src, onGone) {
+  const li = h("li", { class: "card source", id: `source-${src.id}` });
+  const err = errorBox(`source-${src.id}-error`);
+  const name = `${src.kind}: ${src.target}`;
+  const view = () => li.replaceChildren(
+    h("div", { class: "meta" }, h("strong", {}, name), h("span", {}, src.cron ? `cron ${src.cron}` : `every ${src.interval_minutes ?? 15} min`),
+      src.enabled ? "" : badge("paused"), src.last_polled_at ? h("span", {}, `checked ${fmtTime(src.last_polled_at)}`) : ""),
+    src.last_error ? h("p", { class: "error" }, src.last_error) : "", err,
+    h("div", { class: "actions" },
+      h("button", { type: "button", "aria-label": `Edit ${name}`, onclick: edit }, "Edit"),
+      h("button", { type: "button", "aria-label": `Stop watching ${name}`, onclick: (e) => act(e.target, err, async () => {
+        if (!confirm(`Stop watching ${name}? Videos found already stay.`)) return;
+        await api(`/api/sources/${src.id}`, { method: "DELETE" }); announce("no longer watched"); onGone(); }) }, "Remove")));
+  const edit = () => {
+    const form = h("form", { "aria-label": `Edit ${name}` },
+      h("div", { class: "field-row" },
+        field("Folder path or link", { name: "target", value: src.target, required: true }),
+        field("Check every (minutes)", { name: "interval_minutes", type: "number", min: 1, value: src.interval_minutes ?? 15 })),
+      h("label", { class: "inline" }, h("input", { type: "checkbox", name: "enabled", checked: src.enabled }), "Watching (unchecked: paused)"),
+      err, h("div", { class: "actions" }, h("button", { class: "primary" }, "Save"), h("button", { type: "button", onclick: view }, "Cancel")));
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const f = new FormData(form);
+      act(form.querySelector("button"), err, async () => {
+        src = await api(`/api/sources/${src.id}`, { method: "PATCH", json: { target: f.get("target"), interval_minutes: Number(f.get("interval_minutes") || 15), enabled: f.get("enabled") === "on" } });
+        announce("source saved"); view();
+      });
+    });
+    li.replaceChildren(h("strong", {}, name), form);
+    form.querySelector("input").focus();
+  };
+  view();
+  return li;
+}
+
 /** Watched sources: folders, channels, playlists and feeds whose new videos are analyzed automatically. */
 async function sourcesPanel() {
   const [sources, plugins] = await Promise.all([api("/api/sources?limit=100"), api("/api/plugins")]);
   const err = errorBox("source-error");
-  const list = h("ul", { id: "sources" }, sources.items.map((s) => h("li", {}, `${s.kind}: ${s.target}`,
-    s.last_error ? h("span", { class: "error" }, ` (${s.last_error})`) : "", s.enabled ? "" : " (paused)")));
-  const form = h("form", { class: "card", id: "source-form", "aria-label": "Watch a source" }, h("h2", {}, "Watch a source"),
+  const list = h("ul", { id: "sources", class: "plain" });
+  const draw = (items) => list.replaceChildren(...(items.length ? items.map((s) => sourceItem(s, refresh)) : [h("li", { class: "note" }, "Nothing is watched yet.")]));
+  const refresh = async () => draw((await api("/api/sources?limit=100")).items);
+  draw(sources.items);
+  const form = h("form", { id: "source-form", "aria-label": "Watch a source" }, h("h2", {}, "Watch a source"),
     h("p", { class: "note" }, "New videos in a folder, channel, playlist or feed are analyzed as they appear."),
     h("div", { class: "field-row" },
       field("Kind", { name: "kind", options: (plugins.backends.source || []).map((k) => [k, k]) }, "select"),
       field("Folder path or link", { name: "target", required: true }),
       field("Check every (minutes)", { name: "interval_minutes", type: "number", min: 1, value: 15 })),
-    list, err, h("div", { class: "actions" }, h("button", {}, "Watch")));
+    err, h("div", { class: "actions" }, h("button", {}, "Watch")));
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const f = new FormData(form);
     act(form.querySelector("button"), err, async () => {
-      const s = await api("/api/sources", { method: "POST", json: { kind: f.get("kind"), target: f.get("target"), interval_minutes: Number(f.get("interval_minutes") || 15) } });
-      list.append(h("li", {}, `${s.kind}: ${s.target}`)); form.reset(); announce("watching");
+      await api("/api/sources", { method: "POST", json: { kind: f.get("kind"), target: f.get("target"), interval_minutes: Number(f.get("interval_minutes") || 15) } });
+      form.reset(); announce("watching"); refresh();
     });
   });
-  return form;
+  return h("div", { class: "card" }, form, h("h3", { class: "sources-title" }, "Watched sources"), list);
 }
 
 export async function libraryPage(view, { params }) {

@@ -3,6 +3,7 @@
 import { act, announce, api, badge, errorBox, fmtSeconds, followJob, h } from "./dom.js";
 import { onLeave } from "./app.js";
 import { jobsPanel } from "./page-library.js";
+import { clipResults } from "./analytics.js";
 
 export function clipSrc(clip) {
   return clip.has_video ? `/api/clips/${clip.id}/download?v=${encodeURIComponent(clip.rendered_at || "")}`
@@ -29,21 +30,28 @@ function clipCard(clip, rank, refresh) {
     onclick: (e) => act(e.target, err, async () => { progress.hidden = false; await approveAndRender(clip, (j) => { progress.value = j.overall; }); announce(`clip ${clip.id} approved`); refresh(); }) }, "Approve");
   const reject = h("button", { type: "button", "aria-label": `Reject “${name}”`, "aria-keyshortcuts": "r",
     onclick: (e) => act(e.target, err, async () => { await api(`/api/clips/${clip.id}/reject`, { method: "POST" }); announce(`clip ${clip.id} rejected`); refresh(); }) }, "Reject");
+  if (clip.status === "rejected") { approve.textContent = "Approve after all"; approve.setAttribute("aria-label", `Approve after all “${name}”`); }
+  // only what applies to the clip's state (scheduled and published clips are changed through their posts)
+  const actionsFor = (st) => st === "scheduled" || st === "published" ? [h("a", { class: "button", href: `#/posts?clip=${clip.id}` }, `Posts of “${name}”`)]
+    : st === "rejected" ? [approve]
+      : st === "approved" || st === "rendered" ? [h("a", { class: "button primary", href: `#/posts?clip=${clip.id}`, "aria-label": `Schedule “${name}”` }, "Schedule…"), reject]
+        : [approve, reject];
   const platforms = Object.entries(clip.platform_captions || {});
-  const locked = clip.status === "scheduled" || clip.status === "published";  // change its posts instead
+  const results = h("div", {});
+  if (clip.status === "published") clipResults(clip).then((box) => results.replaceChildren(box));
   return h("article", { class: "card clip", tabindex: 0, id: `clip-${clip.id}`, "aria-label": `Clip ${rank}: ${name}, score ${clip.score.toFixed(0)}, ${clip.status}` },
     h("div", {}, player(clip)),
     h("div", {},
       h("div", { class: "meta" }, h("span", { class: "score", title: "score" }, clip.score.toFixed(0)), badge(clip.status),
-        h("span", {}, `${fmtSeconds(clip.start)}–${fmtSeconds(clip.end)} (${(clip.end - clip.start).toFixed(1)} s)`), h("span", {}, clip.has_video ? "rendered" : "source preview")),
+        h("span", {}, `${fmtSeconds(clip.start)}–${fmtSeconds(clip.end)} (${(clip.end - clip.start).toFixed(1)} s)`), h("span", { class: "plays" }, clip.has_video ? `plays render v${clip.render_version || 1}` : "plays the source (not rendered)")),
       h("h2", {}, clip.title || "(no title)"),
       h("div", { class: "scores", "aria-label": "sub-scores" }, Object.entries(clip.sub_scores || {}).map(([k, v]) => h("span", {}, `${k}: ${Number(v).toFixed(0)}`))),
       clip.reason ? h("p", {}, h("strong", {}, "Why: "), clip.reason) : "",
       clip.caption ? h("p", {}, h("strong", {}, "Caption: "), clip.caption) : "",
       clip.hashtags.length ? h("p", {}, clip.hashtags.map((t) => `#${t.replace(/^#+/, "")}`).join(" ")) : "",
       platforms.length ? h("details", {}, h("summary", {}, "Per-platform captions"), platforms.map(([p, c]) => h("p", {}, h("strong", {}, `${p}: `), c))) : "",
-      progress, err,
-      h("div", { class: "actions" }, ...(locked ? [h("a", { class: "button", href: `#/posts?clip=${clip.id}` }, `Posts of “${name}”`)] : [approve, reject]), h("a", { class: "button", href: `#/clip/${clip.id}`, "aria-label": `Edit “${name}”`, "aria-keyshortcuts": "e" }, "Edit"))));
+      results, progress, err,
+      h("div", { class: "actions" }, ...actionsFor(clip.status), h("a", { class: "button", href: `#/clip/${clip.id}`, "aria-label": `Edit “${name}”`, "aria-keyshortcuts": "e" }, "Edit"))));
 }
 
 export async function videoPage(view, { id }) {
