@@ -37,7 +37,8 @@ def server_roots(settings: Any) -> tuple[str, ...]:
             out.add(str(path.resolve()))
         except OSError:
             pass
-    return tuple(sorted((r for r in out if r not in ("/", ".", "")), key=len, reverse=True))
+    # only absolute forms: a relative root ("clips") is also an everyday word ("3 clips rendered")
+    return tuple(sorted((r for r in out if r.startswith("/") and r != "/"), key=len, reverse=True))
 
 
 @lru_cache(maxsize=32)
@@ -45,7 +46,7 @@ def _pattern(roots: tuple[str, ...]) -> re.Pattern[str]:
     # scratch entries are named <kind>-<host>-<pid>-... (core.scratch.prefix) in the system temp dir
     scratch = re.escape(tempfile.gettempdir()) + r"/[\w.-]*?-" + re.escape(scratch_host()) + r"-\d+-[^/\s'\":]*"
     alternatives = [re.escape(r) for r in roots] + [scratch]
-    return re.compile("(?:" + "|".join(alternatives) + ")" + _TAIL)
+    return re.compile(r"(?<![\w.-])(?:" + "|".join(alternatives) + ")" + _TAIL)  # a path starts at a boundary
 
 
 def scrub(text: str | None, settings: Any) -> str | None:

@@ -163,7 +163,7 @@ export async function clipPage(view, { id }) {
   const showStill = () => {  // the still knows the picture's settings only
     const picked = styleBody();
     const q = new URLSearchParams(["caption_style", "reframe", "aspect", "brand"].filter((k) => picked[k]).map((k) => [k, picked[k]]));
-    const url = `/api/clips/${id}/preview-frame${q.toString() ? `?${q}` : ""}`;
+    const url = `/api/clips/${id}/preview-frame` + (q.toString() ? `?${q}` : "");
     stillErr.textContent = ""; stillNote.textContent = "making the preview frame…";
     still.onload = () => { stillNote.textContent = "preview frame (clip start)"; };
     still.onerror = () => {  // the server's reason, next to the pickers
