@@ -136,7 +136,9 @@ def watch(app: Clipcast, job_id: int, timeout: float = 90) -> tuple[Any, set[tup
 
 @pytest.mark.slow
 def test_worker_process_analyzes_and_renders_with_visible_progress(cluster: Any, video: Path) -> None:
-    c = cluster()
+    # One render slot per process and on the machine: a process holds at most one render message, so the
+    # second process takes the next clip while the first renders (with 3 slots one process may take all 3).
+    c = cluster(concurrency={"analyze": 1, "render": 1, "publish": 1})
     supervisor = c.start_worker("--processes", "2", "--threads", "1")
     c.wait_for_workers(2)
     job = jobs.create_job(c.app, "process", options={"source": str(video)})
