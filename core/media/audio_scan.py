@@ -102,7 +102,7 @@ class Levels:
         return self.start + (i0 + best + 0.5) * self.hop
 
 
-def audio_levels(path: Path, *, start: float, duration: float, hop: float = 0.01, timeout: float = 600) -> Levels:
+def audio_levels(path: Path, *, start: float, duration: float, hop: float = 0.02, timeout: float = 600) -> Levels:
     """RMS level per ``hop`` s of ``start``..``start + duration`` (mono, 8 kHz: enough to see speech)."""
     rate = 8000
     cmd = [

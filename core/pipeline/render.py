@@ -512,8 +512,12 @@ def render_clip(
             min_silence=options.min_silence,
             pad=options.silence_pad,
             fillers=(options.fillers or []) if spec.remove_fillers else (),
-            levels=audio_levels(
-                spec.source, start=spec.start, duration=end - spec.start, timeout=settings.render.ffmpeg_timeout
+            levels=audio_levels(  # 10 ms steps: a filler's edges are found between syllables
+                spec.source,
+                start=spec.start,
+                duration=end - spec.start,
+                hop=0.01,
+                timeout=settings.render.ffmpeg_timeout,
             )
             if spec.remove_fillers and info.has_audio
             else None,
