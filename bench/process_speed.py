@@ -256,8 +256,6 @@ def main() -> None:
     ap.add_argument("--music-dir", type=Path, help="render.music_dir, for --option music=NAME")
     ap.add_argument("--broll", choices=["cutaway", "pip"], help="also measure the render with B-roll on vs off")
     ap.add_argument("--rounds", type=int, default=3, help="with --broll: renders of each kind, interleaved")
-    ap.add_argument("--min", type=float, dest="min_seconds", help="shortest clip, s (default: selection.min_seconds)")
-    ap.add_argument("--max", type=float, dest="max_seconds", help="longest clip, s (default: selection.max_seconds)")
     args = ap.parse_args()
     extra = dict(_option(o) for o in args.option)
 
