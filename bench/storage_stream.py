@@ -9,6 +9,7 @@ baseline grows with the object. Prints MB and the ratio streaming/naive.
 
 from __future__ import annotations
 
+import argparse
 import io
 import socket
 import subprocess
@@ -57,7 +58,9 @@ def measure(fn) -> tuple[float, float]:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    size = int(sys.argv[1]) * MB if len(sys.argv) > 1 else 128 * MB
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("mb", nargs="?", type=int, default=128, help="size of the streamed object, MB")
+    size = ap.parse_args().mb * MB
     port = free_port()
     moto = Path(sys.executable).parent / "moto_server"
     server = subprocess.Popen(
