@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validat
 
 from core.api.job_progress import eta_seconds, overall_percent
 from core.contracts import Reframe
-from core.media.layout import LayoutOverride, check_overrides
+from core.media.layout import LayoutOverrides
 
 T = TypeVar("T")
 
@@ -179,7 +179,7 @@ class StyleIn(In):
     layout: Literal["auto", "single", "split", "wide"] | None = Field(
         None, description="framing chosen from the faces per shot (replaces reframe); unset: reframe decides"
     )
-    layouts: list[LayoutOverride] | None = Field(
+    layouts: LayoutOverrides | None = Field(
         None,
         max_length=100,
         description="per-shot overrides: {start, end, layout} with times in s on the source video's timeline, "
@@ -215,13 +215,6 @@ class StyleIn(In):
     broll_collection: str | None = Field(
         None, max_length=100, pattern=PRESET_NAME, description="a sub-folder name of the B-roll library"
     )
-
-    @field_validator("layouts")
-    @classmethod
-    def _layouts(cls, value: list[LayoutOverride] | None) -> list[LayoutOverride] | None:
-        if value:
-            check_overrides(value)
-        return value
 
 
 class AnalyzeIn(SelectionIn):

@@ -26,9 +26,9 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from core.media.captions import FaceBand
 from core.media.faces import Keyframe, Sample, crop_path
@@ -64,7 +64,7 @@ class LayoutOverride(BaseModel):
         return self
 
 
-def check_overrides(items: Sequence[LayoutOverride]) -> None:
+def check_overrides(items: Sequence[LayoutOverride]) -> Sequence[LayoutOverride]:
     """Overrides may not overlap (which one would win?)."""
     ordered = sorted(items, key=lambda o: o.start)
     for a, b in itertools.pairwise(ordered):
@@ -72,6 +72,11 @@ def check_overrides(items: Sequence[LayoutOverride]) -> None:
             raise ValueError(
                 f"layout overrides {a.start:g}-{a.end:g} s and {b.start:g}-{b.end:g} s overlap; give each time once"
             )
+    return items
+
+
+#: A list of overrides as options take it (the API's and the render's): checked for overlaps once parsed.
+LayoutOverrides = Annotated[list[LayoutOverride], AfterValidator(check_overrides)]
 
 
 @dataclass(frozen=True)

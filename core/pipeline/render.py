@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
 from core import models, scratch
@@ -46,7 +46,7 @@ from core.media.edit_export import to_edl, to_fcpxml
 from core.media.emoji import rasterise
 from core.media.faces import Keyframe, Sample, crop_path, sample_faces
 from core.media.hook import HookTitle, derive_variants
-from core.media.layout import LayoutName, LayoutOverride, check_overrides
+from core.media.layout import LayoutName, LayoutOverrides
 from core.media.layout import frame as frame_layout
 from core.media.music import resolve_track
 from core.media.platforms import PRESETS, Platform, caption_update
@@ -85,7 +85,7 @@ class RenderOptions(BaseModel):
     layout: LayoutName | None = Field(
         None, description="auto | single | split | wide: framing chosen from the faces per shot (core.media.layout)"
     )
-    layouts: list[LayoutOverride] | None = Field(
+    layouts: LayoutOverrides | None = Field(
         None, description="layouts forced between two times (s on the source's timeline), e.g. a shot to show wide"
     )
     caption_style: str | None = None
@@ -155,13 +155,6 @@ class RenderOptions(BaseModel):
         if data["platform"] and self.aspect is None:
             data["aspect"] = PRESETS[data["platform"]].aspect  # an explicit aspect still wins
         return RenderOptions.model_validate(data)
-
-    @field_validator("layouts")
-    @classmethod
-    def _layouts(cls, value: list[LayoutOverride] | None) -> list[LayoutOverride] | None:
-        if value:
-            check_overrides(value)
-        return value
 
 
 # ----------------------------------------------------------------------------------------------- helpers
