@@ -162,17 +162,35 @@ def revoke_token(session: Session, token_id: int, *, user_id: int | None = None)
     return row
 
 
-def authenticate_token(session: Session, token: str) -> Principal:
+def lookup_token(session: Session, token: str) -> tuple[Principal, bool]:
+    """The token's caller, read only, and whether its ``last_used_at`` is due a write (``touch_token``).
+
+    Split from the write so the API can run this read on its event loop (core.api.deps.read_db) and send
+    the rare write to a thread."""
     found = session.exec(
         select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == hash_token(token))
-    ).first()  # one query per authenticated request (plus a last-used write at most once a minute)
+    ).first()  # one query per authenticated request
     now = utcnow()
     if found is None or found[0].revoked_at is not None:
         raise Unauthorized("invalid or revoked token", "create a new token or log in again")
     row, user = found
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthorized("the token or session has expired", "log in again")
-    if row.last_used_at is None or now - row.last_used_at > _LAST_USED_EVERY:
-        row.last_used_at = now
+    due = row.last_used_at is None or now - row.last_used_at > _LAST_USED_EVERY
+    return Principal(id=user.id, email=user.email, is_admin=user.is_admin, token_id=row.id), due  # type: ignore[arg-type]
+
+
+def touch_token(session: Session, token_id: int) -> None:
+    """Record that the token was used now."""
+    row = session.get(ApiToken, token_id)
+    if row is not None:
+        row.last_used_at = utcnow()
         session.add(row)
-    return Principal(id=user.id, email=user.email, is_admin=user.is_admin, token_id=row.id)  # type: ignore[arg-type]
+
+
+def authenticate_token(session: Session, token: str) -> Principal:
+    """``lookup_token`` and, when due, ``touch_token`` in one session."""
+    principal, due = lookup_token(session, token)
+    if due and principal.token_id is not None:
+        touch_token(session, principal.token_id)
+    return principal

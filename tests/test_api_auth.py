@@ -152,3 +152,42 @@ def test_cli_creates_the_first_admin_and_a_token(tmp_path, monkeypatch):
         assert api.get("/api/users/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     finally:
         state._app = None
+
+
+def test_reads_run_on_the_event_loop_for_sqlite_and_in_a_thread_for_a_server_database(app, monkeypatch):
+    import asyncio
+    import threading
+
+    from core.api.deps import read_db
+
+    here = threading.get_ident()
+    assert asyncio.run(read_db(app, threading.get_ident)) == here
+    monkeypatch.setattr(app, "db_url", "postgresql://db.example/clipcast")
+    assert asyncio.run(read_db(app, threading.get_ident)) != here
+
+
+def test_an_authenticated_read_writes_nothing_once_last_used_is_recorded(app, api):
+    from sqlalchemy import event
+
+    from core import db
+
+    gina = make_user(app, "gina@example.com")
+    writes: list[str] = []
+
+    def note(_conn, _cursor, statement, *_rest):  # type: ignore[no-untyped-def]
+        if statement.lstrip().split()[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            writes.append(statement)
+
+    engine = db.get_engine(app.db_url)
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert api.get("/api/jobs", headers=gina.headers).status_code == 200
+        assert len(writes) == 1 and "api_token" in writes[0]  # the token's first use is recorded
+        writes.clear()
+        for path in ("/api/jobs", "/api/clips", "/api/posts", "/api/jobs/1"):
+            assert api.get(path, headers=gina.headers).status_code in (200, 404)
+        assert writes == []
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    with app.session() as s:
+        assert s.exec(select(ApiToken).where(ApiToken.user_id == gina.id)).one().last_used_at is not None

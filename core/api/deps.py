@@ -6,19 +6,22 @@ for a row that does not exist (ids reveal nothing). Admins see everything.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session, SQLModel, func, select
 
 from core.api.errors import Forbidden, Unauthorized, ValidationProblem
 from core.api.security import SESSION_COOKIE
 from core.app import Clipcast
-from core.users import Principal, authenticate_token
+from core.users import Principal, lookup_token, touch_token
 
 T = TypeVar("T", bound=SQLModel)
+R = TypeVar("R")
 
 #: A row id in a path: bounded so a huge number is a 422, not a database overflow.
 MAX_ID = 2**62
@@ -36,19 +39,47 @@ async def get_clipcast(request: Request) -> Clipcast:
 AppDep = Annotated[Clipcast, Depends(get_clipcast)]
 
 
-def current_user(
+async def read_db(app: Clipcast, fn: Callable[..., R], *args: Any) -> R:
+    """``fn(*args)``, a short read-only query, run where it costs least.
+
+    SQLite (the default): inline, on the event loop. In WAL mode a reader never waits for a writer, a page of
+    rows takes well under a millisecond, and one process gains nothing from threads for it (the GIL runs one
+    at a time); the thread hops did cost: under 50 clients they doubled the CPU per request (bench/api_load.py).
+    A server database may be a network round trip away, so for PostgreSQL it runs in the thread pool like any
+    sync route. Caveat: only for reads. A SQLite writer can wait up to its busy timeout for the lock, and
+    inline that wait would stall every request.
+    """
+    if app.db_url.startswith("sqlite"):
+        return fn(*args)
+    return await run_in_threadpool(fn, *args)
+
+
+def _lookup(app: Clipcast, token: str) -> tuple[Principal, bool]:
+    with app.session() as s:
+        return lookup_token(s, token)
+
+
+def _touch(app: Clipcast, token_id: int) -> None:
+    with app.session() as s:
+        touch_token(s, token_id)
+
+
+async def current_user(
     request: Request,
     app: AppDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     cookie: Annotated[str | None, Depends(_cookie)],
 ) -> Principal:
+    """The caller: its token read on the event loop (``read_db``); the last-used write, at most once a minute
+    per token, in a thread."""
     token = bearer.credentials if bearer else cookie
     if not token:
         raise Unauthorized(
             "authentication required", "send `Authorization: Bearer <token>` or log in via POST /api/auth/login"
         )
-    with app.session() as s:
-        principal = authenticate_token(s, token)
+    principal, due = await read_db(app, _lookup, app, token)
+    if due and principal.token_id is not None:
+        await run_in_threadpool(_touch, app, principal.token_id)
     request.state.principal = principal
     return principal
 
@@ -121,4 +152,39 @@ def paged(session: Session, stmt: Any, pg: Page, *conds: Any, rows: bool = False
     return {"items": list(items), "total": total, "limit": pg.limit, "offset": pg.offset}
 
 
-__all__ = ["MAX_ID", "AdminDep", "AppDep", "Id", "Page", "PageDep", "UserDep", "owned", "paged", "scoped", "select"]
+def _page_of(app: Clipcast, stmt: Any, pg: Page, conds: tuple[Any, ...], rows: bool) -> dict[str, Any]:
+    with app.session() as s:
+        return paged(s, stmt, pg, *conds, rows=rows)
+
+
+async def read_page(app: Clipcast, stmt: Any, pg: Page, *conds: Any, rows: bool = False) -> dict[str, Any]:
+    """``paged`` in its own session, through ``read_db``: for list routes that only read."""
+    return await read_db(app, _page_of, app, stmt, pg, conds, rows)
+
+
+def _owned_in(app: Clipcast, model: type[T], row_id: int, user: Principal) -> T:
+    with app.session() as s:
+        return owned(s, model, row_id, user)
+
+
+async def read_owned(app: Clipcast, model: type[T], row_id: int, user: Principal) -> T:
+    """``owned`` in its own session, through ``read_db``: for routes that return one row as it is."""
+    return await read_db(app, _owned_in, app, model, row_id, user)
+
+
+__all__ = [
+    "MAX_ID",
+    "AdminDep",
+    "AppDep",
+    "Id",
+    "Page",
+    "PageDep",
+    "UserDep",
+    "owned",
+    "paged",
+    "read_db",
+    "read_owned",
+    "read_page",
+    "scoped",
+    "select",
+]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlmodel import col, select
 
-from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
+from core.api.deps import AppDep, Id, PageDep, UserDep, owned, read_owned, read_page, scoped
 from core.api.errors import Conflict, NotFound, ValidationProblem
 from core.api.files import serve_file
 from core.api.render_checks import check_names
@@ -80,7 +80,7 @@ _ORDER = {
 
 
 @router.get("", response_model=PageOut[ClipOut], summary="Clips, filtered by video, status and score")
-def list_clips(
+async def list_clips(
     user: UserDep,
     app: AppDep,
     pg: PageDep,
@@ -90,15 +90,14 @@ def list_clips(
     sort: Annotated[ClipSort, Query()] = ClipSort.SCORE,
 ) -> dict:
     stmt = scoped(select(Clip), Clip, user).order_by(*_ORDER[sort])
-    with app.session() as s:
-        return paged(
-            s,
-            stmt,
-            pg,
-            Clip.video_id == video if video else None,
-            Clip.status == status.value if status else None,
-            Clip.score >= min_score if min_score is not None else None,
-        )
+    return await read_page(
+        app,
+        stmt,
+        pg,
+        Clip.video_id == video if video else None,
+        Clip.status == status.value if status else None,
+        Clip.score >= min_score if min_score is not None else None,
+    )
 
 
 @router.get("/styles", response_model=StylesOut, summary="Caption styles, brand kits and picture options to pick from")
@@ -118,9 +117,8 @@ def styles(_user: UserDep, app: AppDep) -> StylesOut:
 
 
 @router.get("/{clip_id}", response_model=ClipOut, summary="One clip")
-def read_clip(clip_id: Id, user: UserDep, app: AppDep) -> Clip:
-    with app.session() as s:
-        return owned(s, Clip, clip_id, user)
+async def read_clip(clip_id: Id, user: UserDep, app: AppDep) -> Clip:
+    return await read_owned(app, Clip, clip_id, user)
 
 
 class ClipUpdated(ClipOut):

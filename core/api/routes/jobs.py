@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import col, select
 
 from core import jobs, tasks
-from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
+from core.api.deps import AppDep, Id, PageDep, UserDep, owned, read_owned, read_page, scoped
 from core.api.schemas import JobOut, PageOut
 from core.models import Job, JobStatus
 
@@ -27,7 +27,7 @@ FINAL = {JobStatus.SUCCEEDED.value, JobStatus.FAILED.value, JobStatus.CANCELLED.
 
 
 @router.get("", response_model=PageOut[JobOut], summary="Your jobs, newest first")
-def list_jobs(
+async def list_jobs(
     user: UserDep,
     app: AppDep,
     pg: PageDep,
@@ -36,22 +36,20 @@ def list_jobs(
     video: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> dict:
     stmt = scoped(select(Job), Job, user).order_by(col(Job.id).desc())
-    with app.session() as s:
-        return paged(
-            s,
-            stmt,
-            pg,
-            Job.status == status.value if status else None,
-            Job.kind == kind if kind else None,
-            Job.video_id == video if video else None,
-            rows=True,
-        )
+    return await read_page(
+        app,
+        stmt,
+        pg,
+        Job.status == status.value if status else None,
+        Job.kind == kind if kind else None,
+        Job.video_id == video if video else None,
+        rows=True,
+    )
 
 
 @router.get("/{job_id}", response_model=JobOut, summary="One job: status, stage, progress, error")
-def read_job(job_id: Id, user: UserDep, app: AppDep) -> Job:
-    with app.session() as s:
-        return owned(s, Job, job_id, user)
+async def read_job(job_id: Id, user: UserDep, app: AppDep) -> Job:
+    return await read_owned(app, Job, job_id, user)
 
 
 @router.get(

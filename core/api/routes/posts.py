@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from sqlmodel import col, select
 
 from core import post_preview
-from core.api.deps import AppDep, Id, PageDep, UserDep, owned, paged, scoped
+from core.api.deps import AppDep, Id, PageDep, UserDep, owned, read_owned, read_page, scoped
 from core.api.errors import Conflict
 from core.api.schemas import PageOut, PostIn, PostOut, PostPatch, PostPreviewOut
 from core.contracts import PostStatus
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/posts", tags=["posts"])
 
 
 @router.get("", response_model=PageOut[PostOut], summary="Your posts, next first")
-def list_posts(
+async def list_posts(
     user: UserDep,
     app: AppDep,
     pg: PageDep,
@@ -32,17 +32,16 @@ def list_posts(
     before: Annotated[datetime | None, Query(description="scheduled before (ISO 8601)")] = None,
 ) -> dict:
     stmt = scoped(select(Post), Post, user).order_by(col(Post.scheduled_at), col(Post.id))
-    with app.session() as s:
-        return paged(
-            s,
-            stmt,
-            pg,
-            Post.status == status.value if status else None,
-            Post.clip_id == clip if clip else None,
-            Post.account_id == account if account else None,
-            Post.scheduled_at >= _utc(after) if after else None,
-            Post.scheduled_at < _utc(before) if before else None,
-        )
+    return await read_page(
+        app,
+        stmt,
+        pg,
+        Post.status == status.value if status else None,
+        Post.clip_id == clip if clip else None,
+        Post.account_id == account if account else None,
+        Post.scheduled_at >= _utc(after) if after else None,
+        Post.scheduled_at < _utc(before) if before else None,
+    )
 
 
 def _utc(at: datetime) -> datetime:
@@ -109,9 +108,8 @@ def preview_post(post_id: Id, user: UserDep, app: AppDep) -> dict:
 
 
 @router.get("/{post_id}", response_model=PostOut, summary="One post and where it stands on the platform")
-def read_post(post_id: Id, user: UserDep, app: AppDep) -> Post:
-    with app.session() as s:
-        return owned(s, Post, post_id, user)
+async def read_post(post_id: Id, user: UserDep, app: AppDep) -> Post:
+    return await read_owned(app, Post, post_id, user)
 
 
 @router.patch("/{post_id}", response_model=PostOut, summary="Reschedule or reword a post that has not started")
