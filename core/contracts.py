@@ -347,6 +347,12 @@ class SpeechToText(Backend):
         """Identifies the settings that change the output; part of the transcript cache key."""
         return f"{self.name}:{self.options.model_dump_json()}"
 
+    def warm(self) -> None:
+        """Load what ``transcribe`` needs (a model) ahead of it. The core calls this in a thread while it extracts
+        a new video's audio, so a worker's first video waits for the longer of the two, not for both in turn.
+        Default: nothing. It may run at the same time as ``transcribe`` and more than once; its errors are
+        ignored (``transcribe`` meets them again and reports them)."""
+
 
 class ClipSelector(Backend):
     """Scores candidate windows and writes titles, captions and hashtags."""

@@ -215,6 +215,36 @@ def test_audio_is_extracted_once_per_sha(app: Clipcast, media: dict[str, Path], 
     assert len(calls) == 1
 
 
+def test_the_model_warms_in_a_thread_while_the_audio_is_extracted(
+    app: Clipcast, media: dict[str, Path], monkeypatch
+) -> None:
+    import threading
+
+    extracting = threading.Event()
+    seen: list[tuple[str, bool]] = []
+    real = ff.extract_audio
+
+    def slow(src: Path, dest: Path, **kw: object) -> Path:
+        extracting.set()
+        out = real(src, dest, **kw)
+        assert warmed.wait(5), "the warm-up never ran while ffmpeg extracted"
+        return out
+
+    warmed = threading.Event()
+
+    def warm() -> None:
+        seen.append((threading.current_thread().name, extracting.wait(5)))
+        warmed.set()
+        raise RuntimeError("a model that fails to load here is loaded (and reported) again by transcribe")
+
+    monkeypatch.setattr(ff, "extract_audio", slow)
+    video = ingest(app, media["clip"])
+    ensure_audio(app, video, warm=warm)
+    assert seen == [("stt-warm", True)]
+    ensure_audio(app, video, warm=warm)  # the audio is there: nothing to overlap, no model loaded for it
+    assert len(seen) == 1
+
+
 def test_remote_storage_is_read_through_a_local_cache(app: Clipcast, media: dict[str, Path], monkeypatch) -> None:
     video = ingest(app, media["clip"])
     monkeypatch.setattr(type(app.storage), "local_path", lambda self, key: None)  # behave like S3

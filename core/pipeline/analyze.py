@@ -84,7 +84,7 @@ def analyze(
     selector = app.selector(llm)  # an unknown or unconfigured --llm fails now, before minutes of transcription
     if callable(getattr(selector, "check_ready", None)):
         selector.check_ready()
-    app.stt(stt)
+    speech_to_text = app.stt(stt)
     if isinstance(source, int) and not isinstance(source, bool):
         reporter.stage("ingest")
         with app.session() as s:
@@ -95,7 +95,7 @@ def analyze(
         video = ingest(app, source, user_id=user_id, reporter=reporter)
     reporter.check_cancelled()
     with usage_context(user_id=video.user_id if video.user_id is not None else user_id, video_id=video.id):
-        ensure_audio(app, video, reporter=reporter)  # reports an "audio" stage when it extracts
+        ensure_audio(app, video, reporter=reporter, warm=speech_to_text.warm)  # an "audio" stage when it extracts
         reporter.stage("transcribe")  # transcribe() announces it too, but not when the transcript is cached
         transcript = transcribe(app, video, backend=stt, language=request.language, reporter=reporter)
         reporter.check_cancelled()

@@ -15,7 +15,8 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
@@ -358,11 +359,25 @@ def audio_key(video: models.Video) -> str:
     return f"audio/{video.sha256}.wav"
 
 
-def ensure_audio(app: Any, video: models.Video, *, reporter: Reporter | None = None) -> Path:
-    """The 16 kHz mono 16-bit WAV of the video, extracted once per sha256 and kept in storage."""
+def _warm(warm: Callable[[], None]) -> None:
+    try:
+        warm()
+    except Exception as exc:  # transcribe loads it again and reports the error where it belongs
+        log.debug("speech-to-text warm-up failed", error=str(exc))
+
+
+def ensure_audio(
+    app: Any, video: models.Video, *, reporter: Reporter | None = None, warm: Callable[[], None] | None = None
+) -> Path:
+    """The 16 kHz mono 16-bit WAV of the video, extracted once per sha256 and kept in storage.
+
+    ``warm`` (the speech-to-text backend's ``warm``) runs in a thread while ffmpeg extracts: the model loads
+    on one core while the audio decodes on the other. Not called when the audio is already there."""
     reporter = reporter or NullReporter()
     key = audio_key(video)
     if not app.storage.exists(key):
+        if warm is not None:
+            threading.Thread(target=_warm, args=(warm,), name="stt-warm", daemon=True).start()
         src = local_source(app, video)
         with tempfile.TemporaryDirectory(dir=_tmp_dir(app.settings), prefix=scratch.prefix("scratch")) as tmp:
             wav = ffmpeg.extract_audio(src, Path(tmp) / "audio.wav", reporter=reporter, duration=video.duration or None)

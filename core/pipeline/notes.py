@@ -79,7 +79,7 @@ def notes_for(app: Any, source: Any, *, stt: str | None = None, llm: str | None 
             raise InputError(f"there is no video with id {source}", "list videos with the API or ingest it first")
     else:
         video = ingest(app, source, reporter=reporter)
-    ensure_audio(app, video, reporter=reporter)
+    ensure_audio(app, video, reporter=reporter, warm=app.stt(stt).warm)
     transcript = transcribe(app, video, backend=stt, reporter=reporter)
     if not transcript.words:
         raise InputError(f"no speech was found in {video.title or video.source!r}", "check that it has speech")

@@ -126,7 +126,7 @@ def transcribe(
     """
     reporter = reporter or NullReporter()
     stt = app.stt(backend)
-    audio = ensure_audio(app, video, reporter=reporter)
+    audio = ensure_audio(app, video, reporter=reporter, warm=stt.warm)
     audio_sha = file_sha256(audio)
     key = cache_key(audio_sha, stt.cache_key(), language)
     row = _cached(app, key)

@@ -158,6 +158,9 @@ class FasterWhisper(SpeechToText):
         """Batched decoding needs VAD to cut the audio into chunks, so ``vad_filter: false`` decodes sequentially."""
         return self.options.batched and self.options.vad_filter
 
+    def warm(self) -> None:
+        self._load()
+
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
