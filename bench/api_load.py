@@ -221,6 +221,7 @@ def main() -> int:
 
     from core import db, tasks
     from core.api import create_app
+    from core.api.app import freeze_heap
     from core.app import Clipcast
     from core.config import Settings
     from core.logging import configure
@@ -277,9 +278,11 @@ def main() -> int:
         server_cpus, client_cpus = _split_cores(1)
         os.sched_setaffinity(0, server_cpus)
         port = _free_port()
+        api = create_app(app)
+        freeze_heap()  # as `clipcast serve` does
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(app),
+                api,
                 host="127.0.0.1",
                 port=port,
                 log_level="warning",

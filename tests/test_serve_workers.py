@@ -75,3 +75,22 @@ def test_serve_workers_share_the_login_limit(tmp_path, redis_url):
             proc.kill()
             proc.wait()
         log.close()
+
+
+def test_a_worker_process_freezes_its_start_up_heap(tmp_path, monkeypatch):
+    """What the factory built stays out of the collector's full passes (core.api.app.freeze_heap)."""
+    import gc
+
+    from core.api.asgi import app_from_config
+
+    config = tmp_path / "clipcast.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'data'}\n")
+    Clipcast(load_settings(config))  # migrated, as `clipcast serve` does before starting its workers
+    monkeypatch.setenv("CLIPCAST_CONFIG", str(config))
+    gc.unfreeze()
+    try:
+        api = app_from_config()
+        assert gc.get_freeze_count() > 10_000
+        assert not any(o is api for o in gc.get_objects())  # the app itself is among the frozen
+    finally:
+        gc.unfreeze()

@@ -12,9 +12,11 @@ from fastapi import FastAPI
 
 
 def app_from_config() -> FastAPI:
-    from core.api.app import create_app
+    from core.api.app import create_app, freeze_heap
     from core.app import Clipcast
     from core.config import load_settings
 
     # The serving process ran the migrations before starting the workers; N workers must not race at it.
-    return create_app(Clipcast(load_settings(None), migrate=False))
+    api = create_app(Clipcast(load_settings(None), migrate=False))
+    freeze_heap()
+    return api

@@ -29,6 +29,7 @@ def serve(
 
     from core import leases, tasks
     from core.api import create_app
+    from core.api.app import freeze_heap
 
     leases.set_kind("serve")
     app = state.app()
@@ -47,7 +48,9 @@ def serve(
         scratch.start_cleaner(app)
     try:
         if workers == 1:
-            uvicorn.run(create_app(app), host=host, port=port, log_config=None, proxy_headers=False)
+            api = create_app(app)
+            freeze_heap()
+            uvicorn.run(api, host=host, port=port, log_config=None, proxy_headers=False)
         else:
             if state.config_path:  # the workers are fresh processes: they find the same configuration
                 os.environ["CLIPCAST_CONFIG"] = str(state.config_path)
