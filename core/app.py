@@ -46,6 +46,12 @@ class Clipcast:
         with db.session(self.db_url) as s:
             yield s
 
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """For reads only: no transaction around them (``db.reader``)."""
+        with db.read_session(self.db_url) as s:
+            yield s
+
     def _backend(self, section: str, name: str | None) -> Any:
         """One instance per (section, backend name), built on first use and bound to this installation."""
         if name is None:  # the configured one; publishers are always named ("" is an unknown name, not a default)

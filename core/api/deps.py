@@ -55,7 +55,7 @@ async def read_db(app: Clipcast, fn: Callable[..., R], *args: Any) -> R:
 
 
 def _lookup(app: Clipcast, token: str) -> tuple[Principal, bool]:
-    with app.session() as s:
+    with app.read_session() as s:
         return lookup_token(s, token)
 
 
@@ -153,7 +153,7 @@ def paged(session: Session, stmt: Any, pg: Page, *conds: Any, rows: bool = False
 
 
 def _page_of(app: Clipcast, stmt: Any, pg: Page, conds: tuple[Any, ...], rows: bool) -> dict[str, Any]:
-    with app.session() as s:
+    with app.read_session() as s:
         return paged(s, stmt, pg, *conds, rows=rows)
 
 
@@ -163,7 +163,7 @@ async def read_page(app: Clipcast, stmt: Any, pg: Page, *conds: Any, rows: bool 
 
 
 def _owned_in(app: Clipcast, model: type[T], row_id: int, user: Principal) -> T:
-    with app.session() as s:
+    with app.read_session() as s:
         return owned(s, model, row_id, user)
 
 
