@@ -113,3 +113,21 @@ def test_postgresql_ids_past_int4_after_the_incremental_upgrade(postgres_url: st
         assert s.get(Video, big + 1).user_id == big
         assert s.exec(select(User).where(User.email == "old@example.com")).one().id == 1
     _assert_no_drift(postgres_url)
+
+
+def test_read_sessions_hold_no_transaction_on_postgresql(postgres_url: str) -> None:
+    """API reads cost one round trip: no BEGIN before the query, no COMMIT after (db.reader)."""
+    from psycopg.pq import TransactionStatus
+    from sqlmodel import select
+
+    from core.models import Job
+
+    db.upgrade(postgres_url)
+
+    def status_after_a_select(session_of) -> TransactionStatus:  # type: ignore[no-untyped-def]
+        with session_of(postgres_url) as s:
+            s.exec(select(Job).limit(1)).all()
+            return s.connection().connection.dbapi_connection.info.transaction_status
+
+    assert status_after_a_select(db.read_session) == TransactionStatus.IDLE
+    assert status_after_a_select(db.session) == TransactionStatus.INTRANS  # writes keep their transaction
