@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from core.api.errors import Conflict, NotFound, Unauthorized
@@ -162,22 +163,38 @@ def revoke_token(session: Session, token_id: int, *, user_id: int | None = None)
     return row
 
 
+_LOOKUP = (
+    select(
+        ApiToken.id,  # type: ignore[call-overload]
+        ApiToken.revoked_at,
+        ApiToken.expires_at,
+        ApiToken.last_used_at,
+        User.id.label("user_id"),  # type: ignore[union-attr]
+        User.email,
+        User.is_admin,
+    )
+    .join(User, User.id == ApiToken.user_id)  # type: ignore[arg-type]
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def lookup_token(session: Session, token: str) -> tuple[Principal, bool]:
     """The token's caller, read only, and whether its ``last_used_at`` is due a write (``touch_token``).
 
     Split from the write so the API can run this read on its event loop (core.api.deps.read_db) and send
     the rare write to a thread."""
-    found = session.exec(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == hash_token(token))
-    ).first()  # one query per authenticated request
+    found = (
+        session.connection()  # Core columns, no ORM objects: a get job went from 0.9 to 0.6 ms of CPU
+        .execute(_LOOKUP, {"token_hash": hash_token(token)})
+        .first()
+    )  # one query per authenticated request
     now = utcnow()
-    if found is None or found[0].revoked_at is not None:
+    if found is None or found.revoked_at is not None:
         raise Unauthorized("invalid or revoked token", "create a new token or log in again")
-    row, user = found
-    if row.expires_at is not None and row.expires_at <= now:
+    if found.expires_at is not None and found.expires_at <= now:
         raise Unauthorized("the token or session has expired", "log in again")
-    due = row.last_used_at is None or now - row.last_used_at > _LAST_USED_EVERY
-    return Principal(id=user.id, email=user.email, is_admin=user.is_admin, token_id=row.id), due  # type: ignore[arg-type]
+    due = found.last_used_at is None or now - found.last_used_at > _LAST_USED_EVERY
+    return Principal(id=found.user_id, email=found.email, is_admin=found.is_admin, token_id=found.id), due
 
 
 def touch_token(session: Session, token_id: int) -> None:

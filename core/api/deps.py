@@ -138,15 +138,16 @@ def paged(session: Session, stmt: Any, pg: Page, *conds: Any, rows: bool = False
     counts the rows of ``stmt`` itself, so a filter can never apply to one and not the other.
 
     ``rows=True`` returns the table's columns as plain mappings instead of ORM objects (``select(Model)`` only):
-    about 25% less CPU for a page of 50 jobs, for routes whose output model reads nothing but columns."""
+    less CPU (no ORM objects to build) for routes whose output model reads nothing but columns."""
     for cond in conds:
         if cond is not None:
             stmt = stmt.where(cond)
-    total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
+    conn = session.connection()  # Core execution: the ORM's result machinery is for entities, these are not
+    total = conn.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
     stmt = stmt.offset(pg.offset).limit(pg.limit)
     if rows:
         table = stmt.column_descriptions[0]["entity"].__table__
-        items: Any = [row._mapping for row in session.execute(stmt.with_only_columns(*table.columns))]
+        items: Any = [row._mapping for row in conn.execute(stmt.with_only_columns(*table.columns))]
     else:
         items = session.exec(stmt).all()
     return {"items": list(items), "total": total, "limit": pg.limit, "offset": pg.offset}
