@@ -7,8 +7,9 @@ paragraphs; ``--keep`` reuses ``talk-<N>min.mp4`` there) and run stage by stage 
 ingest, audio (16 kHz WAV extraction), transcribe (default faster-whisper backend on the CPU, model load
 included), select (``analyze`` on the ingested video: candidates, pauses, scoring, summary; the transcript comes
 from the cache). Per stage it prints the process's peak RSS over that stage (VmHWM, reset through
-``/proc/self/clear_refs`` before each stage) and the largest peak of any ffmpeg child so far
-(``RUSAGE_CHILDREN``; it cannot be reset, so it only ever grows).
+``/proc/self/clear_refs`` before each stage) beside what was resident when the stage began (memory an
+earlier stage freed is often kept by the allocator, so a stage's peak never reads below it), and the largest
+peak of any ffmpeg child over the run (``RUSAGE_CHILDREN``, which cannot be reset per stage).
 
 ``--piece-minutes M`` sets ``stt.faster-whisper.piece_minutes`` (0 = whole file, the old behaviour);
 ``--baseline`` runs every length a second time with ``piece_minutes: 0`` so both rows come from one run.
@@ -31,13 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 STAGES = ("start", "ingest", "audio", "transcribe", "select")
 
 
-def peak_mb() -> float:
-    """This process's peak RSS (VmHWM) since the last ``reset_peak``, in MB."""
+def status_mb(field: str) -> float:
+    """A memory field of /proc/self/status (VmHWM: peak RSS since the last ``reset_peak``; VmRSS: now), MB."""
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def reset_peak() -> None:
@@ -52,7 +53,8 @@ def children_peak_mb() -> float:
 
 
 def child(video_path: Path, piece_minutes: float | None) -> dict[str, list[float]]:
-    """Run the stages on ``video_path`` in this (fresh) process: stage → [peak MB, ffmpeg peak MB, seconds]."""
+    """Run the stages on ``video_path`` in this (fresh) process: stage → [peak MB, MB resident at its start,
+    ffmpeg children's peak MB so far, seconds]."""
     from core.app import Clipcast
     from core.config import Settings
     from core.pipeline.analyze import analyze
@@ -64,14 +66,14 @@ def child(video_path: Path, piece_minutes: float | None) -> dict[str, list[float
         stt["piece_minutes"] = piece_minutes
     data_dir = Path(tempfile.mkdtemp(prefix="clipcast-bench-mem-"))
     app = Clipcast(Settings(data_dir=data_dir, stt={"backend": "faster-whisper", "faster-whisper": stt}))
-    out: dict[str, list[float]] = {"start": [peak_mb(), children_peak_mb(), 0.0]}
+    out: dict[str, list[float]] = {"start": [status_mb("VmHWM"), 0.0, children_peak_mb(), 0.0]}
     video = None
 
     def stage(name: str, fn) -> None:  # type: ignore[no-untyped-def]
         reset_peak()
-        t0 = time.perf_counter()
+        before, t0 = status_mb("VmRSS"), time.perf_counter()
         fn()
-        out[name] = [peak_mb(), children_peak_mb(), time.perf_counter() - t0]
+        out[name] = [status_mb("VmHWM"), before, children_peak_mb(), time.perf_counter() - t0]
 
     def do_ingest() -> None:
         nonlocal video
@@ -127,14 +129,18 @@ def main() -> None:
     runs = [(args.piece_minutes, "default" if args.piece_minutes is None else f"{args.piece_minutes:g}")]
     if args.baseline:
         runs.append((0.0, "0 (whole)"))
-    print(f"load average {os.getloadavg()[0]:.1f}; peak RSS in MB per stage (ffmpeg children's peak so far)")
-    print(f"{'minutes':>7} {'pieces':>10} " + " ".join(f"{s:>17}" for s in STAGES) + f" {'transcribe s':>12}")
+    print(
+        f"load average {os.getloadavg()[0]:.1f}. Peak RSS per stage, MB (in brackets: resident at the stage's "
+        "start); ffmpeg: the largest child's peak, MB"
+    )
+    print(f"{'minutes':>7} {'pieces':>10} " + " ".join(f"{s:>12}" for s in STAGES[1:]) + "  ffmpeg  transcribe s")
     for minutes in args.minutes:
         video_path = talk(work, minutes)
         for piece_minutes, label in runs:
             res = run_child(video_path, piece_minutes)
-            cells = " ".join(f"{res[s][0]:8.0f} ({res[s][1]:5.0f})" for s in STAGES)
-            print(f"{minutes:7g} {label:>10} {cells} {res['transcribe'][2]:12.1f}", flush=True)
+            cells = " ".join(f"{res[s][0]:5.0f} ({res[s][1]:4.0f})" for s in STAGES[1:])
+            ffmpeg_mb = max(res[s][2] for s in STAGES)
+            print(f"{minutes:7g} {label:>10} {cells} {ffmpeg_mb:7.0f} {res['transcribe'][3]:12.1f}", flush=True)
 
 
 if __name__ == "__main__":
