@@ -9,7 +9,7 @@ included), select (``analyze`` on the ingested video: candidates, pauses, scorin
 from the cache). Per stage it prints the process's peak RSS over that stage (VmHWM, reset through
 ``/proc/self/clear_refs`` before each stage) beside what was resident when the stage began (memory an
 earlier stage freed is often kept by the allocator, so a stage's peak never reads below it), and the largest
-peak of any ffmpeg child over the run (``RUSAGE_CHILDREN``, which cannot be reset per stage).
+peak of any ffmpeg child over the run (``ChildPeak``).
 
 ``--piece-minutes M`` sets ``stt.faster-whisper.piece_minutes`` (0 = whole file, the old behaviour);
 ``--baseline`` runs every length a second time with ``piece_minutes: 0`` so both rows come from one run.
@@ -20,10 +20,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -47,14 +47,37 @@ def reset_peak() -> None:
         f.write("5")
 
 
-def children_peak_mb() -> float:
-    """The largest peak RSS of any finished child (ffmpeg), in MB (Linux reports ru_maxrss in KiB)."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+class ChildPeak(threading.Thread):
+    """The largest peak RSS (VmHWM) of this process's children (ffmpeg), read from /proc every 50 ms.
+
+    ``RUSAGE_CHILDREN`` cannot tell: a child spawned from a big process reports the parent's peak (Linux keeps
+    the old address space's high-water mark across exec). A child's own VmHWM starts afresh at exec; what it
+    grows in its last 50 ms before exiting is missed."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak = 0.0
+
+    def run(self) -> None:
+        me = os.getpid()
+        while True:
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    with open(f"/proc/{pid}/stat") as f:
+                        if int(f.read().rsplit(")", 1)[1].split()[1]) != me:
+                            continue
+                    with open(f"/proc/{pid}/status") as f:
+                        hwm = next((ln for ln in f if ln.startswith("VmHWM:")), None)
+                except (OSError, ValueError, IndexError):
+                    continue  # exited meanwhile
+                if hwm:
+                    self.peak = max(self.peak, int(hwm.split()[1]) / 1024)
+            time.sleep(0.05)
 
 
 def child(video_path: Path, piece_minutes: float | None) -> dict[str, list[float]]:
     """Run the stages on ``video_path`` in this (fresh) process: stage → [peak MB, MB resident at its start,
-    ffmpeg children's peak MB so far, seconds]."""
+    the largest child's peak MB, seconds]."""
     from core.app import Clipcast
     from core.config import Settings
     from core.pipeline.analyze import analyze
@@ -66,14 +89,17 @@ def child(video_path: Path, piece_minutes: float | None) -> dict[str, list[float
         stt["piece_minutes"] = piece_minutes
     data_dir = Path(tempfile.mkdtemp(prefix="clipcast-bench-mem-"))
     app = Clipcast(Settings(data_dir=data_dir, stt={"backend": "faster-whisper", "faster-whisper": stt}))
-    out: dict[str, list[float]] = {"start": [status_mb("VmHWM"), 0.0, children_peak_mb(), 0.0]}
+    children = ChildPeak()
+    children.start()
+    out: dict[str, list[float]] = {"start": [status_mb("VmHWM"), 0.0, 0.0, 0.0]}
     video = None
 
     def stage(name: str, fn) -> None:  # type: ignore[no-untyped-def]
         reset_peak()
+        children.peak = 0.0
         before, t0 = status_mb("VmRSS"), time.perf_counter()
         fn()
-        out[name] = [status_mb("VmHWM"), before, children_peak_mb(), time.perf_counter() - t0]
+        out[name] = [status_mb("VmHWM"), before, children.peak, time.perf_counter() - t0]
 
     def do_ingest() -> None:
         nonlocal video
