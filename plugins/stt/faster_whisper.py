@@ -30,14 +30,16 @@ Segments: batched decoding returns one segment per speech chunk (up to 30 s, pos
 pause); words carry their own times, which is what captions and selection use. CTranslate2 inference cannot
 be interrupted: cancellation is checked between segments (between batches of 8 chunks in batched mode).
 
-Memory: faster-whisper holds the samples (3.8 MB per minute as float32) and, in batched mode, the features of
-every speech chunk (about 2 MB per minute) of the audio it is given, so one call on a 3-hour talk peaked over
-1 GB (bench/memory_peak.py). Audio longer than 1.5 x ``piece_minutes`` (default 60) is therefore transcribed
-in pieces of about ``piece_minutes``, each read from the WAV on its own and cut at the quietest stretch of
-``vad_min_silence_ms`` near its nominal end (``quiet_cut``), so the peak stays that of one piece whatever the
-length. Shorter audio is one piece: the same words as one faster-whisper call. Caveat: where no pause of
-``vad_min_silence_ms`` lies near a cut, VAD chunks there differ from a whole-file run, so a few words around
-each cut may come out differently.
+Memory: faster-whisper holds the samples (3.8 MB per minute as float32, plus Silero VAD's padded copies) and,
+in batched mode, the features of every speech chunk (about 2 MB per minute) of the audio it is given. One call
+on a generated talk peaked at 0.95 GB (10 minutes), 1.1 GB (60) and 2.6 GB (3 hours; bench/memory_peak.py,
+2026-12-01, the model load included; about 0.9 GB does not grow with the length). Audio longer than
+1.5 x ``piece_minutes`` (default 60) is therefore transcribed in pieces of about ``piece_minutes``, each read
+from the WAV on its own and cut at the quietest stretch of ``vad_min_silence_ms`` near its nominal end
+(``quiet_cut``), so the peak stays about that of one piece whatever the length (3 hours in 3 pieces: 1.4 GB).
+Shorter audio is one piece: the same words as one faster-whisper call. Caveat: VAD groups speech into chunks
+of up to 30 s from each piece's start, so the chunks next to a cut (the decoder's context) differ from a
+whole-file run's and a few words within about 15 s of a cut may come out differently.
 """
 
 from __future__ import annotations
