@@ -6,6 +6,7 @@ banana"), near-silence 17.2-38.9 s, "banana banana" 38.9-41.0 s.
 
 from __future__ import annotations
 
+import itertools
 import math
 import shutil
 import threading
@@ -294,3 +295,101 @@ def test_segment_text_without_words_becomes_timed_words() -> None:
     words = fixed.segments[0].words
     assert [(w.text, w.start, w.end) for w in words] == [("ab", 2.0, 2.5), ("abcd", 2.5, 3.5), ("ab", 3.5, 4.0)]
     assert fixed.segments[1].words == []
+
+
+PARAGRAPHS = [
+    "Our team rebuilt the way we ship software. It took about two weeks and nobody expected it.",
+    "The city council questioned the price of fresh bread. The reaction online was mixed.",
+    "A good editor measured the energy bill for the whole building. The results come in spring.",
+    "My neighbour celebrated three years of careful work. Why does this matter to all of us?",
+    "The new library explained how children learn to read. The budget for it was tiny.",
+    "This small change improved the morning train schedule. The old approach had failed twice.",
+    "Our team ignored a surprising number of complaints. What would you do in their place?",
+    "The city council measured the rules for public parks. Is that really true, I wonder?",
+    "A good editor slowed down the price of fresh bread, because the old approach had failed twice.",
+    "My neighbour explained the morning train schedule, and the reaction online was mixed.",
+    "This small change questioned how children learn to read. How did we get here?",
+    "The new library improved the rules for public parks, even though the budget was tiny.",
+]
+
+
+@pytest.fixture(scope="module")
+def long_talk(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 1.5 minutes of generated speech as a 16 kHz WAV, paragraphs 2.5 s of silence apart (longer than
+    vad_min_silence_ms, so a cut in a pause is one the VAD would split at too)."""
+    import subprocess
+    import wave
+
+    import numpy as np
+
+    need(shutil.which("espeak-ng") is not None, "espeak-ng is not installed (make setup installs it)")
+    need(shutil.which("ffmpeg") is not None, "ffmpeg is not installed")
+    tmp = tmp_path_factory.mktemp("long")
+    parts = []
+    for i, text in enumerate(PARAGRAPHS):
+        raw = speak(text, tmp / f"p{i}.wav")
+        cmd = ["ffmpeg", "-v", "error", "-i", str(raw), "-ar", "16000", "-ac", "1", "-f", "s16le", "-"]
+        parts += [np.frombuffer(subprocess.run(cmd, capture_output=True, check=True).stdout, "<i2")]
+        parts += [np.zeros(40_000, "<i2")]
+    wav = tmp / "long.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(np.concatenate(parts).tobytes())
+    return wav
+
+
+@pytest.mark.slow
+def test_long_audio_in_pieces(long_talk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """piece_minutes 0.5 on ~1.5 minutes: 3 pieces cut in pauses. Exact: each piece's words and times are a
+    whole-file transcription of that piece's samples, shifted by its start; faster-whisper never gets more
+    than one piece of samples; progress only moves forward. Against one whole-file run: the same words more
+    than 15 s (half a VAD chunk) from every cut. Near a cut they may differ: VAD groups speech into chunks of
+    up to 30 s from a piece's start, so the chunks around a cut (the decoder's context) are not the same."""
+    import wave
+
+    import numpy as np
+
+    from plugins.stt.faster_whisper import read_pcm16
+
+    whole = FasterWhisper(FasterWhisper.Options(piece_minutes=0)).transcribe(long_talk)
+    backend = FasterWhisper(FasterWhisper.Options(piece_minutes=0.5))
+    pieces = backend.pieces(long_talk)
+    assert len(pieces) == 3 and pieces[0][0] == 0 and pieces[-1][1] == round(whole.duration * 16000)
+    for (_, end), (start, _) in itertools.pairwise(pieces):
+        assert end == start
+        pause = np.abs(read_pcm16(long_talk, 16000, (end - 1600, end + 1600))).max()
+        assert pause == 0, "a cut 0.1 s from speech"
+
+    runner = backend._load()
+    handed: list[int] = []
+    real = runner.transcribe
+    monkeypatch.setattr(runner, "transcribe", lambda audio, **k: handed.append(len(audio)) or real(audio, **k))
+    fractions: list[float] = []
+    pieced = backend.transcribe(long_talk, progress=lambda f, m: fractions.append(f))
+    assert max(handed) <= max(b - a for a, b in pieces) and len(handed) >= 3
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(set(fractions)) > 3
+    assert pieced.duration == pytest.approx(whole.duration, abs=0.001)
+    starts = [w.start for w in pieced.words]
+    assert starts == sorted(starts) and all(0 <= w.start <= w.end <= pieced.duration for w in pieced.words)
+
+    expected: list[tuple[str, float, float]] = []
+    for i, (a, b) in enumerate(pieces):
+        piece_wav = tmp_path / f"piece{i}.wav"
+        with wave.open(str(piece_wav), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(16000)
+            w.writeframes((read_pcm16(long_talk, 16000, (a, b)) * 32768).astype("<i2").tobytes())
+        alone = FasterWhisper(FasterWhisper.Options(piece_minutes=0)).transcribe(piece_wav)
+        expected += [(w.text, round(w.start + a / 16000, 3), round(w.end + a / 16000, 3)) for w in alone.words]
+    got = [(w.text, w.start, w.end) for w in pieced.words]
+    assert [g[0] for g in got] == [e[0] for e in expected]
+    assert all(abs(g[1] - e[1]) <= 0.002 and abs(g[2] - e[2]) <= 0.002 for g, e in zip(got, expected, strict=True))
+
+    def near_cut(t: float) -> bool:
+        return any(abs(t - end / 16000) < 15 for _, end in pieces[:-1])
+
+    far = [w.text for w in pieced.words if not near_cut(w.start)]
+    assert far == [w.text for w in whole.words if not near_cut(w.start)]

@@ -27,15 +27,26 @@ prompt is part of ``cache_key``. With a prompt, a short quiet speech chunk can c
 such chunks are decoded again without it (``_recover_unprompted``).
 
 Segments: batched decoding returns one segment per speech chunk (up to 30 s, possibly spanning a removed
-pause); words carry their own times, which is what captions and selection use. Memory: batched mode holds
-the whole audio's features (about 4 MB per minute). CTranslate2 inference cannot be interrupted:
-cancellation is checked between segments (between batches of 8 chunks in batched mode).
+pause); words carry their own times, which is what captions and selection use. CTranslate2 inference cannot
+be interrupted: cancellation is checked between segments (between batches of 8 chunks in batched mode).
+
+Memory: faster-whisper holds the samples (3.8 MB per minute as float32, plus Silero VAD's padded copies) and,
+in batched mode, the features of every speech chunk (about 2 MB per minute) of the audio it is given. One call
+on a generated talk peaked at 0.95 GB (10 minutes), 1.1 GB (60) and 2.6 GB (3 hours; bench/memory_peak.py,
+2026-12-01, the model load included; about 0.9 GB does not grow with the length). Audio longer than
+1.5 x ``piece_minutes`` (default 60) is therefore transcribed in pieces of about ``piece_minutes``, each read
+from the WAV on its own and cut at the quietest stretch of ``vad_min_silence_ms`` near its nominal end
+(``quiet_cut``), so the peak stays about that of one piece whatever the length (3 hours in 3 pieces: 1.4 GB).
+Shorter audio is one piece: the same words as one faster-whisper call. Caveat: VAD groups speech into chunks
+of up to 30 s from each piece's start, so the chunks next to a cut (the decoder's context) differ from a
+whole-file run's and a few words within about 15 s of a cut may come out differently.
 """
 
 from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import threading
 import wave
 from pathlib import Path
@@ -46,6 +57,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from clipcast import ConfigError, InputError, ProgressFn, Segment, SpeechToText, Transcript, Word, hookimpl, no_progress
 
 BUNDLED = "bundled:tiny.en"
+RATE = 16_000  # Hz: what Whisper takes
+#: Default ``piece_minutes``: talks up to 90 minutes are one piece (module doc: memory).
+PIECE_MINUTES = 60.0
+#: How far (s) either side of a piece's nominal end ``quiet_cut`` looks for a pause (at most a quarter piece).
+SEARCH_S = 60.0
+HOP_S = 0.01  # s: the level resolution ``quiet_cut`` works at
+
 #: Bigger models tried, in this order, for ``model: null`` on a GPU: from the local cache only (``download_root``
 #: or the Hugging Face cache), never downloaded behind the user's back; none cached = the bundled tiny.en.
 GPU_MODELS = ("large-v3", "distil-large-v3", "medium", "small")
@@ -114,6 +132,13 @@ class FasterWhisper(SpeechToText):
             description="text the decoder continues from; the default, written with fillers, makes Whisper keep "
             "um/uh (it drops them otherwise, so filler removal had nothing to cut); null = no prompt",
         )
+        piece_minutes: float = Field(
+            PIECE_MINUTES,
+            ge=0,
+            description="audio longer than 1.5x this (minutes) is transcribed in pieces of about this length, cut "
+            "at a pause, so memory stays flat in the length (a few words at each cut may differ from one "
+            "whole-file run, see module doc); 0 = always the whole file in one call",
+        )
         cpu_threads: int = Field(0, ge=0, description="0 = CTranslate2's default (all cores)")
         download_root: Path | None = Field(None, description="where hub models are cached")
 
@@ -151,6 +176,8 @@ class FasterWhisper(SpeechToText):
         parts += [f"vad_silence={o.vad_min_silence_ms}", f"batched={self.batched}", f"lang={o.language or 'auto'}"]
         if o.initial_prompt:
             parts.append("prompt=" + hashlib.sha256(o.initial_prompt.encode()).hexdigest()[:12])
+        if o.piece_minutes != PIECE_MINUTES:  # the default keeps the keys (and cached transcripts) of before
+            parts.append(f"pieces={o.piece_minutes:g}")
         return ":".join(parts)
 
     @property
@@ -211,12 +238,8 @@ class FasterWhisper(SpeechToText):
             kwargs["vad_parameters"] = {"min_silence_duration_ms": o.vad_min_silence_ms}
         if self.batched:
             kwargs["batch_size"] = o.batch_size
-        _vad_seen.chunks = None
-        # VAD runs now, decoding lazily below. The samples are not kept: the decode's peak memory stays the
-        # features' (recovery below reads the WAV again, a few ms).
-        segments_iter, info = runner.transcribe(read_pcm16(audio), **kwargs)
-        speech = _vad_seen.chunks
-        duration = float(info.duration or 0.0)
+        pieces = self.pieces(audio)
+        total = pieces[-1][1] / RATE if len(pieces) > 1 else 0.0
         done = [0.0]
 
         def forward(fraction: float, message: str) -> None:  # never backwards (recovered chunks come late)
@@ -224,41 +247,87 @@ class FasterWhisper(SpeechToText):
             progress(done[0], message)
 
         forward(0.0, "transcribing")
-        segments = self._segments(segments_iter, duration, forward)
-        if self.batched and o.initial_prompt:
-            segments = self._recover_unprompted(runner, audio, speech, segments, kwargs, duration, forward)
+        segments: list[Segment] = []
+        info: Any = None
+        for first, last in pieces:
+            piece = (first, last) if len(pieces) > 1 else None
+            more, info = self._transcribe_piece(runner, audio, piece, kwargs, total, forward)
+            segments += more
+            kwargs["language"] = kwargs["language"] or info.language  # later pieces: the language found first
         progress(1.0, "transcribed")
         return Transcript(
             language=info.language or language or "en",
-            duration=duration,
+            duration=total or float(info.duration or 0.0),
             segments=segments,
             backend=self.name,
             model=self.model_label,
         )
 
+    def pieces(self, audio: Path) -> list[tuple[int, int]]:
+        """The (first, end) sample ranges ``audio`` is transcribed in: one range (the whole file) unless it is a
+        16 kHz PCM WAV longer than 1.5 x ``piece_minutes``, then pieces of about ``piece_minutes`` cut at
+        ``quiet_cut`` (module doc: memory)."""
+        frames = pcm16_frames(audio)
+        piece = self.options.piece_minutes * 60 * RATE
+        if frames is None or piece <= 0 or frames <= 1.5 * piece:
+            return [(0, frames or 0)]
+        count = round(frames / piece)
+        stretch = self.options.vad_min_silence_ms / 1000
+        search = min(SEARCH_S, frames / count / RATE / 4)
+        cuts = [round(quiet_cut(audio, k * frames / count / RATE, search, stretch) * RATE) for k in range(1, count)]
+        bounds = [0, *cuts, frames]
+        return list(itertools.pairwise(bounds))
+
+    def _transcribe_piece(
+        self,
+        runner: Any,
+        audio: Path,
+        piece: tuple[int, int] | None,
+        kwargs: dict[str, Any],
+        total: float,
+        progress: ProgressFn,
+    ) -> tuple[list[Segment], Any]:
+        """One faster-whisper call on samples ``piece`` of ``audio`` (None: the whole file), with empty chunks
+        recovered: (segments with times in the file, faster-whisper's info). ``total`` is the file's duration
+        (s) for progress; 0 = this call's own."""
+        offset = piece[0] / RATE if piece else 0.0
+        _vad_seen.chunks = None
+        # VAD runs now, decoding lazily below. The samples are not kept: the decode's peak memory stays the
+        # features' (recovery below reads the WAV again, a few ms).
+        segments_iter, info = runner.transcribe(read_pcm16(audio, RATE, piece), **kwargs)
+        speech = _vad_seen.chunks
+        duration = total or float(info.duration or 0.0)
+        segments = self._segments(segments_iter, duration, progress, offset)
+        if self.batched and self.options.initial_prompt:
+            segments = self._recover_unprompted(runner, audio, piece, speech, segments, kwargs, duration, progress)
+        return segments, info
+
     @staticmethod
-    def _segments(segments_iter: Any, duration: float, progress: ProgressFn) -> list[Segment]:
+    def _segments(segments_iter: Any, duration: float, progress: ProgressFn, offset: float = 0.0) -> list[Segment]:
+        """faster-whisper's segments as ours, ``offset`` s added to every time (a piece's start in the file)."""
         segments: list[Segment] = []
         for seg in segments_iter:  # lazy: inference runs while iterating
             words = [
                 Word(
                     text=w.word.strip(),
-                    start=round(float(w.start), 3),
-                    end=round(float(w.end), 3),
+                    start=round(float(w.start) + offset, 3),
+                    end=round(float(w.end) + offset, 3),
                     probability=round(float(w.probability), 4),
                 )
                 for w in seg.words or []
                 if w.word.strip()
             ]
-            segments.append(Segment(start=float(seg.start), end=float(seg.end), text=seg.text.strip(), words=words))
+            start, end = float(seg.start) + offset, float(seg.end) + offset
+            segments.append(Segment(start=start, end=end, text=seg.text.strip(), words=words))
             if duration > 0:
-                progress(min(1.0, float(seg.end) / duration), "transcribing")
+                progress(min(1.0, end / duration), "transcribing")
         return segments
 
     def _recover_unprompted(
         self,
         runner: Any,
         audio: Path,
+        piece: tuple[int, int] | None,
         speech: list[dict] | None,
         segments: list[Segment],
         kwargs: dict[str, Any],
@@ -268,27 +337,28 @@ class FasterWhisper(SpeechToText):
         """Speech the prompted batched run returned nothing for, transcribed again without the prompt.
 
         With a prompt, a short quiet chunk can come back empty (the sample talk's quiet "banana banana" after a
-        21 s pause did). ``speech`` is the batched run's own VAD result (see ``_observe_vad``); only chunks no word
-        falls in are decoded a second time. Running Silero VAD (and PyAV's decode) again here cost 6% of the
-        stage on a 10-minute talk, more than the 1% first assumed, and grew with the length.
+        21 s pause did). ``speech`` is the batched run's own VAD result (see ``_observe_vad``), in samples of
+        ``piece`` (None: the whole file); only chunks no word falls in are decoded a second time. Running Silero
+        VAD (and PyAV's decode) again here cost 6% of the stage on a 10-minute talk, more than the 1% first
+        assumed, and grew with the length.
         """
         import numpy as np
         from faster_whisper.audio import decode_audio
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-        rate = 16000
+        offset = piece[0] / RATE if piece else 0.0
 
         def load() -> Any:
-            samples = read_pcm16(audio, rate)
-            return samples if isinstance(samples, np.ndarray) else decode_audio(str(audio), sampling_rate=rate)
+            samples = read_pcm16(audio, RATE, piece)
+            return samples if isinstance(samples, np.ndarray) else decode_audio(str(audio), sampling_rate=RATE)
 
         samples = None
         if speech is None:  # not observed (a faster-whisper whose batched pipeline changed): find them again
             samples = load()
             vad = VadOptions(min_silence_duration_ms=self.options.vad_min_silence_ms, max_speech_duration_s=30)
             speech = get_speech_timestamps(samples, vad)
-        spans = [(c["start"] / rate, c["end"] / rate) for c in speech]
-        times = sorted((w.start + w.end) / 2 for seg in segments for w in seg.words)
+        spans = [(c["start"] / RATE, c["end"] / RATE) for c in speech]  # in the piece
+        times = sorted((w.start + w.end) / 2 - offset for seg in segments for w in seg.words)
 
         def has_word(a: float, b: float) -> bool:  # a bisection: a scan of every word per chunk grew quadratically
             i = bisect.bisect_left(times, a - 0.2)
@@ -303,7 +373,7 @@ class FasterWhisper(SpeechToText):
         ]}  # fmt: skip
         again.pop("vad_parameters", None)
         more, _ = runner.transcribe(samples, **again)
-        extra = [seg for seg in self._segments(more, duration, progress) if seg.words]
+        extra = [seg for seg in self._segments(more, duration, progress, offset) if seg.words]
         return sorted(segments + extra, key=lambda seg: seg.start)
 
 
@@ -331,12 +401,24 @@ def _observe_vad() -> None:
     fwt.get_speech_timestamps = observed
 
 
-def read_pcm16(audio: Path, rate: int = 16_000) -> Any:
+def pcm16_frames(audio: Path, rate: int = RATE) -> int | None:
+    """The sample count of a 16 kHz mono 16-bit WAV, or None for any other file (it is decoded whole)."""
+    try:
+        with wave.open(str(audio), "rb") as w:
+            if (w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getcomptype()) != (rate, 1, 2, "NONE"):
+                return None
+            return w.getnframes()
+    except (wave.Error, EOFError, OSError):
+        return None
+
+
+def read_pcm16(audio: Path, rate: int = RATE, piece: tuple[int, int] | None = None) -> Any:
     """The samples of a 16 kHz mono 16-bit WAV as float32 in [-1, 1), or the path itself for any other file.
 
-    Bit-identical to faster-whisper's own ``decode_audio`` for such a file (it resamples to s16 mono 16 kHz and
-    divides by 32768), without its PyAV decode, resampler and full ``gc.collect()``: about 8x less CPU for
-    the audio our ingest extracts (bench/transcribe_speed.py checks the words are the same).
+    ``piece`` (first, end) reads only those samples (a seek: nothing else is held). Bit-identical to
+    faster-whisper's own ``decode_audio`` for such a file (it resamples to s16 mono 16 kHz and divides by
+    32768), without its PyAV decode, resampler and full ``gc.collect()``: about 8x less CPU for the audio our
+    ingest extracts (bench/transcribe_speed.py checks the words are the same).
     """
     import numpy as np
 
@@ -344,17 +426,55 @@ def read_pcm16(audio: Path, rate: int = 16_000) -> Any:
         with wave.open(str(audio), "rb") as w:
             if (w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getcomptype()) != (rate, 1, 2, "NONE"):
                 return str(audio)
-            out = np.empty(w.getnframes(), dtype=np.float32)
+            first, end = piece or (0, w.getnframes())
+            w.setpos(first)
+            out = np.empty(max(0, end - first), dtype=np.float32)
             done = 0
-            while chunk := w.readframes(1 << 20):  # converted a million samples at a time: the float32 array
-                n = len(chunk) // 2  # is all the memory held (4 bytes per sample, 3.8 MB per minute)
-                out[done : done + n] = np.frombuffer(chunk, dtype="<i2")
+            while done < len(out) and (chunk := w.readframes(min(1 << 20, len(out) - done))):
+                n = len(chunk) // 2  # a million samples at a time: the float32 array is all the memory
+                out[done : done + n] = np.frombuffer(chunk, dtype="<i2")  # held (4 bytes a sample, 3.8 MB/min)
                 done += n
     except (wave.Error, EOFError):
         return str(audio)  # not a plain PCM WAV: let faster-whisper decode it
     out = out[:done]
     out /= 32768.0
     return out
+
+
+def quiet_cut(audio: Path, near: float, search: float, stretch: float) -> float:
+    """Where to end a piece near ``near`` s of a 16-bit WAV (s in the file): in the quietest ``stretch`` s (the
+    VAD's ``vad_min_silence_ms``) within ``near`` +- ``search`` s (of equally quiet ones, the one nearest
+    ``near``), in the middle of the quiet run of 10 ms hops there. Only that window is read (16 kHz: 3.8 MB
+    for the default 2 x 60 s). A pause that long is one VAD splits at anyway; without one, the cut is the
+    quietest moment between words."""
+    import numpy as np
+
+    with wave.open(str(audio), "rb") as w:
+        rate, frames = w.getframerate(), w.getnframes()
+        first = max(0, int((near - search) * rate))
+        w.setpos(first)
+        data = w.readframes(max(0, min(frames, int((near + search) * rate)) - first))
+    samples = np.frombuffer(data, dtype="<i2").astype(np.float64)
+    hop = round(rate * HOP_S)
+    n = len(samples) // hop
+    if n == 0:
+        return near
+    energy = (samples[: n * hop].reshape(n, hop) ** 2).mean(axis=1)  # mean square per 10 ms
+    width = max(1, min(n, round(stretch / HOP_S)))
+    sums = np.convolve(energy, np.ones(width), "valid")  # [i]: hops i .. i + width - 1
+    centre = (near - first / rate) / HOP_S - width / 2  # the stretch index centred on ``near``
+    quiet = np.flatnonzero(sums <= sums.min() * 1.05 + width)
+    i = int(quiet[np.argmin(np.abs(quiet - centre))])
+    inside = energy[i : i + width]
+    level = inside.min() * 1.05 + 1.0
+    low = np.flatnonzero(inside <= level)
+    j = i + int(low[np.argmin(np.abs(low - (width - 1) / 2))])
+    a, b = j, j + 1  # widen to the whole quiet run around it (a pause longer than ``stretch``): cut in its middle
+    while a > 0 and energy[a - 1] <= level:
+        a -= 1
+    while b < n and energy[b] <= level:
+        b += 1
+    return (first + (a + b) / 2 * hop) / rate
 
 
 @hookimpl
