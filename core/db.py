@@ -91,9 +91,8 @@ _readers: dict[str, Engine] = {}
 def reader(url: str) -> Engine:
     """The URL's engine (same pool) with each statement its own transaction (autocommit): a read then costs one
     round trip to PostgreSQL (plus the pool's pre-ping) instead of three (BEGIN, the query, COMMIT; strace: 4 ->
-    2 sends per get). Under PostgreSQL's default READ
-    COMMITTED isolation each statement sees its own snapshot inside a transaction too, so reads lose nothing.
-    For SQLite it is the engine itself (no round trips)."""
+    2 sends per get). Under PostgreSQL's default READ COMMITTED isolation each statement sees its own snapshot
+    inside a transaction too, so reads lose nothing. For SQLite it is the engine itself (no round trips)."""
     engine = get_engine(url)
     if url.startswith("sqlite"):
         return engine
