@@ -31,30 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 PHASES = ("healthz", "list", "get", "create")
 
 
-def _data(app) -> tuple[str, list[int], int, int]:  # type: ignore[no-untyped-def]
-    """A user's token, 200 job ids, a video id and a clip id (the same rows as bench/api_load.py)."""
-    from sqlmodel import select
-
-    from core.models import Clip, Job, Video
-    from core.users import create_token, create_user
-
-    with app.session() as s:
-        user = create_user(s, "bench@example.com", "bench password")
-        _row, token = create_token(s, user, name="bench")
-        video = Video(user_id=user.id, source="bench.mp4", title="bench", sha256="b" * 64, duration=600)
-        s.add(video)
-        s.flush()
-        clip = Clip(video_id=video.id, user_id=user.id, start=0, end=20, score=50, status="approved")
-        s.add(clip)
-        s.flush()
-        for i in range(1000):
-            s.add(Job(user_id=user.id, video_id=video.id, kind="analyze", status="succeeded", message=f"job {i}"))
-        ids = (video.id, clip.id)
-    with app.session() as s:
-        jobs = list(s.exec(select(Job.id).limit(200)))
-    return token, jobs, ids[0], ids[1]  # type: ignore[return-value]
-
-
 class Driver:
     """Calls the ASGI app with complete HTTP requests and checks each status."""
 
@@ -125,7 +101,7 @@ def main() -> None:
     if not set(phases) <= set(PHASES) or not (1 <= args.concurrency <= 500 and 1 <= args.requests <= 100_000):
         parser.error("phases from the list; concurrency 1-500; requests 1-100000")
 
-    from api_load import _postgres_db
+    from api_load import _postgres_db, seed
 
     from core import db, tasks
     from core.api import create_app
@@ -139,7 +115,7 @@ def main() -> None:
     url = pg[0].rsplit("/", 1)[0] + f"/{pg[1]}" if pg else None
     app = Clipcast(Settings(data_dir=Path(tempfile.mkdtemp(prefix="clipcast-bench-")) / "data", database_url=url))
     tasks.enqueue = lambda app, job, **kw: None  # type: ignore[assignment]
-    token, jobs, video, clip = _data(app)
+    token, (_user, video, clip), jobs = seed(app)
     requests = {
         "healthz": lambda i: ("GET", "/healthz"),
         "list": lambda i: ("GET", "/api/jobs?limit=50"),

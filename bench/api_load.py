@@ -165,6 +165,31 @@ def _server_cpu(pid: int | None) -> float:
     return total
 
 
+def seed(app) -> tuple[str, tuple[int, int, int], list[int]]:  # type: ignore[no-untyped-def]
+    """The rows every phase reads: a user with a token, one video, one approved clip and 1,000 finished jobs.
+    (token, (user id, video id, clip id), the first 200 job ids)."""
+    from sqlmodel import select
+
+    from core.models import Clip, Job, Video
+    from core.users import create_token, create_user
+
+    with app.session() as s:
+        user = create_user(s, "bench@example.com", "bench password")
+        _row, token = create_token(s, user, name="bench")
+        video = Video(user_id=user.id, source="bench.mp4", title="bench", sha256="b" * 64, duration=600)
+        s.add(video)
+        s.flush()
+        clip = Clip(video_id=video.id, user_id=user.id, start=0, end=20, score=50, status="approved")
+        s.add(clip)
+        s.flush()
+        for i in range(1000):
+            s.add(Job(user_id=user.id, video_id=video.id, kind="analyze", status="succeeded", message=f"job {i}"))
+        ids = (user.id, video.id, clip.id)
+    with app.session() as s:
+        job_ids = list(s.exec(select(Job.id).limit(200)))
+    return token, ids, job_ids  # type: ignore[return-value]
+
+
 def _phases(port: int, headers: dict, job_ids: list[int], ids: tuple, args, cpus, queries, label, pid=None) -> None:  # type: ignore[no-untyped-def]
     phases = [
         ("baseline", "GET", ["/healthz"], None),
@@ -217,7 +242,6 @@ def main() -> int:
     import uvicorn
     import yaml
     from sqlalchemy import event
-    from sqlmodel import select
 
     from core import db, tasks
     from core.api import create_app
@@ -225,7 +249,6 @@ def main() -> int:
     from core.app import Clipcast
     from core.config import Settings
     from core.logging import configure
-    from core.models import Clip, Job, Video
 
     configure("WARNING", "console")
     tmp = Path(tempfile.mkdtemp(prefix="clipcast-bench-"))
@@ -241,22 +264,7 @@ def main() -> int:
     if redis_url is None:
         tasks.enqueue = lambda app, job, **kw: None  # type: ignore[assignment]
 
-    from core.users import create_token, create_user
-
-    with app.session() as s:
-        user = create_user(s, "bench@example.com", "bench password")
-        _row, token = create_token(s, user, name="bench")
-        video = Video(user_id=user.id, source="bench.mp4", title="bench", sha256="b" * 64, duration=600)
-        s.add(video)
-        s.flush()
-        clip = Clip(video_id=video.id, user_id=user.id, start=0, end=20, score=50, status="approved")
-        s.add(clip)
-        s.flush()
-        for i in range(1000):
-            s.add(Job(user_id=user.id, video_id=video.id, kind="analyze", status="succeeded", message=f"job {i}"))
-        ids = (user.id, video.id, clip.id)
-    with app.session() as s:
-        job_ids = list(s.exec(select(Job.id).limit(200)))
+    token, ids, job_ids = seed(app)
 
     queries = [0]
     lock = threading.Lock()
