@@ -97,8 +97,8 @@ def freeze_heap() -> None:
 
     A serving process holds about 200,000 objects from imports, models and routes that never die; each full
     collection walked them all, a pause of about 130 ms every thousand list requests that every request in
-    flight waited out (measured in-process: bench/api_inprocess.py). Called by the serving entry points (``clipcast serve``,
-    ``core.api.asgi``), not by ``create_app``: tests build hundreds of apps."""
+    flight waited out (measured in-process: bench/api_inprocess.py). Called by the serving entry points
+    (``clipcast serve``, ``core.api.asgi``), not by ``create_app``: tests build hundreds of apps."""
     gc.collect()
     gc.freeze()
 
