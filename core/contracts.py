@@ -399,6 +399,12 @@ class Storage(Backend):
         """The file's path when it lives on this machine (lets ffmpeg read it without a copy)."""
         return None
 
+    def adopt_file(self, key: str, path: Path, content_type: str | None = None) -> None:
+        """Store ``path``, a temporary file of the core's that it no longer needs (an upload, a download, the
+        extracted audio): a backend may take the file itself instead of copying it. Afterwards ``path`` may be
+        gone; the core deletes it if it is not. Default: ``put_file``."""
+        self.put_file(key, path, content_type)
+
     def size(self, key: str) -> int:
         with self.open(key) as f:
             f.seek(0, 2)

@@ -168,6 +168,32 @@ def test_failed_stream_leaves_nothing(storage: Any, admin: Any) -> None:
         assert admin.list_multipart_uploads(Bucket=storage.bucket).get("Uploads", []) == []
 
 
+def test_local_storage_adopts_a_temporary_file_by_renaming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    store = LocalStorage(LocalStorage.Options(root=tmp_path / "store"))
+    (tmp_path / "upload.mp4").write_bytes(b"v" * 1000)
+    inode = (tmp_path / "upload.mp4").stat().st_ino
+    store.adopt_file("videos/ab.mp4", tmp_path / "upload.mp4")
+    assert not (tmp_path / "upload.mp4").exists()  # taken, not copied
+    assert store.local_path("videos/ab.mp4").stat().st_ino == inode
+
+    real = os.replace
+    elsewhere = tmp_path / "audio.wav"
+
+    def other_file_system(src: os.PathLike, dest: os.PathLike) -> None:  # only the adopted file is elsewhere
+        if Path(src) == elsewhere:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        real(src, dest)
+
+    monkeypatch.setattr(os, "replace", other_file_system)
+    elsewhere.write_bytes(b"a" * 1000)
+    store.adopt_file("audio/ab.wav", elsewhere)
+    with store.open("audio/ab.wav") as f:
+        assert f.read() == b"a" * 1000  # copied instead; the core deletes its file afterwards
+
+
 # ------------------------------------------------------------------------------------------------- URLs
 
 

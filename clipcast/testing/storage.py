@@ -121,11 +121,20 @@ class StorageContract:
             lambda: storage.exists(bad),
             lambda: storage.delete(bad),
             lambda: storage.url(bad),
+            lambda: storage.adopt_file(bad, tmp_path / "real.txt"),
         ]
         for call in calls:
             with pytest.raises(StorageError):
                 call()
         assert list(storage.list()) == []
+        assert (tmp_path / "real.txt").read_bytes() == b"x"  # a refused adoption leaves the file where it was
+
+    def test_an_adopted_file_is_stored(self, storage: Storage, tmp_path: Path) -> None:
+        payload = bytes(range(256)) * 1000
+        (tmp_path / "audio.wav").write_bytes(payload)
+        storage.adopt_file("audio/ab.wav", tmp_path / "audio.wav", "audio/wav")
+        with storage.open("audio/ab.wav") as f:
+            assert f.read() == payload
 
     def test_url_is_none_or_serves_the_bytes(self, storage: Storage) -> None:
         payload = b"clip bytes " * 1000

@@ -193,7 +193,10 @@ def _ingest_file(
     stored_now = not app.storage.exists(key)  # another user may have stored the same bytes already
     if stored_now:
         reporter.progress(99.0, "storing")
-        app.storage.put_file(key, path)
+        if source_kind == "file":  # the user's own file: copied
+            app.storage.put_file(key, path)
+        else:  # an upload's or a download's temporary file: the storage may take it as it is
+            app.storage.adopt_file(key, path)
     try:
         return _record(app, found, key, sha, info, user_id, source, source_kind, title, reporter)
     except BaseException:
@@ -381,7 +384,7 @@ def ensure_audio(
         src = local_source(app, video)
         with tempfile.TemporaryDirectory(dir=_tmp_dir(app.settings), prefix=scratch.prefix("scratch")) as tmp:
             wav = ffmpeg.extract_audio(src, Path(tmp) / "audio.wav", reporter=reporter, duration=video.duration or None)
-            app.storage.put_file(key, wav, "audio/wav")
+            app.storage.adopt_file(key, wav, "audio/wav")
     if video.audio_key != key and video.id is not None:
         with app.session() as s:
             row = s.get(models.Video, video.id)
