@@ -399,6 +399,10 @@ class Storage(Backend):
         """The file's path when it lives on this machine (lets ffmpeg read it without a copy)."""
         return None
 
+    #: True when ``adopt_file`` takes the file without copying it (a rename): the core then copies a user's file
+    #: into its own temporary directory while hashing it, and hands that copy over.
+    adopts_files: ClassVar[bool] = False
+
     def adopt_file(self, key: str, path: Path, content_type: str | None = None) -> None:
         """Store ``path``, a temporary file of the core's that it no longer needs (an upload, a download, the
         extracted audio): a backend may take the file itself instead of copying it. Afterwards ``path`` may be

@@ -1,11 +1,11 @@
 """Scratch files that name their process, so the leftovers of a killed one can be found and removed.
 
 Every scratch directory or partial file Clipcast makes starts with ``prefix(kind)`` =
-``<kind>-<host>-<pid>-``: render and publish work directories in the system temp dir, uploads and downloads in
-``data_dir/tmp``, ``.part-`` files of local storage. ``clean(app)`` removes those whose process is gone on
-this host (a live pid's are never touched, however old), plus unnamed leftovers of older versions once they are
-a day old, and outbox ``.part-<post>`` directories of posts nobody drives. Workers and ``clipcast serve`` run it
-at start and every ``CLEAN_EVERY`` seconds.
+``<kind>-<host>-<pid>-``: render and publish work directories in the system temp dir, uploads, downloads and
+ingest's copies of local files in ``data_dir/tmp``, ``.part-`` files of local storage. ``clean(app)`` removes
+those whose process is gone on this host (a live pid's are never touched, however old), plus unnamed leftovers
+of older versions once they are a day old, and outbox ``.part-<post>`` directories of posts nobody drives.
+Workers and ``clipcast serve`` run it at start and every ``CLEAN_EVERY`` seconds.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ log = get_logger("clipcast.scratch")
 CLEAN_EVERY = 600.0
 #: Leftovers that do not name a process (made by older versions) are removed after this many seconds.
 UNNAMED_AGE = 86400.0
-_KINDS = ("clipcast-render", "clipcast-publish", "clipcast-stt", "upload", "download", "scratch", ".part")
+_KINDS = ("clipcast-render", "clipcast-publish", "clipcast-stt", "upload", "download", "ingest", "scratch", ".part")
 _NAMED = re.compile(rf"^(?:{'|'.join(re.escape(k) for k in _KINDS)})-(?P<host>[^-]+)-(?P<pid>\d+)-")
 
 

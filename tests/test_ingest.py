@@ -215,6 +215,37 @@ def test_audio_is_extracted_once_per_sha(app: Clipcast, media: dict[str, Path], 
     assert len(calls) == 1
 
 
+def test_a_users_file_is_copied_while_it_is_hashed_and_no_copy_is_left(
+    app: Clipcast, media: dict[str, Path], monkeypatch
+) -> None:
+    from core.pipeline import ingest as ingest_mod
+
+    tmp = Path(app.settings.data_dir) / "tmp"
+    threads: list[str] = []
+    real_copy = ingest_mod.shutil.copyfile
+
+    def copy(src: Path, dest: Path) -> None:
+        threads.append(threading.current_thread().name)
+        real_copy(src, dest)
+
+    monkeypatch.setattr(ingest_mod.shutil, "copyfile", copy)
+    video = ingest(app, media["clip"])
+    assert threads and threads[0].startswith("ingest-copy")  # beside the hash, not after it
+    with app.storage.open(video.storage_key) as f:
+        assert hashlib.sha256(f.read()).hexdigest() == _sha(media["clip"]) == video.sha256
+    assert not list(tmp.glob("ingest-*"))
+    assert ingest(app, media["clip"]).id == video.id and not list(tmp.glob("ingest-*"))  # known: copy deleted
+
+    def disk_full(src: Path, dest: Path) -> None:
+        Path(dest).write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ingest_mod.shutil, "copyfile", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        ingest(app, media["faststart"])
+    assert not list(tmp.glob("ingest-*")) and len(_videos(app)) == 1
+
+
 def test_the_model_warms_in_a_thread_while_the_audio_is_extracted(
     app: Clipcast, media: dict[str, Path], monkeypatch
 ) -> None:
@@ -385,3 +416,18 @@ def test_url_download_can_be_cancelled(tmp_path: Path, media_server: str) -> Non
     with pytest.raises(Cancelled):
         ingest(app, f"{media_server}/clip.mp4", reporter=CancelOnDownload())
     assert _videos(app) == []
+
+
+def test_a_killed_ingests_copy_is_a_leftover_the_cleaner_removes(app: Clipcast) -> None:
+    import os
+
+    from core import scratch
+
+    tmp = Path(app.settings.data_dir) / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    dead = tmp / (scratch.prefix("ingest").replace(f"-{os.getpid()}-", "-999999999-") + "abc")
+    mine = tmp / (scratch.prefix("ingest") + "def")  # a live process's copy is never touched
+    dead.write_bytes(b"half a video")
+    mine.write_bytes(b"a video being copied")
+    scratch.clean(app)
+    assert not dead.exists() and mine.exists()

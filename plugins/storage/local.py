@@ -27,6 +27,7 @@ CHUNK = 1024 * 1024
 class LocalStorage(Storage):
     name = "local"
     description = "files on this machine (default)"
+    adopts_files = True
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
