@@ -1,7 +1,8 @@
 """Users and their API tokens, shared by the CLI (``clipcast users``) and the HTTP API.
 
-Tokens are shown once (returned by ``create_token``) and stored as sha256; ``authenticate_token`` refuses
-revoked and expired ones and records ``last_used_at`` (at most once a minute per token, to spare writes).
+Tokens are shown once (returned by ``create_token``) and stored as sha256; ``lookup_token`` (a read) refuses
+revoked and expired ones and says when ``last_used_at`` is due, which ``touch_token`` writes (at most once a
+minute per token, to spare writes); ``authenticate_token`` does both in one session.
 """
 
 from __future__ import annotations

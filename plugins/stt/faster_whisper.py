@@ -401,11 +401,16 @@ def _observe_vad() -> None:
     fwt.get_speech_timestamps = observed
 
 
+def _is_pcm16(w: wave.Wave_read, rate: int) -> bool:
+    """Whether the open WAV is mono 16-bit PCM at ``rate`` Hz: what our ingest extracts, read without a decoder."""
+    return (w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getcomptype()) == (rate, 1, 2, "NONE")
+
+
 def pcm16_frames(audio: Path, rate: int = RATE) -> int | None:
     """The sample count of a 16 kHz mono 16-bit WAV, or None for any other file (it is decoded whole)."""
     try:
         with wave.open(str(audio), "rb") as w:
-            if (w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getcomptype()) != (rate, 1, 2, "NONE"):
+            if not _is_pcm16(w, rate):
                 return None
             return w.getnframes()
     except (wave.Error, EOFError, OSError):
@@ -424,7 +429,7 @@ def read_pcm16(audio: Path, rate: int = RATE, piece: tuple[int, int] | None = No
 
     try:
         with wave.open(str(audio), "rb") as w:
-            if (w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getcomptype()) != (rate, 1, 2, "NONE"):
+            if not _is_pcm16(w, rate):
                 return str(audio)
             first, end = piece or (0, w.getnframes())
             w.setpos(first)
