@@ -42,6 +42,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.api.server import HTTP, LOOP, uvicorn_options  # noqa: E402
+
 #: The load generator: a lean HTTP/1.1 keep-alive client on raw asyncio streams (httpx spent more CPU per request
 #: than the server, so it measured itself). Every response must carry Content-Length (the API's JSON does).
 CLIENT = r"""
@@ -233,7 +235,7 @@ def main() -> int:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--workers", type=int, default=2, help="API processes of the second run (1 = skip it)")
     parser.add_argument(
-        "--http", choices=("auto", "h11"), default="auto", help="h11 + asyncio: the server stack before httptools"
+        "--loop", choices=("asyncio", "uvloop"), default=LOOP, help=f"the servers' event loop (clipcast serve: {LOOP})"
     )
     args = parser.parse_args()
     if not (1 <= args.clients <= 200 and 1 <= args.requests <= 20000 and 1 <= args.workers <= 16):
@@ -278,7 +280,7 @@ def main() -> int:
     print(
         f"clients={args.clients} requests/phase={args.requests} db={args.db} "
         f"broker={'redis' if redis_url else 'none (enqueue recorded)'} python={sys.version.split()[0]} "
-        f"cores={len(os.sched_getaffinity(0))} load average={os.getloadavg()[0]:.1f}"
+        f"cores={len(os.sched_getaffinity(0))} loop={args.loop} load average={os.getloadavg()[0]:.1f}"
     )
     all_cores = os.sched_getaffinity(0)
     try:
@@ -296,6 +298,7 @@ def main() -> int:
                 log_level="warning",
                 access_log=False,
                 timeout_keep_alive=30,
+                **uvicorn_options(args.loop),
             )
         )
         thread = threading.Thread(target=server.run, daemon=True)
@@ -337,7 +340,7 @@ def _phases_multi(args, settings, *, port, headers, job_ids, ids, yaml) -> None:
     server_cpus, client_cpus = _split_cores(args.workers)
     cmd = [sys.executable, "-m", "uvicorn", "core.api.asgi:app_from_config", "--factory", "--workers",
            str(args.workers), "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-           "--no-access-log", "--timeout-keep-alive", "30"]  # fmt: skip
+           "--no-access-log", "--timeout-keep-alive", "30", "--loop", args.loop, "--http", HTTP]  # fmt: skip
     server = subprocess.Popen(
         cmd,
         env={**os.environ, "CLIPCAST_CONFIG": str(config)},

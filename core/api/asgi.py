@@ -4,6 +4,9 @@ configuration that ``CLIPCAST_CONFIG`` names (or the usual lookup), with its own
 
     CLIPCAST_CONFIG=/etc/clipcast.yaml gunicorn -k uvicorn.workers.UvicornWorker -w 4 \\
         -b 127.0.0.1:8000 'core.api.asgi:app_from_config()'
+
+uvicorn's own workers get ``core.api.server``'s options; gunicorn's ``UvicornWorker`` chooses its loop itself and
+takes uvloop when it is installed, which Clipcast does not install (that module says why).
 """
 
 from __future__ import annotations

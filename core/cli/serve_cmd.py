@@ -30,6 +30,7 @@ def serve(
     from core import leases, tasks
     from core.api import create_app
     from core.api.app import freeze_heap
+    from core.api.server import uvicorn_options
 
     leases.set_kind("serve")
     app = state.app()
@@ -50,7 +51,7 @@ def serve(
         if workers == 1:
             api = create_app(app)
             freeze_heap()
-            uvicorn.run(api, host=host, port=port, log_config=None, proxy_headers=False)
+            uvicorn.run(api, host=host, port=port, **uvicorn_options())
         else:
             if state.config_path:  # the workers are fresh processes: they find the same configuration
                 os.environ["CLIPCAST_CONFIG"] = str(state.config_path)
@@ -60,8 +61,7 @@ def serve(
                 workers=workers,
                 host=host,
                 port=port,
-                log_config=None,
-                proxy_headers=False,
+                **uvicorn_options(),
             )
     finally:
         if stop_scheduler:
