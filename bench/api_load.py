@@ -42,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.api.server import HTTP, LOOP, uvicorn_options  # noqa: E402
+from core.api.server import HTTP, LOOP, uvicorn_options
 
 #: The load generator: a lean HTTP/1.1 keep-alive client on raw asyncio streams (httpx spent more CPU per request
 #: than the server, so it measured itself). Every response must carry Content-Length (the API's JSON does).
