@@ -64,6 +64,23 @@ def test_clip_filters_sort_and_status_changes(app, api, alice):
     assert r.status_code == 409 and "render it first" in error_of(r)["detail"]["hint"]
 
 
+def test_a_page_total_is_right_whether_it_is_counted_or_read_off_a_short_page(app, api, alice):
+    """``paged`` counts only when the page is full or empty past the start; a short page is its own count."""
+    ids = seed(app, alice.id)
+    _clips(app, alice.id, ids["video"], [(2, 9, 95, "proposed"), (20, 30, 40, "rejected"), (40, 50, 60, "proposed")])
+    h = alice.headers
+    for query, total, n in [
+        ("limit=2", 4, 2),  # full: counted
+        ("limit=3&offset=2", 4, 2),  # short, past the start: offset + rows
+        ("limit=10", 4, 4),  # short from the start
+        ("limit=2&offset=9", 4, 0),  # empty past the end: counted
+        ("limit=2&status=rejected", 1, 1),  # the filter applies to the total too
+        ("limit=2&offset=5&status=rejected", 1, 0),
+    ]:
+        page = api.get(f"/api/clips?{query}", headers=h).json()
+        assert (page["total"], len(page["items"])) == (total, n), query
+
+
 def test_editing_the_picture_of_a_rendered_clip_queues_a_rerender(app, api, alice, sent):
     ids = seed(app, alice.id)
     with app.session() as s:
