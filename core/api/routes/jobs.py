@@ -48,8 +48,8 @@ async def list_jobs(
 
 
 @router.get("/{job_id}", response_model=JobOut, summary="One job: status, stage, progress, error")
-async def read_job(job_id: Id, user: UserDep, app: AppDep) -> Job:
-    return await read_owned(app, Job, job_id, user)
+async def read_job(job_id: Id, user: UserDep, app: AppDep) -> dict:
+    return await read_owned(app, Job, job_id, user, row=True)
 
 
 @router.get(
