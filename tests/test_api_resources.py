@@ -15,6 +15,8 @@ import pytest
 from api_support import client, error_of, make_user, seed
 from fakes.youtube_server import YouTubeFake
 
+from sqlmodel import select
+
 from core import jobs
 from core.api.routes.accounts import OAUTH_COOKIE
 from core.models import AiUsage, Clip, Job, Post, SocialAccount, Video
@@ -64,21 +66,33 @@ def test_clip_filters_sort_and_status_changes(app, api, alice):
     assert r.status_code == 409 and "render it first" in error_of(r)["detail"]["hint"]
 
 
-def test_a_page_total_is_right_whether_it_is_counted_or_read_off_a_short_page(app, api, alice):
-    """``paged`` counts only when the page is full or empty past the start; a short page is its own count."""
+def test_a_page_total_is_right_on_full_short_and_empty_pages(app, api, alice):
+    """``paged``: rows carry the total (clips), entities count it unless a short page is its own count (tokens);
+    either way an empty page past the end is counted, and a filter applies to the total too."""
     ids = seed(app, alice.id)
     _clips(app, alice.id, ids["video"], [(2, 9, 95, "proposed"), (20, 30, 40, "rejected"), (40, 50, 60, "proposed")])
     h = alice.headers
-    for query, total, n in [
-        ("limit=2", 4, 2),  # full: counted
-        ("limit=3&offset=2", 4, 2),  # short, past the start: offset + rows
-        ("limit=10", 4, 4),  # short from the start
-        ("limit=2&offset=9", 4, 0),  # empty past the end: counted
-        ("limit=2&status=rejected", 1, 1),  # the filter applies to the total too
-        ("limit=2&offset=5&status=rejected", 1, 0),
-    ]:
+    for n in range(3):
+        assert api.post("/api/tokens", json={"name": f"t{n}"}, headers=h).status_code == 201
+    for path, rows in [("/api/clips", 4), ("/api/tokens", 4)]:
+        for query, total, n in [
+            ("limit=2", rows, 2),  # full
+            ("limit=3&offset=2", rows, 2),  # short, past the start
+            ("limit=10", rows, rows),  # short from the start
+            ("limit=2&offset=9", rows, 0),  # empty past the end
+        ]:
+            page = api.get(f"{path}?{query}", headers=h).json()
+            assert (page["total"], len(page["items"])) == (total, n), (path, query)
+    for query, total, n in [("limit=2&status=rejected", 1, 1), ("limit=2&offset=5&status=rejected", 1, 0)]:
         page = api.get(f"/api/clips?{query}", headers=h).json()
         assert (page["total"], len(page["items"])) == (total, n), query
+    with app.session() as s:  # what the output models derive from a row's columns, on the rows path
+        clip = s.exec(select(Clip).where(Clip.score == 95)).one()
+        clip.video_key = "renders/1/1-v2-abc/clip.mp4"
+        s.get(Post, ids["post"]).video_key = "renders/1/1-v3-abc/clip.mp4"
+    listed = api.get("/api/clips?sort=score", headers=h).json()["items"]
+    assert [(c["score"], c["has_video"]) for c in listed][:2] == [(95, True), (70, False)], listed
+    assert api.get("/api/posts", headers=h).json()["items"][0]["render_version"] == 3
 
 
 def test_editing_the_picture_of_a_rendered_clip_queues_a_rerender(app, api, alice, sent):

@@ -145,18 +145,22 @@ def paged(session: Session, stmt: Any, pg: Page, *conds: Any, rows: bool = False
         if cond is not None:
             stmt = stmt.where(cond)
     conn = session.connection()  # Core execution: the ORM's result machinery is for entities, these are not
+    count = select(func.count()).select_from(stmt.order_by(None).subquery())
     page = stmt.offset(pg.offset).limit(pg.limit)
     if rows:
+        # The total rides along on every row as an uncorrelated scalar subquery, which the database computes
+        # once: one statement (one round trip) per page instead of two.
         table = page.column_descriptions[0]["entity"].__table__
-        result = conn.execute(page.with_only_columns(*table.columns))
-        keys = tuple(result.keys())
-        items: Any = [dict(zip(keys, row, strict=True)) for row in result.all()]
-    else:
+        result = conn.execute(page.with_only_columns(*table.columns, count.scalar_subquery()))
+        keys = tuple(result.keys())[:-1]
+        found = result.all()
+        items: Any = [dict(zip(keys, row[:-1], strict=True)) for row in found]
+        total = found[0][-1] if found else None
+    else:  # sqlmodel's exec would drop an added column here (it returns the entities alone)
         items = list(session.exec(page).all())
-    if len(items) < pg.limit and (items or not pg.offset):  # a short page ends the list: it is its own count
-        total = pg.offset + len(items)
-    else:
-        total = conn.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+        total = pg.offset + len(items) if 0 < len(items) < pg.limit else None  # a short page ends the list
+    if total is None:  # counted on its own: an empty page, or a full one of entities
+        total = conn.execute(count).scalar_one() if items or pg.offset else 0
     return {"items": items, "total": total, "limit": pg.limit, "offset": pg.offset}
 
 

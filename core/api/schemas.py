@@ -325,6 +325,9 @@ class ClipOut(Out):
     @model_validator(mode="before")
     @classmethod
     def _files(cls, data: Any) -> Any:
+        """From a row (an ORM object or ``paged(rows=True)``'s dict of columns), whether its files exist."""
+        if isinstance(data, dict) and "video_key" in data:
+            return {**data, "has_video": bool(data["video_key"]), "has_thumbnail": bool(data["thumbnail_key"])}
         if hasattr(data, "video_key"):
             d = {k: getattr(data, k) for k in cls.model_fields if hasattr(data, k)}
             d["has_video"] = bool(data.video_key)
@@ -476,9 +479,12 @@ class PostOut(Out):
     @model_validator(mode="before")
     @classmethod
     def _version(cls, data: Any) -> Any:
-        if hasattr(data, "video_key"):
-            from core.post_preview import render_version
+        """From a row (an ORM object or ``paged(rows=True)``'s dict of columns), the render it publishes."""
+        from core.post_preview import render_version
 
+        if isinstance(data, dict) and "video_key" in data:
+            return {**data, "render_version": render_version(data["video_key"])}
+        if hasattr(data, "video_key"):
             d = {k: getattr(data, k) for k in cls.model_fields if hasattr(data, k)}
             d["render_version"] = render_version(data.video_key)
             return d

@@ -97,6 +97,7 @@ async def list_clips(
         Clip.video_id == video if video else None,
         Clip.status == status.value if status else None,
         Clip.score >= min_score if min_score is not None else None,
+        rows=True,
     )
 
 

@@ -41,6 +41,7 @@ async def list_posts(
         Post.account_id == account if account else None,
         Post.scheduled_at >= _utc(after) if after else None,
         Post.scheduled_at < _utc(before) if before else None,
+        rows=True,
     )
 
 
