@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from api_support import client, error_of, make_user, seed
 from fakes.youtube_server import YouTubeFake
-
 from sqlmodel import select
 
 from core import jobs
