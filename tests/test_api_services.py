@@ -30,4 +30,9 @@ def test_api_on_postgres_and_redis(tmp_path, postgres_url, redis_url, monkeypatc
     assert usage["used"] == {"videos": 1, "minutes": 0.7, "llm_usd": 0.0}
     jobs = api.get("/api/jobs?status=queued", headers=alice.headers).json()
     assert jobs["total"] == 1
+    for path in ("/api/clips", "/api/posts"):  # rows and their total in one statement (a scalar subquery)
+        page = api.get(f"{path}?limit=1", headers=alice.headers).json()
+        assert page["total"] == 1 and len(page["items"]) == 1, page
+        assert api.get(path, headers=bob.headers).json()["total"] == 0
+    assert api.get("/api/jobs?status=queued&offset=5", headers=alice.headers).json()["total"] == 1  # counted alone
     assert "clipcast_jobs" in api.get("/metrics").text
