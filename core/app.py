@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlmodel import Session
 
 from core import db
@@ -51,6 +52,12 @@ class Clipcast:
         """For reads only: no transaction around them (``db.reader``)."""
         with db.read_session(self.db_url) as s:
             yield s
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """For Core reads only (``db.read_connection``)."""
+        with db.read_connection(self.db_url) as conn:
+            yield conn
 
     def _backend(self, section: str, name: str | None) -> Any:
         """One instance per (section, backend name), built on first use and bound to this installation."""
