@@ -42,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.api.server import HTTP, LOOP, uvicorn_options
+from core.api.server import LOOP, uvicorn_options
 
 #: The load generator: a lean HTTP/1.1 keep-alive client on raw asyncio streams (httpx spent more CPU per request
 #: than the server, so it measured itself). Every response must carry Content-Length (the API's JSON does).
@@ -338,9 +338,10 @@ def _phases_multi(args, settings, *, port, headers, job_ids, ids, yaml) -> None:
             "redis_url": settings.redis_url, "worker": {"namespace": settings.worker.namespace}}  # fmt: skip
     config.write_text(yaml.safe_dump(data))
     server_cpus, client_cpus = _split_cores(args.workers)
-    cmd = [sys.executable, "-m", "uvicorn", "core.api.asgi:app_from_config", "--factory", "--workers",
-           str(args.workers), "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-           "--no-access-log", "--timeout-keep-alive", "30", "--loop", args.loop, "--http", HTTP]  # fmt: skip
+    run = (f"import uvicorn; from core.api.server import uvicorn_options; uvicorn.run('core.api.asgi:app_from_config',"
+           f" factory=True, workers={args.workers}, host='127.0.0.1', port={port}, log_level='warning',"
+           f" access_log=False, timeout_keep_alive=30, **uvicorn_options({args.loop!r}))")  # fmt: skip
+    cmd = [sys.executable, "-c", run]
     server = subprocess.Popen(
         cmd,
         env={**os.environ, "CLIPCAST_CONFIG": str(config)},

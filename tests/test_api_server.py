@@ -75,3 +75,32 @@ def test_requests_are_served_in_the_order_they_were_sent():
     # that arrived in the same poll as it; out of order (uvloop, measured) it reaches most of the queue.
     overtaken = [sum(1 for later in handled[:i] if later > sent) for i, sent in enumerate(handled)]
     assert max(overtaken) < CLIENTS // 3, sorted(overtaken)[-10:]
+
+
+def test_connections_on_a_pre_bound_socket_have_nagle_off():
+    """``--workers N`` hands uvicorn a socket it bound itself (protocol 0), where asyncio leaves Nagle on."""
+    import socket as sockets
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    listener = sockets.socket(sockets.AF_INET)  # as uvicorn's Config.bind_socket makes it
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, access_log=False, **uvicorn_options()))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.02)
+        with sockets.create_connection(listener.getsockname()) as client:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert client.recv(100).startswith(b"HTTP/1.1 204")
+            (protocol,) = server.server_state.connections
+            sock = protocol.transport.get_extra_info("socket")
+            assert sock.getsockopt(sockets.IPPROTO_TCP, sockets.TCP_NODELAY)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

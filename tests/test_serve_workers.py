@@ -3,6 +3,7 @@ Redis (real Redis; skipped locally when absent, failing under CI)."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -94,3 +95,44 @@ def test_a_worker_process_freezes_its_start_up_heap(tmp_path, monkeypatch):
         assert not any(o is api for o in gc.get_objects())  # the app itself is among the frozen
     finally:
         gc.unfreeze()
+
+
+def test_gunicorn_serves_the_api_with_clipcasts_worker_class(tmp_path):
+    """The documented process-manager recipe (core/api/asgi.py) with core.api.gunicorn_worker.Worker."""
+    from core.api.gunicorn_worker import Worker
+    from core.api.server import HTTP, LOOP
+
+    assert Worker.CONFIG_KWARGS == {"loop": LOOP, "http": HTTP}
+    config = tmp_path / "clipcast.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'data'}\n")
+    Clipcast(load_settings(config))  # migrated first: the workers do not migrate
+    port = _free_port()
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    cmd = [gunicorn, "-k", "core.api.gunicorn_worker.Worker", "-w", "2", "-b", f"127.0.0.1:{port}"]
+    log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 (closed with the process)
+    proc = subprocess.Popen(
+        [*cmd, "core.api.asgi:app_from_config()"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "CLIPCAST_CONFIG": str(config)},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                if r.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
+            time.sleep(0.3)
+        assert httpx.get(f"http://127.0.0.1:{port}/api/jobs", timeout=5).status_code == 401  # the real app
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

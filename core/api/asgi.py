@@ -2,11 +2,10 @@
 workers) or gunicorn with uvicorn workers. Each worker process builds its own ``Clipcast`` from the
 configuration that ``CLIPCAST_CONFIG`` names (or the usual lookup), with its own database pool::
 
-    CLIPCAST_CONFIG=/etc/clipcast.yaml gunicorn -k uvicorn.workers.UvicornWorker -w 4 \\
+    CLIPCAST_CONFIG=/etc/clipcast.yaml gunicorn -k core.api.gunicorn_worker.Worker -w 4 \\
         -b 127.0.0.1:8000 'core.api.asgi:app_from_config()'
 
-uvicorn's own workers get ``core.api.server``'s options; gunicorn's ``UvicornWorker`` chooses its loop itself and
-takes uvloop when it is installed, which Clipcast does not install (that module says why).
+Either way each worker is served with ``core.api.server``'s options (gunicorn through that worker class).
 """
 
 from __future__ import annotations
