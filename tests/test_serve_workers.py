@@ -30,6 +30,27 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.3)
+
+
+def _stop(proc: subprocess.Popen, sig: int) -> None:
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def test_serve_workers_share_the_login_limit(tmp_path, redis_url):
     namespace = f"test-{uuid.uuid4().hex}"
     config = tmp_path / "clipcast.yaml"
@@ -47,15 +68,7 @@ def test_serve_workers_share_the_login_limit(tmp_path, redis_url):
     proc = subprocess.Popen(cli, stdout=log, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
-            time.sleep(0.3)
+        _wait_healthy(url, proc, tmp_path / "serve.log")
         assert len(_children(proc.pid)) >= 2  # the worker processes (plus, possibly, a resource tracker)
         body = {"email": "dave@example.com", "password": "guess number x"}
         codes = []
@@ -69,12 +82,7 @@ def test_serve_workers_share_the_login_limit(tmp_path, redis_url):
         assert window.zcard(key) == 3  # counted in Redis, whichever worker answered, not in a worker's memory
         window.delete(key)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc, signal.SIGINT)
         log.close()
 
 
@@ -117,22 +125,8 @@ def test_gunicorn_serves_the_api_with_clipcasts_worker_class(tmp_path):
         env={**os.environ, "CLIPCAST_CONFIG": str(config)},
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                if r.status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
-            time.sleep(0.3)
+        _wait_healthy(f"http://127.0.0.1:{port}", proc, tmp_path / "gunicorn.log")
         assert httpx.get(f"http://127.0.0.1:{port}/api/jobs", timeout=5).status_code == 401  # the real app
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc, signal.SIGTERM)
         log.close()
