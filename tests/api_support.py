@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -132,8 +133,6 @@ def free_port() -> int:
 def serve_process(base: Path, config: dict[str, Any], env: dict[str, str]) -> Iterator[str]:
     """``clipcast serve`` (embedded: API, worker and scheduler in one process) in a subprocess with
     ``config`` written to ``base/clipcast.yaml``; yields its URL once /healthz answers; the log is base/server.log."""
-    import httpx
-    import pytest
     import yaml
 
     cfg = base / "clipcast.yaml"
@@ -145,26 +144,40 @@ def serve_process(base: Path, config: dict[str, Any], env: dict[str, str]) -> It
             env=env, cwd=base, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                log.flush()
-                pytest.fail(f"the server did not start:\n{(base / 'server.log').read_text()[-3000:]}")
-            time.sleep(0.3)
+        log.flush()
+        wait_healthy(url, proc, base / "server.log")
         try:
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc, signal.SIGTERM)
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120) -> None:
+    """Until ``url``/healthz answers 200; fails with the end of ``log`` if ``proc`` exits or ``timeout`` s pass."""
+    import httpx
+    import pytest
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the server did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.3)
+
+
+def stop(proc: subprocess.Popen, sig: int) -> None:
+    """Send ``sig``, then kill after 30 s."""
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -5,50 +5,22 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import httpx
+from api_support import free_port, stop, wait_healthy
 
 from core.app import Clipcast
 from core.config import load_settings
 from core.users import create_user
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-        time.sleep(0.3)
-
-
-def _stop(proc: subprocess.Popen, sig: int) -> None:
-    proc.send_signal(sig)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def test_serve_workers_share_the_login_limit(tmp_path, redis_url):
@@ -61,14 +33,14 @@ def test_serve_workers_share_the_login_limit(tmp_path, redis_url):
     app = Clipcast(load_settings(config))
     with app.session() as s:
         create_user(s, "dave@example.com", "correct horse battery")
-    port = _free_port()
+    port = free_port()
     cli = [str(Path(sys.executable).parent / "clipcast"), "--config", str(config)]
     cli += ["serve", "--port", str(port), "--workers", "2"]
     log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 (closed with the process)
     proc = subprocess.Popen(cli, stdout=log, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, proc, tmp_path / "serve.log")
+        wait_healthy(url, proc, tmp_path / "serve.log")
         assert len(_children(proc.pid)) >= 2  # the worker processes (plus, possibly, a resource tracker)
         body = {"email": "dave@example.com", "password": "guess number x"}
         codes = []
@@ -82,7 +54,7 @@ def test_serve_workers_share_the_login_limit(tmp_path, redis_url):
         assert window.zcard(key) == 3  # counted in Redis, whichever worker answered, not in a worker's memory
         window.delete(key)
     finally:
-        _stop(proc, signal.SIGINT)
+        stop(proc, signal.SIGINT)
         log.close()
 
 
@@ -114,7 +86,7 @@ def test_gunicorn_serves_the_api_with_clipcasts_worker_class(tmp_path):
     config = tmp_path / "clipcast.yaml"
     config.write_text(f"data_dir: {tmp_path / 'data'}\n")
     Clipcast(load_settings(config))  # migrated first: the workers do not migrate
-    port = _free_port()
+    port = free_port()
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     cmd = [gunicorn, "-k", "core.api.gunicorn_worker.Worker", "-w", "2", "-b", f"127.0.0.1:{port}"]
     log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 (closed with the process)
@@ -125,8 +97,8 @@ def test_gunicorn_serves_the_api_with_clipcasts_worker_class(tmp_path):
         env={**os.environ, "CLIPCAST_CONFIG": str(config)},
     )
     try:
-        _wait_healthy(f"http://127.0.0.1:{port}", proc, tmp_path / "gunicorn.log")
+        wait_healthy(f"http://127.0.0.1:{port}", proc, tmp_path / "gunicorn.log")
         assert httpx.get(f"http://127.0.0.1:{port}/api/jobs", timeout=5).status_code == 401  # the real app
     finally:
-        _stop(proc, signal.SIGTERM)
+        stop(proc, signal.SIGTERM)
         log.close()
