@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -144,17 +143,26 @@ def test_job_events_stream_progress_until_the_job_ends(app, api, alice):
     ids = seed(app, alice.id)
     job = jobs.create_job(app, "analyze", video_id=ids["video"], user_id=alice.id)
 
+    events: list[tuple[str | None, dict]] = []
+    seen = threading.Condition()  # each state is held until the stream has shown it: no race with a sleep
+
+    def shown(status: str, stage: str | None = None, pct: float | None = None) -> None:
+        def match(d: dict) -> bool:
+            return d["status"] == status and stage in (None, d["stage"]) and pct in (None, d["progress"])
+
+        with seen:
+            assert seen.wait_for(lambda: any(match(d) for _n, d in events), timeout=60)
+
     def work() -> None:
-        time.sleep(0.3)
+        shown("queued")
         jobs.start_attempt(app, job.id)
         for stage, pct in (("transcribe", 10.0), ("transcribe", 60.0), ("select", 50.0)):
             jobs.update_job(app, job.id, stage=stage, progress=pct, message=f"{stage} {pct}")
-            time.sleep(0.6)
+            shown("running", stage, pct)
         jobs.succeed(app, job.id, "2 clips proposed")
 
     worker = threading.Thread(target=work)
     worker.start()
-    events = []
     with api.stream("GET", f"/api/jobs/{job.id}/events", headers=alice.headers) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         name = None
@@ -162,7 +170,9 @@ def test_job_events_stream_progress_until_the_job_ends(app, api, alice):
             if line.startswith("event:"):
                 name = line[6:].strip()
             elif line.startswith("data:"):
-                events.append((name, json.loads(line[5:])))
+                with seen:
+                    events.append((name, json.loads(line[5:])))
+                    seen.notify_all()
                 if name == "end":
                     break
     worker.join()
