@@ -47,4 +47,4 @@ def uvicorn_options(loop: str = LOOP) -> dict[str, Any]:
     return {"loop": loop, "http": HTTP, "log_config": None, "proxy_headers": False}
 
 
-__all__ = ["HTTP", "LOOP", "uvicorn_options"]
+__all__ = ["HTTP", "LOOP", "HttpToolsNoDelay", "uvicorn_options"]
