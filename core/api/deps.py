@@ -127,9 +127,13 @@ def scoped(stmt: Any, model: type[SQLModel], user: Principal) -> Any:
 
 def owned(session: Session, model: type[T], row_id: int, user: Principal, what: str | None = None) -> T:
     """The row if it exists and the caller may see it; otherwise the same 404 either way."""
+    return _visible(session.get(model, row_id), model, row_id, user, what)
+
+
+def _visible(row: Any, model: type[SQLModel], row_id: int, user: Principal, what: str | None = None) -> Any:
+    """``row`` (an ORM object or a Core row) when the caller may see it; else the 404 for a missing row."""
     from core.api.errors import NotFound
 
-    row = session.get(model, row_id)
     if row is None or (not user.is_admin and getattr(row, "user_id", None) != user.id):
         raise NotFound(f"{what or model.__name__.lower()} {row_id} not found")
     return row
@@ -188,11 +192,7 @@ def _owned_in(app: Clipcast, model: type[T], row_id: int, user: Principal, row: 
     table = model.__table__  # type: ignore[attr-defined]
     with app.read_connection() as conn:
         found = conn.execute(table.select().where(table.c.id == row_id)).first()
-    if found is None or (not user.is_admin and found.user_id != user.id):
-        from core.api.errors import NotFound
-
-        raise NotFound(f"{model.__name__.lower()} {row_id} not found")
-    return dict(found._mapping)
+    return dict(_visible(found, model, row_id, user)._mapping)
 
 
 async def read_owned(app: Clipcast, model: type[T], row_id: int, user: Principal, *, row: bool = False) -> Any:

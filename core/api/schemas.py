@@ -53,6 +53,14 @@ class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+def _row_columns(data: Any, fields: Any, *extra: str) -> Any:
+    """An ORM row's ``fields`` and ``extra`` columns as a dict, so a before-validator handles one shape (the
+    dicts of ``paged(rows=True)`` pass through); anything else unchanged."""
+    if isinstance(data, dict) or not hasattr(data, extra[0]):
+        return data
+    return {k: getattr(data, k) for k in (*fields, *extra) if hasattr(data, k)}
+
+
 class PageOut(BaseModel, Generic[T]):
     items: list[T]
     total: int
@@ -326,13 +334,9 @@ class ClipOut(Out):
     @classmethod
     def _files(cls, data: Any) -> Any:
         """From a row (an ORM object or ``paged(rows=True)``'s dict of columns), whether its files exist."""
+        data = _row_columns(data, cls.model_fields, "video_key", "thumbnail_key")
         if isinstance(data, dict) and "video_key" in data:
             return {**data, "has_video": bool(data["video_key"]), "has_thumbnail": bool(data["thumbnail_key"])}
-        if hasattr(data, "video_key"):
-            d = {k: getattr(data, k) for k in cls.model_fields if hasattr(data, k)}
-            d["has_video"] = bool(data.video_key)
-            d["has_thumbnail"] = bool(data.thumbnail_key)
-            return d
         return data
 
 
@@ -482,12 +486,9 @@ class PostOut(Out):
         """From a row (an ORM object or ``paged(rows=True)``'s dict of columns), the render it publishes."""
         from core.post_preview import render_version
 
+        data = _row_columns(data, cls.model_fields, "video_key")
         if isinstance(data, dict) and "video_key" in data:
             return {**data, "render_version": render_version(data["video_key"])}
-        if hasattr(data, "video_key"):
-            d = {k: getattr(data, k) for k in cls.model_fields if hasattr(data, k)}
-            d["render_version"] = render_version(data.video_key)
-            return d
         return data
 
 
