@@ -1,6 +1,7 @@
 """HTTP API under load: requests/second, p50/p99 latency and database queries per request, 50 concurrent clients.
 
     .venv/bin/python bench/api_load.py [--clients 50] [--requests 2000] [--db sqlite|postgres] [--workers 2]
+                                       [--phase "create job"]   (one phase and the baseline, e.g. under py-spy)
 
 Loopback only and bounded (127.0.0.1, free ports, a temporary data directory). Two runs of the same phases:
 first one API process (uvicorn in this process), then ``--workers`` processes (``clipcast serve --workers``'s
@@ -199,6 +200,8 @@ def _phases(port: int, headers: dict, job_ids: list[int], ids: tuple, args, cpus
         ("get job", "GET", [f"/api/jobs/{j}" for j in job_ids], None),
         ("create job", "POST", [f"/api/videos/{ids[1]}/render"], {"clip_ids": [ids[2]]}),
     ]
+    if args.phase:
+        phases = [p for p in phases if p[0] in ("baseline", args.phase)]
     print(f"-- {label}")
     print(
         f"{'phase':<11} {'req/s':>8} {'x base':>7} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11} {'queries/req':>12}"
@@ -234,6 +237,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000, help="per phase")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--workers", type=int, default=2, help="API processes of the second run (1 = skip it)")
+    parser.add_argument(
+        "--phase", choices=("list jobs", "get job", "create job"), help="run only this one (and the baseline)"
+    )
     parser.add_argument(
         "--loop", choices=("asyncio", "uvloop"), default=LOOP, help=f"the servers' event loop (clipcast serve: {LOOP})"
     )

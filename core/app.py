@@ -59,6 +59,12 @@ class Clipcast:
         with db.read_connection(self.db_url) as conn:
             yield conn
 
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """For Core writes (``db.transaction``)."""
+        with db.transaction(self.db_url) as conn:
+            yield conn
+
     def _backend(self, section: str, name: str | None) -> Any:
         """One instance per (section, backend name), built on first use and bound to this installation."""
         if name is None:  # the configured one; publishers are always named ("" is an unknown name, not a default)

@@ -10,10 +10,12 @@ follows its children (progress = share of clips rendered) and ends when the last
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection, insert
 from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
@@ -54,13 +56,44 @@ def create_job(
     options: dict[str, Any] | None = None,
 ) -> Job:
     """A queued job row (not yet sent: call ``core.tasks.enqueue``; the reconciler sends it if nobody does)."""
-    if kind not in KIND_QUEUE:
-        raise InputError(f"unknown job kind {kind!r}", f"use one of: {', '.join(KIND_QUEUE)}")
+    _check_kind(kind)
     job = Job(kind=kind, video_id=video_id, clip_id=clip_id, user_id=user_id, options=dict(options or {}))
     with app.session() as s:
         s.add(job)
         s.flush()  # assigns the id; every other column has a Python-side default, so no refresh (a SELECT) needed
     return job
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KIND_QUEUE:
+        raise InputError(f"unknown job kind {kind!r}", f"use one of: {', '.join(KIND_QUEUE)}")
+
+
+@functools.cache
+def _job_defaults() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``Job`` model's column defaults (but ``id``): plain values, and factories to call for each row."""
+    fields = {name: f for name, f in Job.model_fields.items() if name != "id" and not f.is_required()}
+    fixed = {name: f.default for name, f in fields.items() if f.default_factory is None}
+    return fixed, {name: f.default_factory for name, f in fields.items() if f.default_factory is not None}
+
+
+def insert_jobs(conn: Connection, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``create_job`` for API routes: queued rows written in the caller's Core transaction, returned as dicts
+    of every column (``id`` included), as ``paged(rows=True)`` returns them.
+
+    Each spec holds ``kind`` and any of ``video_id``, ``clip_id``, ``user_id``, ``options``; every other column
+    takes the ``Job`` model's default. Why not ORM objects: building a ``Job`` and flushing it cost a render
+    request 0.36 of its 1.35 ms in the route (SQLite, in-process), a Core INSERT a third of that.
+    """
+    fixed, factories = _job_defaults()
+    rows = []
+    for spec in specs:
+        _check_kind(spec["kind"])
+        rows.append({**fixed, **{name: make() for name, make in factories.items()}, **spec})
+        rows[-1]["options"] = dict(spec.get("options") or {})
+    table = Job.__table__  # type: ignore[attr-defined]
+    ids = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
+    return [{**row, "id": job_id} for row, job_id in zip(rows, ids, strict=True)]
 
 
 def get_job(app: Any, job_id: int) -> Job:

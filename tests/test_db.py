@@ -131,3 +131,30 @@ def test_read_sessions_hold_no_transaction_on_postgresql(postgres_url: str) -> N
 
     assert status_after_a_select(db.read_session) == TransactionStatus.IDLE
     assert status_after_a_select(db.session) == TransactionStatus.INTRANS  # writes keep their transaction
+
+
+def test_postgresql_pings_only_idle_connections_and_replaces_dead_ones(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool pings a connection before reuse only after PING_AFTER_IDLE_S of idleness (db._ping_when_idle); a
+    connection the server has dropped meanwhile is replaced, and the caller never sees the error."""
+    import psycopg
+
+    db.upgrade(postgres_url)
+    engine = db.get_engine(postgres_url)
+    pings: list[object] = []
+    ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda conn: pings.append(conn) or ping(conn))
+
+    def backend_pid() -> int:
+        with db.read_connection(postgres_url) as conn:
+            return conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+    first = backend_pid()
+    assert backend_pid() == first and pings == []  # reused at once: no ping
+    with psycopg.connect(postgres_url.replace("+psycopg", ""), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (first,))
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 0.0)  # every pooled connection now counts as idle
+    second = backend_pid()
+    assert second != first and len(pings) == 1  # pinged, found dead, replaced by a new connection
+    assert backend_pid() == second and len(pings) == 2

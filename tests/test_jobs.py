@@ -14,7 +14,8 @@ from core import jobs
 from core.app import Clipcast
 from core.cli import app as cli
 from core.cli.common import state
-from core.models import JobStatus
+from core.errors import InputError
+from core.models import Job, JobStatus
 
 
 @pytest.fixture
@@ -97,3 +98,24 @@ def test_cancelling_a_parent_cancels_its_queued_clips_at_once(cli_app: Clipcast)
     jobs.update_job(cli_app, parent.id, stage="render")
     assert jobs.cancel_job(cli_app, parent.id).status == JobStatus.CANCELLED
     assert [jobs.get_job(cli_app, k.id).status for k in kids] == [JobStatus.CANCELLED] * 2
+
+
+def test_insert_jobs_writes_the_rows_create_job_writes(cli_app: Clipcast) -> None:
+    """The API's Core path (jobs.insert_jobs) and the ORM path (jobs.create_job) give the same row, defaults
+    and all, and the ids come back in the order of the specs."""
+    spec = {"kind": "render", "options": {"render_options": {"captions": False}}}
+    orm = jobs.create_job(cli_app, **spec)
+    with cli_app.transaction() as conn:
+        core_rows = jobs.insert_jobs(conn, [spec, {**spec, "kind": "analyze"}])
+    assert [r["kind"] for r in core_rows] == ["render", "analyze"] and core_rows[0]["id"] < core_rows[1]["id"]
+    varying = {"id", "created_at", "updated_at"}
+    with cli_app.session() as s:
+        stored = [s.get(Job, r["id"]).model_dump() for r in core_rows]  # type: ignore[union-attr]
+    assert {k: v for k, v in stored[0].items() if k not in varying} == {
+        k: v for k, v in orm.model_dump().items() if k not in varying
+    }
+    assert {k: v for k, v in core_rows[0].items() if k not in varying} == {
+        k: v for k, v in stored[0].items() if k not in varying
+    }
+    with pytest.raises(InputError, match="unknown job kind"), cli_app.transaction() as conn:
+        jobs.insert_jobs(conn, [{"kind": "nope"}])

@@ -127,10 +127,10 @@ def scoped(stmt: Any, model: type[SQLModel], user: Principal) -> Any:
 
 def owned(session: Session, model: type[T], row_id: int, user: Principal, what: str | None = None) -> T:
     """The row if it exists and the caller may see it; otherwise the same 404 either way."""
-    return _visible(session.get(model, row_id), model, row_id, user, what)
+    return visible(session.get(model, row_id), model, row_id, user, what)
 
 
-def _visible(row: Any, model: type[SQLModel], row_id: int, user: Principal, what: str | None = None) -> Any:
+def visible(row: Any, model: type[SQLModel], row_id: int, user: Principal, what: str | None = None) -> Any:
     """``row`` (an ORM object or a Core row) when the caller may see it; else the 404 for a missing row."""
     from core.api.errors import NotFound
 
@@ -192,7 +192,7 @@ def _owned_in(app: Clipcast, model: type[T], row_id: int, user: Principal, row: 
     table = model.__table__  # type: ignore[attr-defined]
     with app.read_connection() as conn:
         found = conn.execute(table.select().where(table.c.id == row_id)).first()
-    return dict(_visible(found, model, row_id, user)._mapping)
+    return dict(visible(found, model, row_id, user)._mapping)
 
 
 async def read_owned(app: Clipcast, model: type[T], row_id: int, user: Principal, *, row: bool = False) -> Any:
@@ -218,4 +218,5 @@ __all__ = [
     "read_page",
     "scoped",
     "select",
+    "visible",
 ]

