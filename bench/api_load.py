@@ -10,8 +10,9 @@ the first N for N processes), the clients the others, one client process per cli
 connections divided between them; when no core is left over the clients share the server's (the header says
 which). The clients are a lean keep-alive HTTP/1.1 loop on asyncio streams, so the client side costs far less
 CPU per request than the server. "CPU ms/req" is the server's own CPU time (user + system, all its processes)
-per request: unlike wall time it barely moves with other load on the machine. Each phase sends a fixed number
-of requests with ``--clients`` in flight.
+per request (unlike wall time it barely moves with other load on the machine), "kernel" the system share of it
+(syscalls: sockets, the futexes of thread hand-offs). Each phase sends a fixed number of requests with
+``--clients`` in flight.
 
 Phases:
   baseline   GET /healthz           (no database: the server's own ceiling, for ratios)
@@ -151,21 +152,22 @@ def _load(url_host: str, port: int, spec: dict, total: int, clients: int, cpus: 
     return {"lat": lat, "wall": wall, "errors": errors}
 
 
-def _server_cpu(pid: int | None) -> float:
-    """CPU seconds (user + system) of the server: this process (pid None) or a process and its children."""
+def _server_cpu(pid: int | None) -> tuple[float, float]:
+    """CPU seconds (user, system) of the server: this process (pid None) or a process and its children."""
     if pid is None:
         me = resource.getrusage(resource.RUSAGE_SELF)
-        return me.ru_utime + me.ru_stime
+        return me.ru_utime, me.ru_stime
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    user = system = 0.0
     kids = Path(f"/proc/{pid}/task/{pid}/children")
     for p in [pid, *(int(k) for k in (kids.read_text().split() if kids.exists() else []))]:
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        user += int(fields[11]) / tick
+        system += int(fields[12]) / tick
+    return user, system
 
 
 def seed(app) -> tuple[str, tuple[int, int, int], list[int]]:  # type: ignore[no-untyped-def]
@@ -204,7 +206,8 @@ def _phases(port: int, headers: dict, job_ids: list[int], ids: tuple, args, cpus
         phases = [p for p in phases if p[0] in ("baseline", args.phase)]
     print(f"-- {label}")
     print(
-        f"{'phase':<11} {'req/s':>8} {'x base':>7} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11} {'queries/req':>12}"
+        f"{'phase':<11} {'req/s':>8} {'x base':>7} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11} {'kernel':>7}"
+        f" {'queries/req':>12}"
         f" {'errors':>7}"
     )
     warm = {"method": "GET", "paths": ["/healthz", "/api/jobs?limit=5"], "body": None, "headers": headers}
@@ -215,7 +218,10 @@ def _phases(port: int, headers: dict, job_ids: list[int], ids: tuple, args, cpus
         before = queries[0] if queries else 0
         cpu0 = _server_cpu(pid)
         result = _load("127.0.0.1", port, spec, args.requests, args.clients, cpus)
-        cpu_ms = (_server_cpu(pid) - cpu0) * 1000 / max(1, len(result["lat"]))
+        cpu1 = _server_cpu(pid)
+        spent = [b - a for a, b in zip(cpu0, cpu1, strict=True)]
+        cpu_ms = sum(spent) * 1000 / max(1, len(result["lat"]))
+        kernel = f"{100 * spent[1] / sum(spent):.0f}%" if sum(spent) else "-"
         lat = sorted(result["lat"])
         rps = len(lat) / result["wall"]
         base_rps = base_rps or rps
@@ -226,8 +232,8 @@ def _phases(port: int, headers: dict, job_ids: list[int], ids: tuple, args, cpus
             print(f"  {name}: errors by kind {result['errors']}")
         errors = sum(result["errors"].values())
         print(
-            f"{name:<11} {rps:>8.0f} {rps / base_rps:>7.2f} {p50:>8.1f} {p99:>8.1f} {cpu_ms:>11.2f} {per_request:>12}"
-            f" {errors:>7}"
+            f"{name:<11} {rps:>8.0f} {rps / base_rps:>7.2f} {p50:>8.1f} {p99:>8.1f} {cpu_ms:>11.2f} {kernel:>7}"
+            f" {per_request:>12} {errors:>7}"
         )
 
 

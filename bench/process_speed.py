@@ -68,15 +68,17 @@ POINTS = [
 ]
 
 
-def script(minutes: float, seed: int = 7) -> list[str]:
-    """Paragraphs of plain talk, about ``minutes`` long when spoken at 165 words per minute."""
+def script(minutes: float, seed: int = 7, points: int = 4) -> list[str]:
+    """Paragraphs of plain talk, about ``minutes`` long when spoken at 165 words per minute, each an opener and
+    ``points`` points (about 4.5 s a point: 4 give units of about 18 s, 16 of about 58 s)."""
     rnd = random.Random(seed)
     words_needed = int(minutes * 165 * 0.92)  # pauses take the rest
     parts, count = [], 0
     while count < words_needed:
         # Four points: a paragraph is one talk unit (a clip never straddles two), and with three (about 14 s)
         # no unit reached selection.min_seconds (15 s), so the bench found no clip at all.
-        text = f"{rnd.choice(OPENERS)} {rnd.choice(TOPICS)}. " + " ".join(rnd.sample(POINTS, 4))
+        chosen = rnd.sample(POINTS, points) if points <= len(POINTS) else rnd.choices(POINTS, k=points)
+        text = f"{rnd.choice(OPENERS)} {rnd.choice(TOPICS)}. " + " ".join(chosen)
         parts.append(text)
         count += len(text.split())
     return parts
@@ -103,16 +105,21 @@ class StageCPU:
         pass
 
 
-def generate(minutes: float, picture: str, dest: Path) -> None:
+def generate(minutes: float, picture: str, dest: Path, points: int = 4) -> None:
     """The generated talk with the chosen picture (a video file's picture is looped under the speech)."""
     if picture in ("testsrc2", "flat"):
-        talk_video(script(minutes), dest, pause=0.8, **({"picture": "testsrc2"} if picture == "testsrc2" else {}))
+        talk_video(
+            script(minutes, points=points),
+            dest,
+            pause=0.8,
+            **({"picture": "testsrc2"} if picture == "testsrc2" else {}),
+        )
         return
     footage = Path(picture)
     if not footage.is_file():
         raise SystemExit(f"--picture {picture}: not testsrc2, flat, or a video file")
     speech = dest.with_name("speech.mp4")
-    talk_video(script(minutes), speech, pause=0.8)
+    talk_video(script(minutes, points=points), speech, pause=0.8)
     ffmpeg.run(
         ["-stream_loop", "-1", "-i", str(footage), "-i", str(speech), "-map", "0:v", "-map", "1:a",
          "-t", f"{ffmpeg.probe(speech).duration:.3f}", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
@@ -244,6 +251,9 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=5)
     ap.add_argument("--min", type=float, dest="min_seconds", help="shortest clip, s (default: selection.min_seconds)")
     ap.add_argument("--max", type=float, dest="max_seconds", help="longest clip, s (default: selection.max_seconds)")
+    ap.add_argument("--points", type=int, default=4,
+                    help="sentences after each paragraph's opener (4: talk units of about 18 s; 16: about 58 s, "
+                         "for clips near a minute, with --min 50 --max 56)")  # fmt: skip
     ap.add_argument("--keep", type=Path, help="keep the work directory here")
     ap.add_argument("--preset", help="libx264 preset for both sides (default: render.preset)")
     ap.add_argument("--parallel", type=int, help="clips rendered at once, both sides (default: render.parallel)")
@@ -262,10 +272,11 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="clipcast-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        src = work / f"talk-{args.minutes:g}min-{Path(args.picture).stem}.mp4"
+        points = "" if args.points == 4 else f"-{args.points}points"
+        src = work / f"talk-{args.minutes:g}min-{Path(args.picture).stem}{points}.mp4"
         if not src.is_file():
             t = time.perf_counter()
-            generate(args.minutes, args.picture, src)
+            generate(args.minutes, args.picture, src, points=args.points)
             print(f"generated {src.name} in {time.perf_counter() - t:.0f} s")
         duration = ffmpeg.probe(src).duration
         run = work / f"run-{int(time.time())}"  # fresh database and storage: no cached transcript or render
