@@ -326,6 +326,9 @@ def main() -> int:
             thread.join(timeout=10)
             os.sched_setaffinity(0, all_cores)
         if args.workers > 1:
+            # Close the first run's pool (up to 60 connections): with N more pools PostgreSQL's default
+            # max_connections (100) ran out ("too many clients") and the N-process run failed.
+            db.get_engine(app.db_url).dispose()
             _phases_multi(args, settings, port=_free_port(), headers=headers, job_ids=job_ids, ids=ids, yaml=yaml)
     finally:
         if redis_url:
