@@ -158,3 +158,15 @@ def test_postgresql_pings_only_idle_connections_and_replaces_dead_ones(
     second = backend_pid()
     assert second != first and len(pings) == 1  # pinged, found dead, replaced by a new connection
     assert backend_pid() == second and len(pings) == 2
+
+
+def test_insert_jobs_on_postgresql_writes_plain_values(postgres_url: str) -> None:
+    """The Core job insert stores the status's value (not an enum name) and the options as JSON on PostgreSQL."""
+    from core import jobs
+
+    db.upgrade(postgres_url)
+    with db.transaction(postgres_url) as conn:
+        [row] = jobs.insert_jobs(conn, [{"kind": "render", "options": {"render_options": {"captions": False}}}])
+    with db.read_connection(postgres_url) as conn:
+        stored = conn.execute(text("SELECT status, kind, options FROM job WHERE id = :id"), {"id": row["id"]}).one()
+    assert tuple(stored) == ("queued", "render", {"render_options": {"captions": False}})
