@@ -55,18 +55,12 @@ def create_job(
     user_id: int | None = None,
     options: dict[str, Any] | None = None,
 ) -> Job:
-    """A queued job row (not yet sent: call ``core.tasks.enqueue``; the reconciler sends it if nobody does)."""
-    _check_kind(kind)
-    job = Job(kind=kind, video_id=video_id, clip_id=clip_id, user_id=user_id, options=dict(options or {}))
-    with app.session() as s:
-        s.add(job)
-        s.flush()  # assigns the id; every other column has a Python-side default, so no refresh (a SELECT) needed
-    return job
-
-
-def _check_kind(kind: str) -> None:
-    if kind not in KIND_QUEUE:
-        raise InputError(f"unknown job kind {kind!r}", f"use one of: {', '.join(KIND_QUEUE)}")
+    """A queued job row (not yet sent: call ``core.tasks.enqueue``; the reconciler sends it if nobody does),
+    written in its own transaction by ``insert_jobs`` and returned detached."""
+    spec = {"kind": kind, "video_id": video_id, "clip_id": clip_id, "user_id": user_id, "options": options}
+    with app.transaction() as conn:
+        [row] = insert_jobs(conn, [spec])
+    return Job.model_validate(row)
 
 
 @functools.cache
@@ -78,8 +72,8 @@ def _job_defaults() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def insert_jobs(conn: Connection, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``create_job`` for API routes: queued rows written in the caller's Core transaction, returned as dicts
-    of every column (``id`` included), as ``paged(rows=True)`` returns them.
+    """Queued job rows written in the caller's Core transaction, returned as dicts of every column (``id``
+    included), as ``paged(rows=True)`` returns them, in the order of ``specs``.
 
     Each spec holds ``kind`` and any of ``video_id``, ``clip_id``, ``user_id``, ``options``; every other column
     takes the ``Job`` model's default. Why not ORM objects: building a ``Job`` and flushing it cost a render
@@ -88,9 +82,10 @@ def insert_jobs(conn: Connection, specs: list[dict[str, Any]]) -> list[dict[str,
     fixed, factories = _job_defaults()
     rows = []
     for spec in specs:
-        _check_kind(spec["kind"])
-        rows.append({**fixed, **{name: make() for name, make in factories.items()}, **spec})
-        rows[-1]["options"] = dict(spec.get("options") or {})
+        if spec["kind"] not in KIND_QUEUE:
+            raise InputError(f"unknown job kind {spec['kind']!r}", f"use one of: {', '.join(KIND_QUEUE)}")
+        made = {name: make() for name, make in factories.items()}
+        rows.append({**fixed, **made, **spec, "options": dict(spec.get("options") or {})})
     table = Job.__table__  # type: ignore[attr-defined]
     ids = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
     return [{**row, "id": job_id} for row, job_id in zip(rows, ids, strict=True)]
