@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 from sqlalchemy.exc import OperationalError
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 
 from core import leases
 from core.errors import ClipcastError, InputError
@@ -219,13 +219,20 @@ def refresh_parent(app: Any, parent_id: int) -> Job:
     done = [k for k in kids if k.status == JobStatus.SUCCEEDED]
     ended = [k for k in kids if k.status in FINAL]
     if len(ended) < len(kids):
-        return update_job(
-            app,
-            parent_id,
-            stage="render",
-            progress=100.0 * len(done) / len(kids),
-            message=f"{len(done)} of {len(kids)} clips rendered",
-        )
+        # Conditional: a sibling's refresh that saw every child ended may have finished the parent since our
+        # read, and this older count must not overwrite its final message ("2 of 3" on a succeeded job).
+        with app.transaction() as conn:
+            conn.execute(
+                update(Job)
+                .where(col(Job.id) == parent_id, col(Job.status).not_in([s.value for s in FINAL]))
+                .values(
+                    stage="render",
+                    progress=100.0 * len(done) / len(kids),
+                    message=f"{len(done)} of {len(kids)} clips rendered",
+                    updated_at=utcnow(),
+                )
+            )
+        return get_job(app, parent_id)
     failed = [k for k in kids if k.status == JobStatus.FAILED]
     if failed:
         reasons = "; ".join(f"clip {k.clip_id}: {k.error}" for k in failed)

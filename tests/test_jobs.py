@@ -91,6 +91,30 @@ def test_parent_follows_its_render_children(cli_app: Clipcast) -> None:
     assert final.error == "1 of 4 clips failed to render: clip None: out of disk"
 
 
+def test_a_stale_progress_count_never_overwrites_a_finished_parent(
+    cli_app: Clipcast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two children ending at once each refresh the parent: the one that read "2 of 3 ended" can write after the
+    one that saw all 3 and finished the parent. That late write must not turn "3 clips rendered" into "2 of 3"."""
+    parent = jobs.create_job(cli_app, "process")
+    kids = [jobs.create_job(cli_app, "render", options={"parent_id": parent.id}) for _ in range(3)]
+    jobs.start_attempt(cli_app, parent.id)
+    for kid in kids[:2]:
+        jobs.succeed(cli_app, kid.id)
+    children = jobs.children
+
+    def stale_then_sibling_finishes(app: Clipcast, parent_id: int) -> list[Job]:
+        seen = children(app, parent_id)  # 2 of 3 ended, as this refresh read them
+        jobs.succeed(app, kids[2].id)
+        monkeypatch.setattr(jobs, "children", children)
+        jobs.refresh_parent(app, parent_id)  # the sibling's refresh, which sees all 3 and finishes the parent
+        return seen
+
+    monkeypatch.setattr(jobs, "children", stale_then_sibling_finishes)
+    after = jobs.refresh_parent(cli_app, parent.id)
+    assert (after.status, after.message, after.progress) == (JobStatus.SUCCEEDED, "3 clips rendered", 100.0)
+
+
 def test_cancelling_a_parent_cancels_its_queued_clips_at_once(cli_app: Clipcast) -> None:
     parent = jobs.create_job(cli_app, "process")
     kids = [jobs.create_job(cli_app, "render", options={"parent_id": parent.id}) for _ in range(2)]
